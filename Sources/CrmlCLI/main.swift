@@ -1,0 +1,40 @@
+import Foundation
+
+/// `crml`: the project's one command-line tool. Each subcommand lives in `Commands/`.
+let topLevelHelp = """
+    usage: crml COMMAND [ARGS...]
+
+    commands:
+      policy simulate   evaluate IAM policies offline (SimulateCustomPolicy shape)
+      bench policy      measure policy decisions per second
+
+    Run `crml COMMAND --help` for a command's options.
+
+    """
+
+func runCrml(_ args: [String]) -> ExitCode {
+    do {
+        guard let command = args.first else {
+            Console.err(topLevelHelp)
+            return .usage
+        }
+        let rest = Array(args.dropFirst())
+        switch command {
+        case "policy": return try PolicyCommand.run(rest)
+        case "bench": return try BenchCommand.run(rest)
+        case "--help", "-h", "help":
+            Console.out(topLevelHelp)
+            return .ok
+        default:
+            throw CommandFailure.usage("unknown command \"\(command)\"\n\n\(topLevelHelp)")
+        }
+    } catch let f as CommandFailure {
+        Console.err(f.message)
+        return f.code
+    } catch {
+        Console.err("crml: \(error)")
+        return .failed
+    }
+}
+
+exit(runCrml(Array(CommandLine.arguments.dropFirst())).rawValue)

@@ -1,0 +1,18 @@
+import Foundation
+
+/// Scratch files and folders under the system temporary directory.
+public enum FileManagerTemp {
+    /// Writes `text` to a new temporary file and returns its path.
+    public static func write(_ text: String) -> String {
+        let path = NSTemporaryDirectory() + "crml-test-\(UUID().uuidString)"
+        _ = FileManager.default.createFile(atPath: path, contents: Data(text.utf8))
+        return path
+    }
+
+    /// Creates a new empty temporary directory and returns its path.
+    public static func directory(_ label: String = "dir") -> String {
+        let path = NSTemporaryDirectory() + "crml-\(label)-\(UUID().uuidString.prefix(8))"
+        try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
+    }
+}

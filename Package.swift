@@ -11,8 +11,15 @@ let package = Package(
     targets: [
         // Pure layers: no I/O.
         .target(name: "JSON", linkerSettings: [.linkedLibrary("m")]),
+        .target(name: "Digest"),
         .target(name: "CleanRoomsModel", dependencies: ["JSON"]),
         .target(name: "AccessControl", dependencies: ["JSON", "CleanRoomsModel"]),
+
+        // The account node's state machine (pure: returns effects, never performs them).
+        .target(name: "AccountNode", dependencies: ["JSON", "CleanRoomsModel", "AccessControl", "Digest"]),
+
+        // I/O: the wire protocol (framing, JSON-RPC, handshake, sockets, event loop, client).
+        .target(name: "Wire", dependencies: ["JSON", "CleanRoomsModel", "Digest"]),
 
         // Executables.
         .executableTarget(name: "CrmlCLI", dependencies: ["JSON", "CleanRoomsModel", "AccessControl"]),
@@ -20,6 +27,9 @@ let package = Package(
         // Tests mirror the targets; TestSupport holds the shared helpers (processes, temp files).
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),
+        .testTarget(name: "DigestTests", dependencies: ["Digest"]),
+        .testTarget(name: "WireTests", dependencies: ["Wire", "JSON", "Digest"]),
+        .testTarget(name: "AccountNodeTests", dependencies: ["AccountNode", "CleanRoomsModel", "JSON"]),
         .testTarget(name: "CleanRoomsModelTests", dependencies: ["CleanRoomsModel"]),
         .testTarget(name: "AccessControlTests", dependencies: ["AccessControl", "JSON", "CleanRoomsModel"]),
         .testTarget(name: "CrmlCLITests", dependencies: ["JSON", "TestSupport", "CrmlCLI"]),

@@ -62,6 +62,8 @@ enum IAMReason {
     static func partition(_ p: String, _ r: String) -> String { "Partition \"\(p)\" is not valid for resource \"\(r)\"." }
     static func iamRegion(_ r: String) -> String { "IAM resource \(r) cannot contain region information." }
     static func s3Region(_ r: String) -> String { "Resource \(r) can not contain region information." }
+    static let trustResource = "Has prohibited field Resource."
+    static let trustActions = "Trust Policy statement actions can only be sts:AssumeRole, sts:AssumeRoleWithSAML,  and sts:AssumeRoleWithWebIdentity"
     static let iamPath = "IAM resource path must either be \"*\", root, or start with user/, federated-user/, role/, group/, instance-profile/, mfa/, server-certificate/, policy/, sms-mfa/, saml-provider/, oidc-provider/, report/, access-report/."
     static func invalidPrincipal(_ type: String, _ value: String) -> String { "Invalid principal in policy: \"\(type)\":\"\(value)\"" }
 }

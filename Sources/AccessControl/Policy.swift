@@ -1,14 +1,16 @@
 import JSON
 
 /// Where a policy is used, which decides its grammar: identity policies, permissions boundaries
-/// and service control policies must not name a principal; resource policies must.
+/// and service control policies must not name a principal; resource policies and role trust
+/// policies must, and trust policies name no resource and only STS actions.
 public enum PolicyKind: String, Hashable, Sendable {
     case identity
     case resource
     case permissionsBoundary
     case serviceControl
+    case trust
 
-    var requiresPrincipal: Bool { self == .resource }
+    var requiresPrincipal: Bool { self == .resource || self == .trust }
 }
 
 public enum PolicyVersion: String, Hashable, Sendable {

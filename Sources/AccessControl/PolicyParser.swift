@@ -86,13 +86,21 @@ private struct PolicyParser {
             if !seen.insert(sid).inserted { throw fail(IAMReason.uniqueSid, st, element: "Sid", detail: "\"\(sid)\" appears more than once") }
         }
         // Stage 5: actions and resources present.
+        for st in raws where kind == .trust {
+            if st.object["Resource"] != nil || st.object["NotResource"] != nil {
+                throw fail(IAMReason.trustResource, st, element: st.object["Resource"] != nil ? "Resource" : "NotResource")
+            }
+            for a in strings(st.object["Action"] ?? st.object["NotAction"]) where !PolicyParser.trustActions.contains(a.lowercased()) {
+                throw fail(IAMReason.trustActions, st, element: "Action", detail: "\"\(a)\"")
+            }
+        }
         for st in raws {
             let actions = st.object["Action"] ?? st.object["NotAction"]
             if actions == nil || actions?.arrayValue?.isEmpty == true {
                 throw fail(IAMReason.actionsRequired, st, element: "Action")
             }
             let resources = st.object["Resource"] ?? st.object["NotResource"]
-            if kind != .serviceControl, resources == nil || resources?.arrayValue?.isEmpty == true {
+            if kind != .serviceControl && kind != .trust, resources == nil || resources?.arrayValue?.isEmpty == true {
                 throw fail(IAMReason.resourcesRequired, st, element: "Resource")
             }
         }
@@ -122,6 +130,8 @@ private struct PolicyParser {
             throw fail(IAMReason.syntax, element: "Statement", detail: "must be an object or a list of objects, not \(value.typeName)")
         }
     }
+
+    static let trustActions: Set<String> = ["sts:assumerole", "sts:assumerolewithsaml", "sts:assumerolewithwebidentity", "sts:tagsession", "sts:setsourceidentity", "sts:*"]
 
     static let statementKeys: Set<String> = ["Sid", "Effect", "Principal", "NotPrincipal", "Action", "NotAction", "Resource", "NotResource", "Condition"]
 

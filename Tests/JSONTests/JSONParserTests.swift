@@ -205,3 +205,20 @@ struct Sample: Codable, Equatable {
         #expect(error.description == "items[0].on: required member is missing")
     }
 }
+
+// RFC 4648 section 10 test vectors.
+@Test(arguments: [("", ""), ("f", "Zg=="), ("fo", "Zm8="), ("foo", "Zm9v"), ("foob", "Zm9vYg=="), ("fooba", "Zm9vYmE="), ("foobar", "Zm9vYmFy")])
+func base64Vectors(plain: String, encoded: String) {
+    #expect(Base64.encode(Array(plain.utf8)) == encoded)
+    #expect(Base64.decode(encoded) == Array(plain.utf8))
+}
+
+@Test(arguments: ["Zg=", "Zg", "Z===", "Zm9v!A==", "Zg==Zg==", "Zm=v"])
+func base64RejectsMalformedText(text: String) {
+    #expect(Base64.decode(text) == nil)
+}
+
+@Test func base64RoundTripsEveryByte() {
+    let all = (0..<256).map { UInt8($0) }
+    for n in 0..<all.count { #expect(Base64.decode(Base64.encode(all[..<n])) == Array(all[..<n])) }
+}

@@ -1,0 +1,313 @@
+import AccessControl
+import CleanRoomsModel
+import JSON
+
+/// The account node's state machine: one account's Clean Rooms ML cell and its IAM, S3, Glue and
+/// CloudTrail.
+///
+/// Pure: it takes one input at a time (a client request, a replayed event) and returns the
+/// effects for the shell to perform (blobs to write, events to log, audit records, replies). It
+/// never touches a socket, a file, a thread or the clock: time comes in with each request and
+/// randomness from a seed. Every change to `state` goes through `emit`, which applies an event and
+/// queues it for the log, so replaying the log rebuilds the same state.
+public final class AccountNodeCore {
+    public let config: NodeConfig
+    public private(set) var state: NodeState
+    public private(set) var auditTrail: AuditTrail
+    var rng: SplitMix64
+    let serviceControlPolicies: [PolicySource]?
+    /// Compiled identity policies per principal (`user/NAME`, `role/NAME`); dropped on change.
+    private var policyCache: [String: [PolicySource]] = [:]
+    /// Effects of the request being handled, in order.
+    private var pending: [Effect] = []
+    private var pendingEvents: [StateEvent] = []
+    private var afterPersist: [Effect] = []
+
+    public init(config: NodeConfig, state: NodeState = NodeState(), seed: UInt64) {
+        self.config = config
+        self.state = state
+        auditTrail = AuditTrail(capacity: config.auditCapacity)
+        rng = SplitMix64(seed: seed)
+        serviceControlPolicies = config.serviceControlPolicies.map { list in
+            list.compactMap { scp in
+                (try? PolicyDocument(parsing: scp.document, kind: .serviceControl)).map {
+                    PolicySource(id: scp.name, type: .serviceControlPolicy, document: $0)
+                }
+            }
+        }
+    }
+
+    // MARK: Start-up and recovery
+
+    /// On a node's very first start, creates the bootstrap administrator. Returns the effects to
+    /// perform (nothing once bootstrapped).
+    public func bootstrapIfNeeded(now: Double) -> [Effect] {
+        guard !state.bootstrapped else { return [] }
+        let admin = config.admin
+        if state.users[admin.userName] == nil {
+            emit(.userCreated(IAMUser(name: admin.userName, path: "/", userID: newID(prefix: "AIDA", length: 17), createDate: now,
+                                      tags: [], policies: ["AdministratorAccess": NodeConfig.administratorAccess], accessKeys: [])))
+            emit(.accessKeyCreated(user: admin.userName, key: AccessKey(id: admin.accessKeyID, secret: admin.secretAccessKey, status: "Active", createDate: now)))
+        }
+        emit(.bootstrapped)
+        return takeEffects()
+    }
+
+    /// Applies a logged event during recovery (no effects).
+    public func replay(_ event: StateEvent) {
+        state.apply(event)
+        policyCache.removeAll()
+    }
+
+    /// Restores the audit events read back from the audit file, oldest first.
+    public func restoreAudit(_ events: [AuditEvent]) {
+        for e in events { auditTrail.append(e) }
+    }
+
+    // MARK: Authentication
+
+    /// The secret of an active access key and the ARN of its holder, for the handshake.
+    public func credentials(forAccessKey id: String) -> (secret: String, principalARN: String)? {
+        guard let (user, key) = state.userOwning(accessKey: id), key.status == "Active" else { return nil }
+        return (key.secret, userARN(user))
+    }
+
+    // MARK: Requests
+
+    /// Handlers throw `AWSError`; the type says `throws` only because the compiler cannot yet store
+    /// typed-throws function references in a dictionary.
+    typealias Handler = (AccountNodeCore, Call) throws -> Reply
+
+    /// Every operation the node serves, by method name. Built once and never changed, so sharing
+    /// it across threads is safe.
+    nonisolated(unsafe) static let handlers: [String: Handler] = {
+        var h: [String: Handler] = [:]
+        IAMHandlers.register(&h)
+        STSHandlers.register(&h)
+        S3Handlers.register(&h)
+        GlueHandlers.register(&h)
+        CleanRoomsMLHandlers.register(&h)
+        CloudTrailHandlers.register(&h)
+        return h
+    }()
+
+    /// The method names this node serves.
+    public static var methods: [String] { handlers.keys.sorted() }
+
+    /// Handles one client request and returns what the shell must do, ending with the reply.
+    public func handle(_ request: ClientRequest) -> [Effect] {
+        let parts = request.method.split(separator: ".", maxSplits: 1)
+        guard parts.count == 2, let handler = AccountNodeCore.handlers[request.method] else {
+            return [.reply(request.token, .error(AWSError(AWSErrorCode("UnknownOperationException", 404),
+                                                          "Method not found: \(request.method) is not an operation this node serves"),
+                                                 protocolCode: -32601))]
+        }
+        let service = String(parts[0]), operation = String(parts[1])
+        guard let caller = resolveCaller(accessKeyID: request.accessKeyID) else {
+            return [.reply(request.token, .error(AWSError(.unrecognizedClient, "The security token included in the request is invalid: access key \(request.accessKeyID) is not active")))]
+        }
+        let call = Call(caller: caller, params: request.params, now: request.now, sourceIP: request.sourceIP,
+                        service: service, operation: operation, accessKeyID: request.accessKeyID)
+        let reply: Reply
+        do {
+            if let model = ServiceModel.named(service), model.operations[operation] != nil {
+                try model.validateInput(operation: operation, request.params)
+            }
+            reply = try handler(self, call)
+        } catch {
+            let error = error as? AWSError ?? AWSError(.internalService, "\(error)")
+            // Handlers check everything before they emit, so a failed call has emitted nothing.
+            // Should one ever fail after emitting, its events stay queued: the log must match the
+            // state, which already holds them.
+            assert(pendingEvents.isEmpty, "\(request.method) emitted events and then failed")
+            pending.removeAll { if case .writeBlob = $0 { return pendingEvents.isEmpty } else { return false } }
+            reply = .error(error)
+        }
+        recordAudit(call, reply)
+        pending.append(.reply(request.token, reply))
+        return takeEffects()
+    }
+
+    // MARK: Helpers for handlers
+
+    /// Applies an event to the state and queues it for the log.
+    func emit(_ event: StateEvent) {
+        state.apply(event)
+        pendingEvents.append(event)
+        switch event {
+        case .userPolicyPut(let u, _, _), .userPolicyDeleted(let u, _), .userDeleted(let u): policyCache["user/\(u)"] = nil
+        case .rolePolicyPut(let r, _, _), .rolePolicyDeleted(let r, _), .roleDeleted(let r): policyCache["role/\(r)"] = nil
+        default: break
+        }
+    }
+
+    /// Queues bytes to store before the request's events are logged.
+    func writeBlob(_ id: String, _ bytes: [UInt8]) { pending.append(.writeBlob(id: id, bytes: bytes)) }
+
+    /// Queues a blob's removal for after the request's events are durable.
+    func deleteBlob(_ id: String) { afterPersist.append(.deleteBlob(id: id)) }
+
+    private func takeEffects() -> [Effect] {
+        var out: [Effect] = []
+        var replies: [Effect] = []
+        for e in pending {
+            if case .reply = e { replies.append(e) } else if case .audit = e { replies.append(e) } else { out.append(e) }
+        }
+        if !pendingEvents.isEmpty { out.append(.persist(pendingEvents)) }
+        out += afterPersist
+        out += replies
+        pending.removeAll()
+        pendingEvents.removeAll()
+        afterPersist.removeAll()
+        return out
+    }
+
+    // MARK: Identity
+
+    func userARN(_ u: IAMUser) -> String { "arn:\(config.partition):iam::\(config.account):user\(u.path)\(u.name)" }
+    func roleARN(_ r: IAMRole) -> String { "arn:\(config.partition):iam::\(config.account):role\(r.path)\(r.name)" }
+
+    func resolveCaller(accessKeyID: String) -> Caller? {
+        guard let (user, key) = state.userOwning(accessKey: accessKeyID), key.status == "Active" else { return nil }
+        let principal = Principal(kind: .user, account: config.account, arn: userARN(user), name: user.name, userID: user.userID)
+        return Caller(principal: principal, userName: user.name, tags: Dictionary(user.tags.map { ($0.key, $0.value) }, uniquingKeysWith: { $1 }),
+                      policies: identityPolicies(user: user))
+    }
+
+    func identityPolicies(user: IAMUser) -> [PolicySource] {
+        let key = "user/\(user.name)"
+        if let cached = policyCache[key] { return cached }
+        let compiled = compile(user.policies, type: .user)
+        policyCache[key] = compiled
+        return compiled
+    }
+
+    func identityPolicies(role: IAMRole) -> [PolicySource] {
+        let key = "role/\(role.name)"
+        if let cached = policyCache[key] { return cached }
+        let compiled = compile(role.policies, type: .role)
+        policyCache[key] = compiled
+        return compiled
+    }
+
+    private func compile(_ policies: [String: String], type: PolicySourceType) -> [PolicySource] {
+        policies.sorted { $0.key < $1.key }.compactMap { name, text in
+            (try? PolicyDocument(parsing: text, kind: .identity)).map { PolicySource(id: name, type: type, document: $0) }
+        }
+    }
+
+    // MARK: IDs
+
+    /// An id of `length` characters after `prefix`, from IAM's alphabet (upper-case letters and 2-7).
+    func newID(prefix: String, length: Int) -> String {
+        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567")
+        return prefix + String((0..<length).map { _ in alphabet[Int(rng.next() % 32)] })
+    }
+
+    /// A random (version 4) UUID in lower case.
+    func newUUID() -> String {
+        var bytes = (0..<16).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+        bytes[6] = bytes[6] & 0x0F | 0x40
+        bytes[8] = bytes[8] & 0x3F | 0x80
+        let hex = bytes.map { b -> String in
+            let s = String(b, radix: 16)
+            return s.count == 1 ? "0" + s : s
+        }.joined()
+        let h = Array(hex)
+        return "\(String(h[0..<8]))-\(String(h[8..<12]))-\(String(h[12..<16]))-\(String(h[16..<20]))-\(String(h[20..<32]))"
+    }
+
+    /// A random secret of `length` characters from base64's alphabet (IAM secret keys).
+    func newSecret(length: Int) -> String {
+        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
+        return String((0..<length).map { _ in alphabet[Int(rng.next() % 64)] })
+    }
+
+    // MARK: Audit
+
+    static let eventSources: [String: String] = [
+        "iam": "iam.amazonaws.com", "sts": "sts.amazonaws.com", "s3": "s3.amazonaws.com", "glue": "glue.amazonaws.com",
+        "cleanroomsml": "cleanrooms-ml.amazonaws.com", "cleanrooms": "cleanrooms.amazonaws.com", "cloudtrail": "cloudtrail.amazonaws.com",
+    ]
+
+    private func recordAudit(_ call: Call, _ reply: Reply) {
+        let readOnly = ["Get", "List", "Head", "Describe", "Lookup", "Simulate"].contains { call.operation.hasPrefix($0) }
+        var record: [String: JSON] = [
+            "eventVersion": "1.08",
+            "userIdentity": [
+                "type": "IAMUser", "principalId": .string(call.caller.principal.userID ?? ""), "arn": .string(call.caller.principal.arn),
+                "accountId": .string(config.account.rawValue), "userName": .string(call.caller.userName), "accessKeyId": .string(call.accessKeyID),
+            ],
+            "eventTime": .string(ISO8601.format(call.now)),
+            "eventSource": .string(AccountNodeCore.eventSources[call.service] ?? "\(call.service).amazonaws.com"),
+            "eventName": .string(call.operation),
+            "awsRegion": .string(config.region),
+            "sourceIPAddress": .string(call.sourceIP),
+            "requestParameters": AuditRedaction.redact(call.params),
+            "readOnly": .bool(readOnly),
+            "recipientAccountId": .string(config.account.rawValue),
+            "eventType": "AwsApiCall",
+            "managementEvent": true,
+        ]
+        let id = newUUID()
+        record["eventID"] = .string(id)
+        if case .error(let e, _) = reply {
+            record["errorCode"] = .string(e.code.name)
+            record["errorMessage"] = .string(e.message)
+        }
+        let event = AuditEvent(eventID: id, eventName: call.operation, eventSource: record["eventSource"]!.stringValue!, eventTime: call.now,
+                               readOnly: readOnly, accessKeyID: call.accessKeyID, username: call.caller.userName,
+                               resources: call.auditResources, record: .object(record))
+        auditTrail.append(event)
+        pending.append(.audit(event))
+    }
+}
+
+/// The caller of a request, resolved from its access key.
+struct Caller {
+    let principal: Principal
+    let userName: String
+    let tags: [String: String]
+    let policies: [PolicySource]
+}
+
+/// One request while it is being handled (a class: handlers add audit resources to it).
+final class Call {
+    let caller: Caller
+    let params: JSON
+    let now: Double
+    let sourceIP: String
+    let service: String
+    let operation: String
+    let accessKeyID: String
+    /// Resources the audit record names (handlers add them).
+    var auditResources: [AuditEvent.Resource] = []
+
+    init(caller: Caller, params: JSON, now: Double, sourceIP: String, service: String, operation: String, accessKeyID: String) {
+        self.caller = caller
+        self.params = params
+        self.now = now
+        self.sourceIP = sourceIP
+        self.service = service
+        self.operation = operation
+        self.accessKeyID = accessKeyID
+    }
+
+    func auditResource(_ type: String, _ name: String) {
+        auditResources.append(AuditEvent.Resource(type: type, name: name))
+    }
+}
+
+/// A small, fast, seedable generator (Vigna's SplitMix64): ids and keys come from it, so a
+/// deterministic run gives the same ids.
+public struct SplitMix64: Sendable {
+    var state: UInt64
+    public init(seed: UInt64) { state = seed }
+    public mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}

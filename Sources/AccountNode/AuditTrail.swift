@@ -1,0 +1,58 @@
+import CleanRoomsModel
+import JSON
+
+/// One audited API call, recorded in the caller's account (XA-10).
+public struct AuditEvent: Codable, Sendable {
+    public struct Resource: Codable, Sendable, Hashable {
+        public var type: String
+        public var name: String
+    }
+
+    public var eventID: String
+    public var eventName: String
+    /// The service's endpoint, as CloudTrail names it (`cleanrooms-ml.amazonaws.com`).
+    public var eventSource: String
+    public var eventTime: Double
+    public var readOnly: Bool
+    public var accessKeyID: String?
+    public var username: String?
+    public var resources: [Resource]
+    /// The full record, as CloudTrail's `CloudTrailEvent` JSON carries it.
+    public var record: JSON
+
+    /// The `Event` shape of `LookupEvents`.
+    var lookupShape: JSON {
+        .compactObject([
+            "EventId": .string(eventID), "EventName": .string(eventName), "EventSource": .string(eventSource),
+            "EventTime": .number(eventTime), "ReadOnly": .string(readOnly ? "true" : "false"),
+            "AccessKeyId": accessKeyID.map { .string($0) }, "Username": username.map { .string($0) },
+            "Resources": .array(resources.map { ["ResourceType": .string($0.type), "ResourceName": .string($0.name)] }),
+            "CloudTrailEvent": .string(JSONWriter.string(record)),
+        ])
+    }
+}
+
+/// The account's recent audit events, newest last, bounded by `capacity` (the oldest are
+/// dropped first, as CloudTrail's lookup window drops old events).
+public struct AuditTrail: Sendable {
+    public let capacity: Int
+    public private(set) var events: [AuditEvent] = []
+    private var start = 0  // ring start when full
+
+    public init(capacity: Int) { self.capacity = max(1, capacity) }
+
+    public mutating func append(_ e: AuditEvent) {
+        if events.count < capacity {
+            events.append(e)
+        } else {
+            events[start] = e
+            start = (start + 1) % capacity
+        }
+    }
+
+    /// Events newest first.
+    public var newestFirst: [AuditEvent] {
+        let ordered = Array(events[start...]) + Array(events[..<start])
+        return ordered.reversed()
+    }
+}

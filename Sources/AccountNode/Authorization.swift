@@ -1,0 +1,117 @@
+import AccessControl
+import CleanRoomsModel
+import JSON
+
+extension AccountNodeCore {
+    /// The AWS error type for "not allowed" in a service: the query-protocol services say
+    /// `AccessDenied`, the JSON ones `AccessDeniedException`.
+    static func accessDeniedCode(_ service: String) -> AWSErrorCode {
+        ["iam", "sts", "s3"].contains(service) ? AWSErrorCode("AccessDenied", 403) : .accessDenied
+    }
+
+    /// The context keys every request carries.
+    func requestContext(_ call: Call, action: ActionName, resource: String) -> RequestContext {
+        var ctx = RequestContext(principal: call.caller.principal, action: action, resource: ResourceName(resource))
+        ctx["aws:CurrentTime"] = .single(ISO8601.format(call.now))
+        ctx["aws:EpochTime"] = .single(String(Int(call.now)))
+        ctx["aws:RequestedRegion"] = .single(config.region)
+        ctx["aws:SecureTransport"] = .single("false")
+        ctx["aws:SourceIp"] = .single(call.sourceIP)
+        if let org = config.organizationID { ctx["aws:PrincipalOrgID"] = .single(org) }
+        ctx.setPrincipalTags(call.caller.tags)
+        return ctx
+    }
+
+    /// Authorizes `action` on `resource` for the caller with IAM's evaluation logic (identity
+    /// policies, the account's SCPs, optionally a resource policy). Throws AWS's access-denied
+    /// error, saying why, as AWS does.
+    func authorize(_ call: Call, _ action: String, _ resource: String, resourceTags: [String: String] = [:],
+                   requestTags: [String: String]? = nil, context extra: [String: ContextValue] = [:],
+                   resourcePolicy: PolicySource? = nil) throws(AWSError) {
+        let name = ActionName(action)!
+        var ctx = requestContext(call, action: name, resource: resource)
+        ctx.setResourceTags(resourceTags)
+        if let requestTags { ctx.setRequestTags(requestTags) }
+        for (k, v) in extra { ctx[k] = v }
+        let policies = PolicySet(identity: call.caller.policies, resource: resourcePolicy, serviceControl: serviceControlPolicies)
+        let result = PolicyEvaluator.evaluate(ctx, policies: policies, resourceOwner: config.account, explain: false)
+        guard !result.isAllowed else { return }
+        throw denied(call, action, resource, result)
+    }
+
+    func denied(_ call: Call, _ action: String, _ resource: String, _ result: AuthorizationResult?) -> AWSError {
+        let why: String
+        if let result, result.decision == .explicitDeny {
+            // Which kind of policy denied: find out with an explaining evaluation.
+            why = "with an explicit deny in a policy"
+        } else if result?.allowedByOrganizations == false {
+            why = "because no service control policy allows the \(action) action"
+        } else {
+            why = "because no identity-based policy allows the \(action) action"
+        }
+        return AWSError(AccountNodeCore.accessDeniedCode(call.service),
+                        "User: \(call.caller.principal.arn) is not authorized to perform: \(action) on resource: \(resource) \(why)")
+    }
+
+    /// XA-7: operations act only on this account's resources. An ARN of another account is
+    /// denied exactly as an unauthorized request is, whether or not such a resource exists.
+    func requireOwnAccount(_ call: Call, _ action: String, _ arn: String) throws(AWSError) {
+        guard let parsed = ARN(arn), parsed.account == config.account.rawValue else {
+            throw AWSError(AccountNodeCore.accessDeniedCode(call.service),
+                           "User: \(call.caller.principal.arn) is not authorized to perform: \(action) on resource: \(arn) because no resource-based policy allows the \(action) action")
+        }
+    }
+}
+
+// MARK: - Parameters
+
+extension Call {
+    /// A required string member (validation has proved it is there; this keeps handlers honest).
+    func string(_ name: String) throws(AWSError) -> String {
+        guard let s = params[name]?.stringValue else {
+            throw AWSError(.validation, "1 validation error detected: Value null at '\(name)' failed to satisfy constraint: Member must not be null")
+        }
+        return s
+    }
+
+    func optionalString(_ name: String) -> String? { params[name]?.stringValue }
+
+    func int(_ name: String) -> Int? { params[name]?.intValue }
+
+    func bool(_ name: String) -> Bool? { params[name]?.boolValue }
+
+    func stringList(_ name: String) -> [String] { (params[name]?.arrayValue ?? []).compactMap(\.stringValue) }
+
+    /// IAM's tag list, `[{"Key": …, "Value": …}]`.
+    func tagList(_ name: String = "Tags") -> [Tag] {
+        (params[name]?.arrayValue ?? []).compactMap { t in
+            guard let k = t["Key"]?.stringValue, let v = t["Value"]?.stringValue else { return nil }
+            return Tag(key: k, value: v)
+        }
+    }
+
+    /// Clean Rooms ML's tag map, `{"key": "value"}`.
+    func tagMap(_ name: String = "tags") -> [String: String] {
+        var out: [String: String] = [:]
+        for (k, v) in params[name]?.objectValue ?? [:] { if let s = v.stringValue { out[k] = s } }
+        return out
+    }
+}
+
+/// Opaque pagination tokens over lists sorted by a key: the token names the last key returned.
+enum Page {
+    static func slice<T>(_ sorted: [T], key: (T) -> String, token: String?, max: Int, errorCode: AWSErrorCode = .validation) throws(AWSError) -> (items: [T], next: String?) {
+        var start = 0
+        if let token {
+            guard let bytes = Base64.decode(token), let text = String(validating: bytes, as: UTF8.self), text.hasPrefix("after:") else {
+                throw AWSError(errorCode, "The pagination token \(token) is not one this service returned")
+            }
+            let after = String(text.dropFirst("after:".count))
+            start = sorted.firstIndex { key($0) > after } ?? sorted.count
+        }
+        let end = min(sorted.count, start + Swift.max(1, max))
+        let items = Array(sorted[start..<end])
+        let next = end < sorted.count ? Base64.encode(Array("after:\(key(sorted[end - 1]))".utf8)) : nil
+        return (items, next)
+    }
+}

@@ -1,0 +1,103 @@
+import CleanRoomsModel
+import JSON
+
+/// One durable change to a node's state: the unit of the write-ahead log. Each API write is
+/// one event, so a write is either wholly in the log or not at all.
+public enum StateEvent: Codable, Sendable {
+    case bootstrapped
+    case userCreated(IAMUser)
+    case userDeleted(name: String)
+    case userPolicyPut(user: String, policy: String, document: String)
+    case userPolicyDeleted(user: String, policy: String)
+    case userTagged(user: String, tags: [Tag])
+    case userUntagged(user: String, keys: [String])
+    case accessKeyCreated(user: String, key: AccessKey)
+    case accessKeyDeleted(user: String, id: String)
+    case roleCreated(IAMRole)
+    case roleDeleted(name: String)
+    case rolePolicyPut(role: String, policy: String, document: String)
+    case rolePolicyDeleted(role: String, policy: String)
+    case roleTagged(role: String, tags: [Tag])
+    case roleUntagged(role: String, keys: [String])
+    case bucketCreated(name: String, at: Double)
+    case bucketDeleted(name: String)
+    case objectPut(bucket: String, object: S3Object)
+    case objectDeleted(bucket: String, key: String)
+    case databaseCreated(GlueDatabase)
+    case tableCreated(GlueTable)
+    case tableDeleted(database: String, name: String)
+    case trainingDatasetCreated(TrainingDataset)
+    case trainingDatasetDeleted(arn: String)
+    case resourceTagged(arn: String, tags: [String: String])
+    case resourceUntagged(arn: String, keys: [String])
+}
+
+extension NodeState {
+    /// Applies one event. Events were validated when they were made, so applying never fails;
+    /// an event that refers to something already gone changes nothing (replay is idempotent).
+    public mutating func apply(_ event: StateEvent) {
+        switch event {
+        case .bootstrapped:
+            bootstrapped = true
+        case .userCreated(let u):
+            users[u.name] = u
+        case .userDeleted(let name):
+            users[name] = nil
+        case .userPolicyPut(let user, let policy, let doc):
+            users[user]?.policies[policy] = doc
+        case .userPolicyDeleted(let user, let policy):
+            users[user]?.policies[policy] = nil
+        case .userTagged(let user, let tags):
+            if var u = users[user] { u.tags = merged(u.tags, tags); users[user] = u }
+        case .userUntagged(let user, let keys):
+            users[user]?.tags.removeAll { keys.contains($0.key) }
+        case .accessKeyCreated(let user, let key):
+            users[user]?.accessKeys.append(key)
+        case .accessKeyDeleted(let user, let id):
+            users[user]?.accessKeys.removeAll { $0.id == id }
+        case .roleCreated(let r):
+            roles[r.name] = r
+        case .roleDeleted(let name):
+            roles[name] = nil
+        case .rolePolicyPut(let role, let policy, let doc):
+            roles[role]?.policies[policy] = doc
+        case .rolePolicyDeleted(let role, let policy):
+            roles[role]?.policies[policy] = nil
+        case .roleTagged(let role, let tags):
+            if var r = roles[role] { r.tags = merged(r.tags, tags); roles[role] = r }
+        case .roleUntagged(let role, let keys):
+            roles[role]?.tags.removeAll { keys.contains($0.key) }
+        case .bucketCreated(let name, let at):
+            buckets[name] = Bucket(name: name, createDate: at, objects: [:])
+        case .bucketDeleted(let name):
+            buckets[name] = nil
+        case .objectPut(let bucket, let object):
+            buckets[bucket]?.objects[object.key] = object
+        case .objectDeleted(let bucket, let key):
+            buckets[bucket]?.objects[key] = nil
+        case .databaseCreated(let db):
+            databases[db.name] = db
+        case .tableCreated(let t):
+            databases[t.databaseName]?.tables[t.name] = t
+        case .tableDeleted(let db, let name):
+            databases[db]?.tables[name] = nil
+        case .trainingDatasetCreated(let d):
+            trainingDatasets[d.arn] = d
+        case .trainingDatasetDeleted(let arn):
+            trainingDatasets[arn] = nil
+        case .resourceTagged(let arn, let tags):
+            if trainingDatasets[arn] != nil { trainingDatasets[arn]!.tags.merge(tags) { _, new in new } }
+        case .resourceUntagged(let arn, let keys):
+            for k in keys { trainingDatasets[arn]?.tags[k] = nil }
+        }
+    }
+
+    /// IAM tag semantics: a new value for an existing key replaces it in place.
+    private func merged(_ old: [Tag], _ new: [Tag]) -> [Tag] {
+        var out = old
+        for t in new {
+            if let i = out.firstIndex(where: { $0.key == t.key }) { out[i].value = t.value } else { out.append(t) }
+        }
+        return out
+    }
+}

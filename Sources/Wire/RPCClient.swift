@@ -1,0 +1,324 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Dispatch
+import Foundation
+import JSON
+import Synchronization
+
+/// Why a call did not return a result.
+public enum RPCCallError: Error, CustomStringConvertible, Sendable {
+    /// The node answered with an error (a service error or a protocol fault).
+    case service(RPCError)
+    /// No answer within the call's timeout; the outcome is unknown.
+    case timeout(method: String, seconds: Double)
+    /// The connection could not be made, or was lost before the answer came.
+    case connection(String)
+
+    public var description: String {
+        switch self {
+        case .service(let e): return e.description
+        case .timeout(let m, let s): return "\(m): no answer within \(s) s"
+        case .connection(let why): return why
+        }
+    }
+}
+
+/// What a client proves it holds: an IAM access key, or a cluster node's secret.
+public struct ClientCredentials: Sendable {
+    public var identity: Handshake.Identity
+    public var secret: [UInt8]
+
+    public init(identity: Handshake.Identity, secret: [UInt8]) {
+        self.identity = identity
+        self.secret = secret
+    }
+
+    public static func accessKey(_ id: String, secret: String) -> ClientCredentials {
+        ClientCredentials(identity: .accessKey(id), secret: Array(secret.utf8))
+    }
+}
+
+/// A JSON-RPC client over one TCP connection.
+///
+/// Guarantees: many calls may be in flight at once from any threads; replies are matched by
+/// id; every call has a timeout; when the connection drops every outstanding call fails at
+/// once. The socket is read by a thread of the client's own, so neither the synchronous nor the
+/// `async` API ever blocks Swift's cooperative pool on I/O (`connect` itself blocks: call it
+/// from a thread, or use `connectAsync`).
+public final class RPCClient: @unchecked Sendable {
+    public let host: String
+    public let port: UInt16
+    /// The account of the node at the other end (from its challenge).
+    public private(set) var serverAccount: String = ""
+    /// What the node said about the authenticated caller (`account`, `arn`, …).
+    public private(set) var identity: JSON = .null
+
+    private let fd: Int32
+    private let maxLineLength: Int
+
+    private enum Waiter {
+        case sync(SyncBox)
+        case async(CheckedContinuation<JSON, Error>)
+    }
+
+    private final class SyncBox: @unchecked Sendable {
+        let semaphore = DispatchSemaphore(value: 0)
+        var result: Result<JSON, RPCCallError>?
+    }
+
+    private struct State {
+        var nextID = 1
+        var waiters: [Int: Waiter] = [:]
+        var closed: String? = nil
+    }
+
+    private let state = Mutex(State())
+    private let writeLock = Mutex(())
+
+    private init(fd: Int32, host: String, port: UInt16, maxLineLength: Int) {
+        self.fd = fd
+        self.host = host
+        self.port = port
+        self.maxLineLength = maxLineLength
+    }
+
+    deinit { Glibc.close(fd) }
+
+    /// Connects and (with credentials) authenticates. Blocking.
+    public static func connect(host: String, port: UInt16, credentials: ClientCredentials?, timeout: Double = 10,
+                               maxLineLength: Int = 64 * 1024 * 1024) throws(RPCCallError) -> RPCClient {
+        let fd: Int32
+        do { fd = try Socket.connect(host: host, port: port, timeout: timeout) } catch {
+            throw .connection("could not connect to \(host):\(port): \(error)")
+        }
+        let client = RPCClient(fd: fd, host: host, port: port, maxLineLength: maxLineLength)
+        var framer = LineFramer(maxLineLength: maxLineLength)
+        let deadline = PollLoop.now() + timeout
+        // The node speaks first: its challenge.
+        guard case .notification(let method, let params) = try client.readMessage(&framer, deadline: deadline),
+              method == Handshake.challengeMethod,
+              let account = params["account"]?.stringValue, let serverNonce = params["nonce"]?.stringValue else {
+            throw .connection("\(host):\(port) did not open with an authentication challenge")
+        }
+        client.serverAccount = account
+        if let credentials {
+            let clientNonce = Handshake.nonce()
+            let sig = Handshake.clientSignature(secret: credentials.secret, serverAccount: account, serverNonce: serverNonce,
+                                                clientNonce: clientNonce, identity: credentials.identity)
+            try client.writeLine(RPCMessage.request(id: .number(0), method: Handshake.authenticateMethod,
+                                                    params: Handshake.authenticateParams(identity: credentials.identity, clientNonce: clientNonce, signature: sig)).line,
+                                 deadline: deadline)
+            switch try client.readMessage(&framer, deadline: deadline) {
+            case .result(_, let result):
+                let expected = Handshake.serverSignature(secret: credentials.secret, serverAccount: account, serverNonce: serverNonce,
+                                                         clientNonce: clientNonce, identity: credentials.identity)
+                guard let proof = result["serverSignature"]?.stringValue, Handshake.verify(proof, expected: expected) else {
+                    throw .connection("\(host):\(port) could not prove it is the node of account \(account)")
+                }
+                client.identity = result
+            case .error(_, let e):
+                throw .service(e)
+            default:
+                throw .connection("\(host):\(port) answered the authentication with something else")
+            }
+        }
+        let leftover = framer
+        let thread = Thread { client.readLoop(leftover) }
+        thread.name = "rpc-client-reader"
+        thread.start()
+        return client
+    }
+
+    /// `connect` on a thread of its own, for callers in async code.
+    public static func connectAsync(host: String, port: UInt16, credentials: ClientCredentials?, timeout: Double = 10) async throws -> RPCClient {
+        try await withCheckedThrowingContinuation { cont in
+            Thread.detachNewThread {
+                do { cont.resume(returning: try connect(host: host, port: port, credentials: credentials, timeout: timeout)) } catch {
+                    cont.resume(throwing: error)
+                }
+            }
+        }
+    }
+
+    // MARK: Calls
+
+    /// Sends a request and waits for its answer. Blocking.
+    public func call(_ method: String, _ params: JSON = [:], timeout: Double = 30) throws(RPCCallError) -> JSON {
+        let box = SyncBox()
+        let id = try register(.sync(box))
+        try sendRequest(id: id, method: method, params: params)
+        if box.semaphore.wait(timeout: .now() + timeout) == .timedOut {
+            if let w = state.withLock({ $0.waiters.removeValue(forKey: id) }), case .sync = w {
+                throw .timeout(method: method, seconds: timeout)
+            }
+            box.semaphore.wait()  // the answer raced the timeout; take it
+        }
+        return try box.result!.get()
+    }
+
+    /// Sends a request and awaits its answer without blocking a thread.
+    public func call(_ method: String, _ params: JSON = [:], timeout: Double = 30) async throws -> JSON {
+        try await withCheckedThrowingContinuation { (cont: CheckedContinuation<JSON, Error>) in
+            let id: Int
+            do { id = try register(.async(cont)) } catch { cont.resume(throwing: error); return }
+            DispatchQueue.global().asyncAfter(deadline: .now() + timeout) { [weak self] in
+                self?.fail(id, .timeout(method: method, seconds: timeout))
+            }
+            try? sendRequest(id: id, method: method, params: params)  // a failed send fails the waiter itself
+        }
+    }
+
+    /// Writes raw bytes to the socket (for tests that send malformed input).
+    public func sendRaw(_ bytes: [UInt8]) throws(RPCCallError) {
+        try writeLine(bytes, deadline: PollLoop.now() + 10)
+    }
+
+    public var isClosed: Bool { state.withLock { $0.closed != nil } }
+
+    public func close() {
+        shutdown(fd, Int32(SHUT_RDWR))
+    }
+
+    private func register(_ w: Waiter) throws(RPCCallError) -> Int {
+        let r: Result<Int, RPCCallError> = state.withLock { s in
+            if let why = s.closed { return .failure(.connection(why)) }
+            let id = s.nextID
+            s.nextID += 1
+            s.waiters[id] = w
+            return .success(id)
+        }
+        return try r.get()
+    }
+
+    private func sendRequest(id: Int, method: String, params: JSON) throws(RPCCallError) {
+        do {
+            try writeLine(RPCMessage.request(id: .number(id), method: method, params: params).line, deadline: PollLoop.now() + 30)
+        } catch {
+            fail(id, error)
+            throw error
+        }
+    }
+
+    private func fail(_ id: Int, _ error: RPCCallError) {
+        guard let w = state.withLock({ $0.waiters.removeValue(forKey: id) }) else { return }
+        resolve(w, .failure(error))
+    }
+
+    private func resolve(_ w: Waiter, _ r: Result<JSON, RPCCallError>) {
+        switch w {
+        case .sync(let box):
+            box.result = r
+            box.semaphore.signal()
+        case .async(let cont):
+            cont.resume(with: r.mapError { $0 as Error })
+        }
+    }
+
+    // MARK: Socket I/O
+
+    private func writeLine(_ bytes: [UInt8], deadline: Double) throws(RPCCallError) {
+        let r: Result<Void, RPCCallError> = writeLock.withLock { _ in
+            var offset = 0
+            while offset < bytes.count {
+                let n: Int
+                do {
+                    n = try bytes.withUnsafeBytes { try Socket.write(fd, UnsafeRawBufferPointer(rebasing: $0[offset...])) }
+                } catch {
+                    return .failure(.connection("connection to \(host):\(port) lost: \(error)"))
+                }
+                offset += n
+                if n == 0 {
+                    let wait = deadline - PollLoop.now()
+                    if wait <= 0 { return .failure(.connection("\(host):\(port) stopped reading")) }
+                    var p = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
+                    _ = poll(&p, 1, Int32(wait * 1000) + 1)
+                }
+            }
+            return .success(())
+        }
+        try r.get()
+    }
+
+    /// Reads one message synchronously (used during the handshake only).
+    private func readMessage(_ framer: inout LineFramer, deadline: Double) throws(RPCCallError) -> RPCMessage {
+        var buf = [UInt8](repeating: 0, count: 65536)
+        var pending: [LineFramer.Event] = []
+        while true {
+            if let first = pending.first {
+                pending.removeFirst()
+                guard case .line(let line) = first else { throw .connection("line from \(host):\(port) too long") }
+                switch RPCMessage.parse(line) {
+                case .success(let m): return m
+                case .failure(let e): throw .connection("unreadable message from \(host):\(port): \(e.error.message)")
+                }
+            }
+            let wait = deadline - PollLoop.now()
+            if wait <= 0 { throw .connection("\(host):\(port) did not answer in time") }
+            var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            _ = poll(&p, 1, Int32(wait * 1000) + 1)
+            let r: Socket.ReadResult
+            do { r = try buf.withUnsafeMutableBytes { try Socket.read(fd, into: $0) } } catch {
+                throw .connection("connection to \(host):\(port) lost: \(error)")
+            }
+            switch r {
+            case .bytes(let n): pending += framer.feed(buf[0..<n])
+            case .wouldBlock: continue
+            case .closed: throw .connection("\(host):\(port) closed the connection")
+            }
+        }
+    }
+
+    private func readLoop(_ initial: LineFramer) {
+        var framer = initial
+        var buf = [UInt8](repeating: 0, count: 65536)
+        var reason = "connection to \(host):\(port) closed"
+        loop: while true {
+            var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            let n = poll(&p, 1, 1000)
+            if n == 0 { continue }
+            let r: Socket.ReadResult
+            do { r = try buf.withUnsafeMutableBytes { try Socket.read(fd, into: $0) } } catch {
+                reason = "connection to \(host):\(port) lost: \(error)"
+                break
+            }
+            switch r {
+            case .wouldBlock: continue
+            case .closed: break loop
+            case .bytes(let count):
+                for event in framer.feed(buf[0..<count]) {
+                    guard case .line(let line) = event else { reason = "a reply from \(host):\(port) was longer than \(maxLineLength) bytes"; break loop }
+                    deliver(line)
+                }
+            }
+        }
+        let waiters = state.withLock { s -> [Waiter] in
+            s.closed = reason
+            let all = Array(s.waiters.values)
+            s.waiters.removeAll()
+            return all
+        }
+        for w in waiters { resolve(w, .failure(.connection(reason))) }
+    }
+
+    private func deliver(_ line: [UInt8]) {
+        switch RPCMessage.parse(line) {
+        case .success(.result(.number(let id), let result)):
+            if let w = state.withLock({ $0.waiters.removeValue(forKey: id) }) { resolve(w, .success(result)) }
+        case .success(.error(let id, let error)):
+            if case .number(let n)? = id, let w = state.withLock({ $0.waiters.removeValue(forKey: n) }) {
+                resolve(w, .failure(.service(error)))
+            } else {
+                // An error not tied to a request (a protocol fault): every caller should hear it.
+                let all = state.withLock { s -> [Waiter] in
+                    let a = Array(s.waiters.values)
+                    s.waiters.removeAll()
+                    return a
+                }
+                for w in all { resolve(w, .failure(.service(error))) }
+            }
+        default:
+            break  // notifications and stray messages
+        }
+    }
+}

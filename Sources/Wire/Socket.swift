@@ -1,0 +1,170 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A failed socket call: which call, the errno, and its text.
+public struct SocketError: Error, CustomStringConvertible, Sendable {
+    public var operation: String
+    public var code: Int32
+    public var description: String { "\(operation): \(String(cString: strerror(code))) (errno \(code))" }
+
+    init(_ operation: String, _ code: Int32 = errno) {
+        self.operation = operation
+        self.code = code
+    }
+}
+
+/// Thin, typed wrappers over POSIX TCP sockets. Every socket is non-blocking; "would block" is
+/// a value, not an error, so callers can poll. Writes use `MSG_NOSIGNAL` so a closed peer never
+/// raises SIGPIPE.
+public enum Socket {
+    public enum ReadResult: Equatable {
+        case bytes(Int)
+        case wouldBlock
+        case closed
+    }
+
+    /// Resolves `host` (a dotted IPv4 address or a name) to an IPv4 address.
+    static func address(_ host: String, _ port: UInt16) throws(SocketError) -> sockaddr_in {
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_port = port.bigEndian
+        let h = host == "localhost" || host.isEmpty ? "127.0.0.1" : host
+        if inet_pton(AF_INET, h, &addr.sin_addr) == 1 { return addr }
+        var hints = addrinfo()
+        hints.ai_family = AF_INET
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        var res: UnsafeMutablePointer<addrinfo>? = nil
+        guard getaddrinfo(h, nil, &hints, &res) == 0, let r = res, let sa = r.pointee.ai_addr else {
+            throw SocketError("resolve \(host)", EINVAL)
+        }
+        defer { freeaddrinfo(res) }
+        sa.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { addr.sin_addr = $0.pointee.sin_addr }
+        return addr
+    }
+
+    /// A listening socket on `host:port` (port 0 picks a free port); returns it and the port.
+    public static func listen(host: String, port: UInt16, backlog: Int32 = 1024) throws(SocketError) -> (fd: Int32, port: UInt16) {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { throw SocketError("socket") }
+        var one: Int32 = 1
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+        var addr = try address(host, port)
+        let bound = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard bound == 0 else { let e = SocketError("bind \(host):\(port)"); close(fd); throw e }
+        guard Glibc.listen(fd, backlog) == 0 else { let e = SocketError("listen"); close(fd); throw e }
+        return (fd, localPort(fd))
+    }
+
+    public static func localPort(_ fd: Int32) -> UInt16 {
+        var addr = sockaddr_in()
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) }
+        }
+        return UInt16(bigEndian: addr.sin_port)
+    }
+
+    /// Accepts one pending connection (non-blocking, TCP_NODELAY); `nil` when none is waiting.
+    public static func accept(_ listener: Int32) throws(SocketError) -> (fd: Int32, peer: String)? {
+        var addr = sockaddr_in()
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let fd = withUnsafeMutablePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                Glibc.accept(listener, $0, &len)
+            }
+        }
+        if fd < 0 {
+            if errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR || errno == ECONNABORTED { return nil }
+            throw SocketError("accept")
+        }
+        setNonBlocking(fd)
+        setNoDelay(fd)
+        var buf = [CChar](repeating: 0, count: 64)
+        inet_ntop(AF_INET, &addr.sin_addr, &buf, socklen_t(buf.count))
+        let ip = buf.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+        return (fd, ip)
+    }
+
+    /// Connects to `host:port`, waiting at most `timeout` seconds; the socket is left
+    /// non-blocking with TCP_NODELAY.
+    public static func connect(host: String, port: UInt16, timeout: Double) throws(SocketError) -> Int32 {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { throw SocketError("socket") }
+        var addr: sockaddr_in
+        do { addr = try address(host, port) } catch { close(fd); throw error }
+        let r = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        if r != 0 {
+            guard errno == EINPROGRESS else { let e = SocketError("connect \(host):\(port)"); close(fd); throw e }
+            var p = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
+            let n = poll(&p, 1, Int32(max(1, timeout * 1000)))
+            guard n == 1 else { close(fd); throw SocketError("connect \(host):\(port)", n == 0 ? ETIMEDOUT : errno) }
+            var err: Int32 = 0
+            var len = socklen_t(MemoryLayout<Int32>.size)
+            getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len)
+            guard err == 0 else { close(fd); throw SocketError("connect \(host):\(port)", err) }
+        }
+        setNoDelay(fd)
+        return fd
+    }
+
+    /// Non-blocking and close-on-exec (children never inherit our sockets).
+    public static func setNonBlocking(_ fd: Int32) {
+        let flags = fcntl(fd, F_GETFL)
+        _ = fcntl(fd, F_SETFL, flags | O_NONBLOCK)
+        _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+    }
+
+    public static func setNoDelay(_ fd: Int32) {
+        var one: Int32 = 1
+        setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+    }
+
+    /// Reads into `buffer`; never blocks.
+    public static func read(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer) throws(SocketError) -> ReadResult {
+        while true {
+            let n = recv(fd, buffer.baseAddress, buffer.count, 0)
+            if n > 0 { return .bytes(n) }
+            if n == 0 { return .closed }
+            switch errno {
+            case EINTR: continue
+            case EAGAIN, EWOULDBLOCK: return .wouldBlock
+            case ECONNRESET, EPIPE, ETIMEDOUT: return .closed
+            default: throw SocketError("recv")
+            }
+        }
+    }
+
+    /// Writes as much of `bytes` as the socket takes now; returns how many were written (0 when
+    /// it would block). A reset peer is reported as `.closed` through the thrown error's code.
+    public static func write(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) throws(SocketError) -> Int {
+        while true {
+            let n = send(fd, bytes.baseAddress, bytes.count, Int32(MSG_NOSIGNAL))
+            if n >= 0 { return n }
+            switch errno {
+            case EINTR: continue
+            case EAGAIN, EWOULDBLOCK: return 0
+            default: throw SocketError("send")
+            }
+        }
+    }
+
+    public static func close(_ fd: Int32) {
+        _ = Glibc.close(fd)
+    }
+
+    /// Raises this process's open-file limit to its hard limit (a node may hold thousands of
+    /// connections).
+    public static func raiseFileLimit() {
+        var lim = rlimit()
+        let resource = __rlimit_resource_t(RLIMIT_NOFILE.rawValue)
+        if getrlimit(resource, &lim) == 0, lim.rlim_cur < lim.rlim_max {
+            lim.rlim_cur = lim.rlim_max
+            setrlimit(resource, &lim)
+        }
+    }
+}

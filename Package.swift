@@ -6,6 +6,7 @@ let package = Package(
     name: "CleanRoomsMLSim",
     products: [
         .executable(name: "crml", targets: ["CrmlCLI"]),
+        .executable(name: "crml-node", targets: ["CrmlNode"]),
         .library(name: "AccessControl", targets: ["AccessControl"]),
     ],
     targets: [
@@ -21,8 +22,15 @@ let package = Package(
         // I/O: the wire protocol (framing, JSON-RPC, handshake, sockets, event loop, client).
         .target(name: "Wire", dependencies: ["JSON", "CleanRoomsModel", "Digest"]),
 
+        // The cluster file shared by the node and the CLI.
+        .target(name: "ClusterConfig", dependencies: ["JSON", "CleanRoomsModel"]),
+
+        // The shell: drives AccountNode with sockets, disk and threads.
+        .target(name: "NodeRuntime", dependencies: ["AccountNode", "Wire", "JSON", "CleanRoomsModel", "Digest"]),
+
         // Executables.
-        .executableTarget(name: "CrmlCLI", dependencies: ["JSON", "CleanRoomsModel", "AccessControl"]),
+        .executableTarget(name: "CrmlNode", dependencies: ["NodeRuntime", "AccountNode", "ClusterConfig", "Wire", "JSON", "CleanRoomsModel", "Digest"]),
+        .executableTarget(name: "CrmlCLI", dependencies: ["JSON", "CleanRoomsModel", "AccessControl", "ClusterConfig", "Wire", "Digest"]),
 
         // Tests mirror the targets; TestSupport holds the shared helpers (processes, temp files).
         .target(name: "TestSupport", path: "Tests/TestSupport"),

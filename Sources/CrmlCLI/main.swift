@@ -5,8 +5,10 @@ let topLevelHelp = """
     usage: crml COMMAND [ARGS...]
 
     commands:
+      cluster           start, inspect, stop and fault a local cluster of account nodes
+      call              call one API method on a node (service.Operation)
       policy simulate   evaluate IAM policies offline (SimulateCustomPolicy shape)
-      bench policy      measure policy decisions per second
+      bench             benchmarks (policy engine, node round trips)
 
     Run `crml COMMAND --help` for a command's options.
 
@@ -20,6 +22,8 @@ func runCrml(_ args: [String]) -> ExitCode {
         }
         let rest = Array(args.dropFirst())
         switch command {
+        case "cluster": return try ClusterCommand.run(rest)
+        case "call": return try CallCommand.run(rest)
         case "policy": return try PolicyCommand.run(rest)
         case "bench": return try BenchCommand.run(rest)
         case "--help", "-h", "help":

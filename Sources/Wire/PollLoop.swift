@@ -6,11 +6,17 @@ import Synchronization
 /// Something the loop watches: a file descriptor and what to do when it is ready.
 public protocol PollHandler: AnyObject {
     var fd: Int32 { get }
+    /// False to stop reading for a while (backpressure); the loop still notices hang-ups.
+    var wantsRead: Bool { get }
     var wantsWrite: Bool { get }
     /// Data (or EOF) is waiting.
     func readable(_ loop: PollLoop)
     /// The socket can take more output.
     func writable(_ loop: PollLoop)
+}
+
+extension PollHandler {
+    public var wantsRead: Bool { true }
 }
 
 /// A single-threaded event loop over `poll(2)`, meant to run on a thread of its own.
@@ -93,7 +99,7 @@ public final class PollLoop: @unchecked Sendable {
             order.removeAll(keepingCapacity: true)
             fds.append(pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0))
             for h in handlers.values {
-                var ev = Int16(POLLIN)
+                var ev: Int16 = h.wantsRead ? Int16(POLLIN) : 0
                 if h.wantsWrite { ev |= Int16(POLLOUT) }
                 fds.append(pollfd(fd: h.fd, events: ev, revents: 0))
                 order.append(h)

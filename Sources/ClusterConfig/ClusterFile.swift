@@ -1,0 +1,97 @@
+import CleanRoomsModel
+import JSON
+
+/// The cluster file (`cluster.json`): every account of a local cluster, where its node listens,
+/// its secrets, and the organizations that govern it. `crml cluster up` writes it; each
+/// `crml-node --cluster FILE --account ID` reads it; `crml` commands read it to find nodes.
+///
+/// Secrets are in the file on purpose: it is a local simulation's configuration, readable only
+/// by its owner (the launcher writes it with mode 0600).
+public struct ClusterFile: Codable, Sendable {
+    public var version: Int = 1
+    public var region: String = "us-west-1"
+    public var partition: String = "aws"
+    public var accounts: [Account]
+    public var organizations: [Organization] = []
+
+    public struct Account: Codable, Sendable {
+        public var id: AccountID
+        public var host: String = "127.0.0.1"
+        /// 0 until the node has started and reported the port it bound.
+        public var port: Int = 0
+        public var dataDir: String?
+        public var logFile: String?
+        public var readyFile: String?
+        public var pid: Int32?
+        /// Hex secret that proves a peer connection comes from this account's node.
+        public var nodeSecret: String
+        public var admin: Admin
+
+        public init(id: AccountID, host: String = "127.0.0.1", port: Int = 0, nodeSecret: String, admin: Admin) {
+            self.id = id
+            self.host = host
+            self.port = port
+            self.nodeSecret = nodeSecret
+            self.admin = admin
+        }
+    }
+
+    public struct Admin: Codable, Sendable {
+        public var userName: String = "admin"
+        public var accessKeyId: String
+        public var secretAccessKey: String
+
+        public init(userName: String = "admin", accessKeyId: String, secretAccessKey: String) {
+            self.userName = userName
+            self.accessKeyId = accessKeyId
+            self.secretAccessKey = secretAccessKey
+        }
+    }
+
+    /// An AWS organization: its management account, members, and service control policies.
+    public struct Organization: Codable, Sendable {
+        public var id: String
+        public var managementAccount: AccountID
+        public var members: [AccountID]
+        /// Whether AWS's default `FullAWSAccess` SCP is attached to every member (deny-list
+        /// style). Set false for allow-list style: members may then do only what `policies` allow.
+        public var fullAWSAccess: Bool = true
+        public var policies: [ServiceControlPolicy] = []
+    }
+
+    public struct ServiceControlPolicy: Codable, Sendable {
+        public var name: String
+        public var document: String
+        /// Member accounts it is attached to; empty means every member.
+        public var targets: [AccountID] = []
+    }
+
+    public init(region: String = "us-west-1", accounts: [Account], organizations: [Organization] = []) {
+        self.region = region
+        self.accounts = accounts
+        self.organizations = organizations
+    }
+
+    public func account(_ id: AccountID) -> Account? { accounts.first { $0.id == id } }
+
+    /// The organization an account is a member of, and the SCPs that bind it (nil for accounts
+    /// in no organization and for an organization's management account, which SCPs never bind).
+    public func organization(of id: AccountID) -> (id: String, scps: [(name: String, document: String)]?)? {
+        guard let org = organizations.first(where: { $0.members.contains(id) || $0.managementAccount == id }) else { return nil }
+        if org.managementAccount == id { return (org.id, nil) }
+        var scps: [(name: String, document: String)] = []
+        if org.fullAWSAccess {
+            scps.append(("FullAWSAccess", #"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#))
+        }
+        for p in org.policies where p.targets.isEmpty || p.targets.contains(id) { scps.append((p.name, p.document)) }
+        return (org.id, scps)
+    }
+
+    public static func load(_ bytes: [UInt8]) throws -> ClusterFile {
+        try JSONParser.parse(bytes).decode(ClusterFile.self)
+    }
+
+    public func encoded() throws -> [UInt8] {
+        JSONWriter.bytes(try JSON(encoding: self), pretty: true) + [0x0A]
+    }
+}

@@ -1,0 +1,246 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import ClusterConfig
+import CleanRoomsModel
+import Digest
+import Foundation
+import JSON
+import Wire
+
+/// `crml cluster up|status|down|kill|pause|resume|restart`: a local cluster of account nodes.
+enum ClusterCommand {
+    static let help = """
+        usage: crml cluster SUBCOMMAND [options]
+
+          up [--accounts N] [--ids ID,ID,…] [--region R]   start N accounts (default 3) as background processes,
+                                                          wait until all are ready, write DIR/cluster.json and
+                                                          DIR/credentials; an existing cluster's stopped nodes restart
+          status                                          each account's endpoint, pid and state
+          down                                            stop every node (SIGTERM, then SIGKILL after 10 s)
+          kill ACCOUNT                                    SIGKILL the node (a crash)
+          pause ACCOUNT / resume ACCOUNT                  SIGSTOP / SIGCONT the node
+          restart ACCOUNT                                 start the node again on the same data and port
+
+        Every subcommand takes --dir DIR (or CRML_DIR; default ./.crml).
+
+        """
+
+    static func run(_ args: [String]) throws -> ExitCode {
+        guard let sub = args.first, sub != "--help", sub != "-h" else {
+            Console.out(help)
+            return args.isEmpty ? .usage : .ok
+        }
+        let rest = Array(args.dropFirst())
+        switch sub {
+        case "up": return try up(rest)
+        case "status": return try status(rest)
+        case "down": return try down(rest)
+        case "kill", "pause", "resume", "restart": return try signal(sub, rest)
+        default: throw CommandFailure.usage("unknown subcommand cluster \(sub)\n\n\(help)")
+        }
+    }
+
+    static let dirOption = ("dir", "the cluster's directory (default: $CRML_DIR or ./.crml)")
+
+    // MARK: up
+
+    static let upSpec = CommandSpec(
+        usage: "crml cluster up [--accounts N] [--ids ID,ID,…] [--region REGION] [--dir DIR]",
+        summary: "Starts a local cluster, one crml-node process per account, and waits until every node is ready.",
+        options: [("accounts", "how many accounts (default 3; ids 111111111111, 222222222222, …)"),
+                  ("ids", "comma-separated account ids instead of the defaults"),
+                  ("region", "the cluster's region (default us-west-1)"), dirOption])
+
+    static func defaultIDs(_ n: Int) -> [AccountID] {
+        (1...n).map { k in k <= 9 ? AccountID(String(repeating: String(k), count: 12))! : AccountID(String(100_000_000_000 + k))! }
+    }
+
+    static func up(_ args: [String]) throws -> ExitCode {
+        guard let parsed = try upSpec.parse(args) else { return .ok }
+        let dir = ClusterDirectory.resolve(parsed)
+        var cluster: ClusterFile
+        if dir.exists {
+            cluster = try dir.load()
+            if parsed.value("accounts") != nil || parsed.value("ids") != nil {
+                Console.err("crml: a cluster already exists in \(dir.path); starting its stopped nodes (--accounts/--ids ignored)")
+            }
+        } else {
+            let ids: [AccountID]
+            if let list = parsed.value("ids") {
+                ids = try list.split(separator: ",").map { s in
+                    guard let a = AccountID(String(s)) else { throw CommandFailure.usage("--ids: \(s) is not a 12-digit account id") }
+                    return a
+                }
+            } else {
+                let n = try parsed.int("accounts", default: 3)
+                guard (1...50).contains(n) else { throw CommandFailure.usage("--accounts takes 1 to 50") }
+                ids = defaultIDs(n)
+            }
+            guard Set(ids).count == ids.count else { throw CommandFailure.usage("--ids lists an account twice") }
+            cluster = ClusterFile(region: parsed.value("region") ?? "us-west-1", accounts: ids.map { newAccount($0) })
+            for k in cluster.accounts.indices {
+                let id = cluster.accounts[k].id
+                cluster.accounts[k].dataDir = dir.dataDir(id)
+                cluster.accounts[k].logFile = dir.logFile(id)
+                cluster.accounts[k].readyFile = dir.readyFile(id)
+            }
+            try FileManager.default.createDirectory(atPath: dir.path + "/logs", withIntermediateDirectories: true)
+            try dir.save(cluster)
+            try dir.writeCredentials(cluster)
+        }
+        let stopped = cluster.accounts.filter { !ProcessControl.isAlive($0.pid ?? 0) }
+        if !stopped.isEmpty {
+            Console.err("starting \(stopped.count) account node\(stopped.count == 1 ? "" : "s") in \(dir.path) …")
+            try start(stopped.map(\.id), in: dir, cluster: &cluster)
+        }
+        printTable(cluster, dir: dir)
+        Console.out("\ncredentials: \(dir.credentialsFile) (one profile per account id); try:\n  crml call sts.GetCallerIdentity --dir \(dir.path) --profile \(cluster.accounts[0].id)\n")
+        return .ok
+    }
+
+    static func newAccount(_ id: AccountID) -> ClusterFile.Account {
+        var g = SystemRandomNumberGenerator()
+        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567")
+        let keyID = "AKIA" + String((0..<16).map { _ in alphabet[Int(g.next() % 32)] })
+        let secretAlphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
+        let secret = String((0..<40).map { _ in secretAlphabet[Int(g.next() % 64)] })
+        let nodeSecret = Hex.encode((0..<32).map { _ in UInt8.random(in: 0...255, using: &g) })
+        return ClusterFile.Account(id: id, nodeSecret: nodeSecret, admin: .init(accessKeyId: keyID, secretAccessKey: secret))
+    }
+
+    /// Starts the nodes of `ids`, waits for their ready files, and records ports and pids.
+    static func start(_ ids: [AccountID], in dir: ClusterDirectory, cluster: inout ClusterFile) throws {
+        let node = try ProcessControl.nodeExecutable()
+        var pids: [AccountID: pid_t] = [:]
+        for id in ids {
+            guard let a = cluster.account(id) else { continue }
+            let ready = a.readyFile ?? dir.readyFile(id)
+            try? FileManager.default.removeItem(atPath: ready)
+            try FileManager.default.createDirectory(atPath: FileIOPaths.parent(ready), withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(atPath: FileIOPaths.parent(a.logFile ?? dir.logFile(id)), withIntermediateDirectories: true)
+            var args = ["--cluster", dir.clusterFile, "--account", id.rawValue, "--ready-file", ready]
+            if a.port != 0 { args += ["--port", String(a.port)] }
+            pids[id] = try ProcessControl.spawnDetached(node, args, logFile: a.logFile ?? dir.logFile(id))
+        }
+        let deadline = Date().addingTimeInterval(60)
+        var pending = Set(ids)
+        while !pending.isEmpty {
+            for id in pending.sorted() {
+                guard let a = cluster.account(id), let pid = pids[id] else { pending.remove(id); continue }
+                let readyPath = a.readyFile ?? dir.readyFile(id)
+                if let data = FileManager.default.contents(atPath: readyPath), let ready = try? JSONParser.parse([UInt8](data)),
+                   let port = ready["port"]?.intValue {
+                    let k = cluster.accounts.firstIndex { $0.id == id }!
+                    cluster.accounts[k].port = port
+                    cluster.accounts[k].pid = pid
+                    pending.remove(id)
+                    Console.err("  \(id) ready on \(a.host):\(port) (pid \(pid))")
+                    continue
+                }
+                ProcessControl.reap(pid)
+                if !ProcessControl.isAlive(pid) {
+                    try? dir.save(cluster)
+                    throw CommandFailure(code: .failed, message: "the node of account \(id) exited during start-up; its log (\(a.logFile ?? dir.logFile(id))) ends with:\n\(tail(a.logFile ?? dir.logFile(id)))")
+                }
+            }
+            if pending.isEmpty { break }
+            if Date() > deadline {
+                try? dir.save(cluster)
+                throw CommandFailure(code: .failed, message: "nodes not ready within 60 s: \(pending.sorted().map(\.rawValue).joined(separator: ", ")); see \(dir.path)/logs")
+            }
+            usleep(10_000)  // polling the ready files, with the deadline above
+        }
+        try dir.save(cluster)
+    }
+
+    static func tail(_ file: String, lines: Int = 15) -> String {
+        guard let text = try? String(contentsOfFile: file, encoding: .utf8) else { return "(no log)" }
+        return text.split(separator: "\n", omittingEmptySubsequences: false).suffix(lines).joined(separator: "\n")
+    }
+
+    // MARK: status
+
+    static func state(_ a: ClusterFile.Account) -> String {
+        guard let pid = a.pid, ProcessControl.isAlive(pid) else { return "down" }
+        if ProcessControl.state(pid) == "T" { return "paused" }
+        return "running"
+    }
+
+    static func printTable(_ cluster: ClusterFile, dir: ClusterDirectory) {
+        var rows = [["ACCOUNT", "ENDPOINT", "PID", "STATE", "LOG"]]
+        for a in cluster.accounts {
+            rows.append([a.id.rawValue, "\(a.host):\(a.port)", a.pid.map(String.init) ?? "-", state(a), a.logFile ?? dir.logFile(a.id)])
+        }
+        let widths = (0..<rows[0].count).map { c in rows.map { $0[c].count }.max()! }
+        for r in rows {
+            Console.out(r.enumerated().map { $0.element.padding(toLength: widths[$0.offset] + 2, withPad: " ", startingAt: 0) }.joined().trimmingCharacters(in: .whitespaces) + "\n")
+        }
+    }
+
+    static func status(_ args: [String]) throws -> ExitCode {
+        let spec = CommandSpec(usage: "crml cluster status [--dir DIR]", summary: "Shows each account's endpoint, pid and state.", options: [dirOption])
+        guard let parsed = try spec.parse(args) else { return .ok }
+        let dir = ClusterDirectory.resolve(parsed)
+        let cluster = try dir.load()
+        printTable(cluster, dir: dir)
+        return .ok
+    }
+
+    // MARK: down and signals
+
+    static func down(_ args: [String]) throws -> ExitCode {
+        let spec = CommandSpec(usage: "crml cluster down [--dir DIR]", summary: "Stops every node: SIGTERM, then SIGKILL after 10 s.", options: [dirOption])
+        guard let parsed = try spec.parse(args) else { return .ok }
+        let dir = ClusterDirectory.resolve(parsed)
+        var cluster = try dir.load()
+        for k in cluster.accounts.indices {
+            if let pid = cluster.accounts[k].pid, ProcessControl.isAlive(pid) {
+                let killed = ProcessControl.terminate(pid)
+                Console.err("  \(cluster.accounts[k].id) stopped\(killed ? " (killed after 10 s)" : "")")
+            }
+            cluster.accounts[k].pid = nil
+        }
+        try dir.save(cluster)
+        return .ok
+    }
+
+    static func signal(_ what: String, _ args: [String]) throws -> ExitCode {
+        let spec = CommandSpec(usage: "crml cluster \(what) ACCOUNT [--dir DIR]", summary: "Sends a process fault to one account's node.", options: [dirOption])
+        guard let parsed = try spec.parse(args) else { return .ok }
+        guard let idText = parsed.positional.first, let id = AccountID(idText) else {
+            throw CommandFailure.usage("crml cluster \(what) needs an ACCOUNT id\n\n\(spec.helpText)")
+        }
+        let dir = ClusterDirectory.resolve(parsed)
+        var cluster = try dir.load()
+        guard let k = cluster.accounts.firstIndex(where: { $0.id == id }) else {
+            throw CommandFailure.usage("account \(id) is not in \(dir.clusterFile)")
+        }
+        let pid = cluster.accounts[k].pid ?? 0
+        let alive = ProcessControl.isAlive(pid)
+        switch what {
+        case "kill":
+            if alive { kill(pid, SIGKILL); ProcessControl.reap(pid) }
+            cluster.accounts[k].pid = nil
+            try dir.save(cluster)
+            Console.err(alive ? "  \(id) killed (SIGKILL)" : "  \(id) was not running")
+        case "pause":
+            guard alive else { throw CommandFailure(code: .failed, message: "account \(id)'s node is not running") }
+            kill(pid, SIGSTOP)
+            Console.err("  \(id) paused (SIGSTOP)")
+        case "resume":
+            guard alive else { throw CommandFailure(code: .failed, message: "account \(id)'s node is not running") }
+            kill(pid, SIGCONT)
+            Console.err("  \(id) resumed (SIGCONT)")
+        default:  // restart
+            if alive { ProcessControl.terminate(pid) }
+            cluster.accounts[k].pid = nil
+            try start([id], in: dir, cluster: &cluster)
+        }
+        return .ok
+    }
+}
+
+enum FileIOPaths {
+    static func parent(_ path: String) -> String { URL(fileURLWithPath: path).deletingLastPathComponent().path }
+}

@@ -1,0 +1,62 @@
+import ClusterConfig
+import CleanRoomsModel
+import Foundation
+import JSON
+import Wire
+
+/// A local cluster's directory (`--dir`, `CRML_DIR`, default `./.crml`): `cluster.json`,
+/// `credentials`, and per account `nodes/ID/{data,ready.json}` and `logs/ID.log`.
+struct ClusterDirectory {
+    let path: String
+
+    static func resolve(_ args: ParsedArguments) -> ClusterDirectory {
+        let raw = args.value("dir") ?? ProcessInfo.processInfo.environment["CRML_DIR"] ?? "./.crml"
+        let absolute = raw.hasPrefix("/") ? raw : FileManager.default.currentDirectoryPath + "/" + raw
+        return ClusterDirectory(path: URL(fileURLWithPath: absolute).standardizedFileURL.path)
+    }
+
+    var clusterFile: String { path + "/cluster.json" }
+    var credentialsFile: String { path + "/credentials" }
+    func dataDir(_ id: AccountID) -> String { "\(path)/nodes/\(id)/data" }
+    func readyFile(_ id: AccountID) -> String { "\(path)/nodes/\(id)/ready.json" }
+    func logFile(_ id: AccountID) -> String { "\(path)/logs/\(id).log" }
+
+    var exists: Bool { FileManager.default.fileExists(atPath: clusterFile) }
+
+    func load() throws -> ClusterFile {
+        guard let data = FileManager.default.contents(atPath: clusterFile) else {
+            throw CommandFailure(code: .usage, message: "no cluster at \(path) (no cluster.json); start one with `crml cluster up --dir \(path)`")
+        }
+        do { return try ClusterFile.load([UInt8](data)) } catch {
+            throw CommandFailure(code: .failed, message: "\(clusterFile) is not a valid cluster file: \(error)")
+        }
+    }
+
+    func save(_ cluster: ClusterFile) throws {
+        try writePrivate(clusterFile, Data(try cluster.encoded()))
+    }
+
+    func writePrivate(_ file: String, _ data: Data) throws {
+        let tmp = file + ".tmp"
+        guard FileManager.default.createFile(atPath: tmp, contents: data, attributes: [.posixPermissions: 0o600]) else {
+            throw CommandFailure(code: .failed, message: "cannot write \(tmp)")
+        }
+        _ = rename(tmp, file)
+    }
+
+    /// The credentials file: one profile per account, named by its id, with its admin key.
+    func writeCredentials(_ cluster: ClusterFile) throws {
+        var f = CredentialsFile()
+        for a in cluster.accounts {
+            f.profiles[a.id.rawValue] = ["aws_access_key_id": a.admin.accessKeyId, "aws_secret_access_key": a.admin.secretAccessKey,
+                                         "aws_account_id": a.id.rawValue, "region": cluster.region]
+        }
+        try writePrivate(credentialsFile, Data(f.text.utf8))
+    }
+
+    /// An admin client of an account's node.
+    func adminClient(_ cluster: ClusterFile, _ account: ClusterFile.Account, timeout: Double = 5) throws(RPCCallError) -> RPCClient {
+        try RPCClient.connect(host: account.host, port: UInt16(clamping: account.port),
+                              credentials: .accessKey(account.admin.accessKeyId, secret: account.admin.secretAccessKey), timeout: timeout)
+    }
+}

@@ -1,0 +1,86 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+
+/// Starting and signalling node processes.
+enum ProcessControl {
+    /// The directory this executable lives in (where SwiftPM also put `crml-node`).
+    static var executableDirectory: String {
+        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        return URL(fileURLWithPath: exe).deletingLastPathComponent().path
+    }
+
+    /// `crml-node` beside this executable, or on PATH.
+    static func nodeExecutable() throws -> String {
+        let beside = executableDirectory + "/crml-node"
+        if FileManager.default.isExecutableFile(atPath: beside) { return beside }
+        for dir in (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":") {
+            let p = "\(dir)/crml-node"
+            if FileManager.default.isExecutableFile(atPath: p) { return p }
+        }
+        throw CommandFailure(code: .failed, message: "cannot find crml-node beside \(executableDirectory) or on PATH; build it with `swift build`")
+    }
+
+    /// Starts `path args` in a session of its own (so it outlives this command), with stdin from
+    /// /dev/null and stdout and stderr appended to `logFile`. Returns its pid.
+    static func spawnDetached(_ path: String, _ args: [String], logFile: String) throws -> pid_t {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, logFile, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        var attr = posix_spawnattr_t()
+        posix_spawnattr_init(&attr)
+        defer { posix_spawnattr_destroy(&attr) }
+        posix_spawnattr_setflags(&attr, Int16(0x80))  // POSIX_SPAWN_SETSID
+        var pid: pid_t = 0
+        let argv: [UnsafeMutablePointer<CChar>?] = ([path] + args).map { strdup($0) } + [nil]
+        defer { for p in argv { free(p) } }
+        let rc = posix_spawn(&pid, path, &actions, &attr, argv, environ)
+        guard rc == 0 else { throw CommandFailure(code: .failed, message: "cannot start \(path): \(String(cString: strerror(rc)))") }
+        return pid
+    }
+
+    static func isAlive(_ pid: pid_t) -> Bool {
+        guard pid > 0 else { return false }
+        if kill(pid, 0) != 0 { return false }
+        // A zombie (exited, not yet reaped) is not alive.
+        if let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+           let close = stat.lastIndex(of: ")"), stat.index(close, offsetBy: 2) < stat.endIndex {
+            return stat[stat.index(close, offsetBy: 2)] != "Z"
+        }
+        return true
+    }
+
+    /// "R", "S", "T" (stopped)… from /proc, or nil if gone.
+    static func state(_ pid: pid_t) -> Character? {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let close = stat.lastIndex(of: ")") else { return nil }
+        let i = stat.index(close, offsetBy: 2)
+        return i < stat.endIndex ? stat[i] : nil
+    }
+
+    /// Reaps a child of this process if it has exited (so it does not linger as a zombie).
+    static func reap(_ pid: pid_t) {
+        var status: Int32 = 0
+        _ = waitpid(pid, &status, WNOHANG)
+    }
+
+    /// Sends SIGTERM, waits up to `grace` seconds, then SIGKILL. Returns true if it had to kill.
+    @discardableResult
+    static func terminate(_ pid: pid_t, grace: Double = 10) -> Bool {
+        guard isAlive(pid) else { return false }
+        kill(pid, SIGCONT)
+        kill(pid, SIGTERM)
+        let deadline = Date().addingTimeInterval(grace)
+        while Date() < deadline {
+            reap(pid)
+            if !isAlive(pid) { return false }
+            usleep(20_000)
+        }
+        kill(pid, SIGKILL)
+        reap(pid)
+        return true
+    }
+}

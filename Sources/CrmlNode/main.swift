@@ -1,0 +1,91 @@
+import AccountNode
+import ClusterConfig
+import CleanRoomsModel
+import Digest
+import Dispatch
+import Foundation
+import JSON
+import NodeRuntime
+import Wire
+
+/// `crml-node`: one AWS account as a process.
+///
+///     crml-node --cluster FILE --account ID [--host H] [--port P] [--data-dir D] [--ready-file F]
+///
+/// Reads the cluster file, recovers the account's state from its data directory, listens, and
+/// announces readiness with a line `READY account=… host=… port=… pid=…` on stdout and, if asked,
+/// a ready file (JSON, written atomically). SIGTERM and SIGINT stop it cleanly.
+let usage = "usage: crml-node --cluster FILE --account ID [--host HOST] [--port PORT] [--data-dir DIR] [--ready-file FILE]"
+
+func fail(_ message: String, code: Int32 = 2) -> Never {
+    FileHandle.standardError.write(Data("crml-node: \(message)\n".utf8))
+    exit(code)
+}
+
+var options: [String: String] = [:]
+var args = Array(CommandLine.arguments.dropFirst())
+while let a = args.first {
+    args.removeFirst()
+    if a == "--help" || a == "-h" { print(usage); exit(0) }
+    guard a.hasPrefix("--"), let v = args.first else { fail("\(a): expected --option VALUE\n\(usage)") }
+    args.removeFirst()
+    options[String(a.dropFirst(2))] = v
+}
+for k in options.keys where !["cluster", "account", "host", "port", "data-dir", "ready-file"].contains(k) { fail("unknown option --\(k)\n\(usage)") }
+guard let clusterPath = options["cluster"], let accountText = options["account"] else { fail(usage) }
+guard let account = AccountID(accountText) else { fail("--account \(accountText) is not a 12-digit account id") }
+guard let clusterBytes = FileManager.default.contents(atPath: clusterPath) else { fail("cannot read cluster file \(clusterPath)") }
+let cluster: ClusterFile
+do { cluster = try ClusterFile.load([UInt8](clusterBytes)) } catch { fail("cluster file \(clusterPath) is not valid: \(error)") }
+guard let me = cluster.account(account) else { fail("account \(account) is not in \(clusterPath)") }
+
+let org = cluster.organization(of: account)
+let config = NodeConfig(account: account, region: cluster.region, partition: cluster.partition,
+                        admin: .init(userName: me.admin.userName, accessKeyID: me.admin.accessKeyId, secretAccessKey: me.admin.secretAccessKey),
+                        organizationID: org?.id, serviceControlPolicies: org?.scps)
+let clusterDir = URL(fileURLWithPath: clusterPath).deletingLastPathComponent().path
+var runtimeOptions = AccountNodeRuntime.Options(dataDir: options["data-dir"] ?? me.dataDir ?? "\(clusterDir)/nodes/\(account)/data")
+runtimeOptions.host = options["host"] ?? me.host
+if let p = options["port"] {
+    guard let port = UInt16(p) else { fail("--port \(p) is not a port number") }
+    runtimeOptions.port = port
+} else {
+    runtimeOptions.port = UInt16(clamping: me.port)
+}
+for a in cluster.accounts where a.id != account {
+    if let secret = Hex.decode(a.nodeSecret) { runtimeOptions.peerSecrets[a.id.rawValue] = secret }
+}
+
+// Test harnesses set CRML_EXIT_WITH_PID so a node never outlives the process that started it,
+// even when that process crashes.
+runtimeOptions.exitWithPID = ProcessInfo.processInfo.environment["CRML_EXIT_WITH_PID"].flatMap { Int32($0) }
+
+Socket.raiseFileLimit()
+signal(SIGPIPE, SIG_IGN)
+let runtime: AccountNodeRuntime
+do {
+    runtime = try AccountNodeRuntime(config: config, options: runtimeOptions)
+} catch {
+    fail("cannot start account \(account): \(error)", code: 1)
+}
+
+// SIGTERM/SIGINT stop the loop; `run` then returns once pending writes are durable.
+nonisolated(unsafe) var signalSources: [DispatchSourceSignal] = []
+for sig in [SIGTERM, SIGINT] {
+    signal(sig, SIG_IGN)
+    let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+    source.setEventHandler { runtime.stop() }
+    source.resume()
+    signalSources.append(source)
+}
+
+let r = runtime.recovery
+FileHandle.standardError.write(Data("crml-node \(account): recovered (snapshot LSN \(r.snapshotLSN), \(r.replayedRecords) log records replayed, \(r.truncatedBytes) torn bytes cut, \(r.orphanBlobs) orphan blobs removed, \(r.auditEvents) audit events)\n".utf8))
+if let readyFile = options["ready-file"] ?? me.readyFile {
+    let ready: JSON = ["account": .string(account.rawValue), "host": .string(runtimeOptions.host), "port": .int(Int(runtime.port)), "pid": .int(Int(getpid()))]
+    do { try FileIO.writeDurably(readyFile, JSONWriter.bytes(ready) + [0x0A]) } catch { fail("cannot write ready file: \(error)", code: 1) }
+}
+FileHandle.standardOutput.write(Data("READY account=\(account) host=\(runtimeOptions.host) port=\(runtime.port) pid=\(getpid())\n".utf8))
+runtime.run()
+FileHandle.standardError.write(Data("crml-node \(account): stopped\n".utf8))
+exit(0)

@@ -1,0 +1,296 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import AccountNode
+import CleanRoomsModel
+import Dispatch
+import Foundation
+import JSON
+import Wire
+
+/// The I/O shell of one account node: it recovers the node's state from disk, serves it over
+/// TCP, and performs the effects the pure `AccountNodeCore` returns.
+///
+/// Guarantees:
+/// - Durability: a reply is sent only after every log record that any earlier request produced
+///   is durable (fdatasync), so an answer never depends on something a crash could take back,
+///   and a reader never sees a write that might vanish. Writes are group-committed.
+/// - Recovery: snapshot, then the log's intact records in order; a torn tail is cut off;
+///   blobs that no record names are removed.
+/// - One thread runs the loop (sockets, timers, the core); one more writes to disk.
+public final class AccountNodeRuntime: NodeServerDelegate, @unchecked Sendable {
+    public struct Options: Sendable {
+        public var host = "127.0.0.1"
+        public var port: UInt16 = 0
+        public var dataDir: String
+        public var maxLineLength = 4 * 1024 * 1024
+        /// Snapshot (and restart the log) after this many bytes of log records.
+        public var snapshotThreshold = 32 * 1024 * 1024
+        public var handshakeTimeout = 10.0
+        /// Node secrets of the cluster's accounts, for peer authentication.
+        public var peerSecrets: [String: [UInt8]] = [:]
+        /// Stop when this process is gone (checked every second): test harnesses use it so a
+        /// node never outlives the test that started it.
+        public var exitWithPID: Int32? = nil
+
+        public init(dataDir: String) { self.dataDir = dataDir }
+    }
+
+    /// What recovery found, for the log and for tests.
+    public struct Recovery: Sendable {
+        public var snapshotLSN: UInt64
+        public var replayedRecords: Int
+        public var truncatedBytes: Int
+        public var orphanBlobs: Int
+        public var auditEvents: Int
+    }
+
+    public let config: NodeConfig
+    public let options: Options
+    public let loop = PollLoop()
+    public private(set) var port: UInt16 = 0
+    public private(set) var recovery: Recovery
+    let core: AccountNodeCore
+    private let pipeline: CommitPipeline
+    private let blobs: BlobStore
+    private var server: NodeServer!
+    private let lockFD: Int32
+    private let started = Date()
+
+    // Reply gate: commits submitted and made durable, replies waiting for them, deletions to do.
+    private var submittedCommits: UInt64 = 0
+    private var durableCommits: UInt64 = 0
+    private var waiting: [(seq: UInt64, conn: UInt64, id: RPCID, reply: Reply)] = []
+    private var deletesAfter: [(seq: UInt64, blobs: [String])] = []
+    private var bytesSinceSnapshot = 0
+    private var auditLinesWritten = 0
+
+    public var accountID: String { config.account.rawValue }
+
+    /// Recovers the node from `options.dataDir` and starts listening (the loop is not running
+    /// yet: call `run`).
+    public init(config: NodeConfig, options: Options) throws {
+        self.config = config
+        self.options = options
+        try FileIO.makeDirectory(options.dataDir)
+        lockFD = try FileIO.lockExclusively(options.dataDir + "/LOCK")
+
+        var state = NodeState()
+        var snapshotLSN: UInt64 = 0
+        if let snap = try SnapshotStore.load(options.dataDir) {
+            state = try snap.state.decode(NodeState.self)
+            snapshotLSN = snap.lsn
+        }
+        var g = SystemRandomNumberGenerator()
+        core = AccountNodeCore(config: config, state: state, seed: g.next())
+        let (wal, records, truncated) = try WriteAheadLog.open(options.dataDir + "/wal", afterLSN: snapshotLSN)
+        for record in records {
+            for event in try JSONParser(maxDepth: 1024).parse(record.payload).decode([StateEvent].self) { core.replay(event) }
+        }
+        let audit = try AuditLog(dataDir: options.dataDir, capacity: config.auditCapacity)
+        let auditEvents = try audit.load()
+        core.restoreAudit(auditEvents)
+        blobs = try BlobStore(dataDir: options.dataDir)
+        let referenced = Set(core.state.buckets.values.flatMap { $0.objects.values.map(\.blob) })
+        let orphans = blobs.orphans(referenced: referenced)
+        for o in orphans { blobs.delete(o) }
+        recovery = Recovery(snapshotLSN: snapshotLSN, replayedRecords: records.count, truncatedBytes: truncated, orphanBlobs: orphans.count, auditEvents: auditEvents.count)
+
+        pipeline = CommitPipeline(wal: wal, blobs: blobs, audit: audit, dataDir: options.dataDir)
+        pipeline.start()
+
+        // First start: the bootstrap administrator, durable before anyone can connect.
+        let boot = core.bootstrapIfNeeded(now: Date().timeIntervalSince1970)
+        if !boot.isEmpty {
+            let done = DispatchSemaphore(value: 0)
+            var records: [[UInt8]] = []
+            for case .persist(let events) in boot { records.append(try AccountNodeRuntime.encode(events)) }
+            pipeline.submit(.commit(blobs: [], records: records, done: { _ in done.signal() }))
+            done.wait()
+        }
+
+        server = try NodeServer(host: options.host, port: options.port, loop: loop, maxLineLength: options.maxLineLength, handshakeTimeout: options.handshakeTimeout)
+        port = server.port
+        server.delegate = self
+        loop.register(server)
+    }
+
+    static func encode(_ events: [StateEvent]) throws -> [UInt8] {
+        JSONWriter.bytes(try JSON(encoding: events))
+    }
+
+    /// Runs the event loop on the calling thread until `stop`.
+    public func run() {
+        if let watched = options.exitWithPID { watch(watched) }
+        loop.run()
+        server.stop()
+        pipeline.drainAndStop()
+        close(lockFD)
+    }
+
+    /// Stops the node (safe from any thread); `run` returns once pending writes are durable.
+    public func stop() { loop.stop() }
+
+    private func watch(_ pid: Int32) {
+        loop.after(1) { [weak self] in
+            guard let self else { return }
+            if kill(pid, 0) != 0 { self.stop() } else { self.watch(pid) }
+        }
+    }
+
+    // MARK: NodeServerDelegate
+
+    func credentials(forAccessKey id: String) -> (secret: String, principalARN: String)? {
+        core.credentials(forAccessKey: id)
+    }
+
+    func peerSecret(account: String) -> [UInt8]? { options.peerSecrets[account] }
+
+    func handleClientRequest(_ conn: Connection, id: RPCID, method: String, params: JSON, accessKeyID: String) {
+        if method.hasPrefix("admin.") {
+            handleAdmin(conn, id: id, method: method, params: params, accessKeyID: accessKeyID)
+            return
+        }
+        let request = ClientRequest(token: RequestToken(0), method: method, params: params, accessKeyID: accessKeyID,
+                                    sourceIP: conn.peerAddress, now: Date().timeIntervalSince1970)
+        perform(core.handle(request), conn: conn.id, id: id)
+    }
+
+    func handlePeerRequest(_ conn: Connection, id: RPCID, method: String, params: JSON, account: String) {
+        switch method {
+        case "peer.Ping":
+            conn.send(.result(id: id, result: ["account": .string(accountID), "peer": .string(account)]))
+        default:
+            conn.send(.error(id: id, error: .methodNotFound(method)))
+        }
+        conn.flush(loop)
+    }
+
+    // MARK: Effects
+
+    private func perform(_ effects: [Effect], conn: UInt64, id: RPCID) {
+        var newBlobs: [(id: String, bytes: [UInt8])] = []
+        var records: [[UInt8]] = []
+        var deletes: [String] = []
+        var audit: [[UInt8]] = []
+        var reply: Reply?
+        for e in effects {
+            switch e {
+            case .writeBlob(let blob, let bytes): newBlobs.append((blob, bytes))
+            case .persist(let events):
+                if let bytes = try? AccountNodeRuntime.encode(events) { records.append(bytes) }
+            case .deleteBlob(let blob): deletes.append(blob)
+            case .audit(let event):
+                if let j = try? JSON(encoding: event) { audit.append(JSONWriter.bytes(j)) }
+            case .reply(_, let r): reply = r
+            }
+        }
+        if !newBlobs.isEmpty || !records.isEmpty {
+            submittedCommits += 1
+            let seq = submittedCommits
+            bytesSinceSnapshot += records.reduce(0) { $0 + $1.count }
+            pipeline.submit(.commit(blobs: newBlobs, records: records, done: { [weak self] _ in
+                guard let node = self else { return }
+                node.loop.post { node.committed(seq) }
+            }))
+            if !deletes.isEmpty { deletesAfter.append((seq, deletes)) }
+        } else {
+            for d in deletes { blobs.delete(d) }
+        }
+        if !audit.isEmpty {
+            pipeline.submit(.audit(audit))
+            auditLinesWritten += audit.count
+        }
+        if let reply {
+            if submittedCommits > durableCommits {
+                waiting.append((submittedCommits, conn, id, reply))
+            } else {
+                deliver(reply, conn: conn, id: id)
+            }
+        }
+        maintainStorage()
+    }
+
+    private func committed(_ seq: UInt64) {
+        durableCommits = max(durableCommits, seq)
+        var k = 0
+        while k < waiting.count && waiting[k].seq <= durableCommits {
+            deliver(waiting[k].reply, conn: waiting[k].conn, id: waiting[k].id)
+            k += 1
+        }
+        waiting.removeFirst(k)
+        // Blobs replaced or deleted by now-durable commits go only after the replies that might
+        // still read them are out.
+        while let first = deletesAfter.first, first.seq <= durableCommits {
+            for b in first.blobs { blobs.delete(b) }
+            deletesAfter.removeFirst()
+        }
+    }
+
+    private func deliver(_ reply: Reply, conn connID: UInt64, id: RPCID) {
+        guard let conn = server.connection(connID) else { return }
+        switch reply {
+        case .result(let r):
+            conn.send(.result(id: id, result: r))
+        case .resultWithBody(var r, let blob):
+            do {
+                r["Body"] = .string(Base64.encode(try blobs.read(blob)))
+                conn.send(.result(id: id, result: r))
+            } catch {
+                conn.send(.error(id: id, error: RPCError(AWSError(.internalService, "object body unreadable: \(error)"))))
+            }
+        case .error(let e, let protocolCode):
+            var err = RPCError(e)
+            if let protocolCode { err.code = protocolCode }
+            conn.send(.error(id: id, error: err))
+        }
+        conn.flush(loop)
+    }
+
+    private func maintainStorage() {
+        if bytesSinceSnapshot >= options.snapshotThreshold { snapshot(reply: nil) }
+        if auditLinesWritten > config.auditCapacity * 4 {
+            let lines = core.auditTrail.newestFirst.reversed().compactMap { try? JSONWriter.bytes(JSON(encoding: $0)) }
+            pipeline.submit(.compactAudit(lines))
+            auditLinesWritten = lines.count
+        }
+    }
+
+    /// Writes a snapshot of the current state and restarts the log after it.
+    private func snapshot(reply: (conn: UInt64, id: RPCID)?) {
+        bytesSinceSnapshot = 0
+        guard let state = try? JSONWriter.bytes(JSON(encoding: core.state)) else { return }
+        pipeline.submit(.snapshot(state: state, done: { [weak self] lsn in
+            guard let node = self, let reply else { return }
+            node.loop.post { node.deliver(.result(["snapshotLSN": .number(Double(lsn))]), conn: reply.conn, id: reply.id) }
+        }))
+    }
+
+    // MARK: Admin
+
+    private func handleAdmin(_ conn: Connection, id: RPCID, method: String, params: JSON, accessKeyID: String) {
+        guard let who = core.credentials(forAccessKey: accessKeyID)?.principalARN,
+              who == "arn:\(config.partition):iam::\(config.account):user/\(config.admin.userName)" else {
+            deliver(.error(AWSError(.accessDenied, "admin.* methods are for the account's bootstrap administrator (\(config.admin.userName)) only")), conn: conn.id, id: id)
+            return
+        }
+        switch method {
+        case "admin.Ping":
+            deliver(.result(["account": .string(accountID), "pid": .int(Int(getpid())), "uptimeSeconds": .number(Date().timeIntervalSince(started))]), conn: conn.id, id: id)
+        case "admin.Status":
+            let s = core.state
+            deliver(.result([
+                "account": .string(accountID), "region": .string(config.region), "port": .int(Int(port)), "pid": .int(Int(getpid())),
+                "connections": .int(server.connections.count), "users": .int(s.users.count), "roles": .int(s.roles.count),
+                "buckets": .int(s.buckets.count), "trainingDatasets": .int(s.trainingDatasets.count),
+                "commitsSubmitted": .number(Double(submittedCommits)), "commitsDurable": .number(Double(durableCommits)),
+                "recovery": ["snapshotLSN": .number(Double(recovery.snapshotLSN)), "replayedRecords": .int(recovery.replayedRecords),
+                             "truncatedBytes": .int(recovery.truncatedBytes), "orphanBlobs": .int(recovery.orphanBlobs)],
+            ]), conn: conn.id, id: id)
+        case "admin.Snapshot":
+            snapshot(reply: (conn.id, id))
+        default:
+            deliver(.error(AWSError(AWSErrorCode("UnknownOperationException", 404), "Method not found: \(method)"), protocolCode: -32601), conn: conn.id, id: id)
+        }
+    }
+}

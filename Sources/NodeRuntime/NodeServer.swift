@@ -1,0 +1,150 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Digest
+import JSON
+import Wire
+
+/// What the server asks of the node behind it.
+protocol NodeServerDelegate: AnyObject {
+    var accountID: String { get }
+    /// The secret and principal ARN of an active access key.
+    func credentials(forAccessKey id: String) -> (secret: String, principalARN: String)?
+    /// The node secret of another account's node, for peer authentication.
+    func peerSecret(account: String) -> [UInt8]?
+    func handleClientRequest(_ conn: Connection, id: RPCID, method: String, params: JSON, accessKeyID: String)
+    func handlePeerRequest(_ conn: Connection, id: RPCID, method: String, params: JSON, account: String)
+}
+
+/// The node's listening socket and its connections: accepts, authenticates (the challenge–
+/// response of `Handshake`), and passes authenticated requests to the node.
+///
+/// Guarantees: nothing but `auth.Authenticate` is served before authentication (other requests
+/// get `UnrecognizedClientException`); a wrong signature or unknown key ends the connection
+/// after the error is sent; a connection that has not authenticated within the handshake
+/// timeout is closed; one bad connection never affects another.
+final class NodeServer: PollHandler {
+    let fd: Int32
+    let port: UInt16
+    let loop: PollLoop
+    let maxLineLength: Int
+    let handshakeTimeout: Double
+    weak var delegate: NodeServerDelegate?
+    private(set) var connections: [UInt64: Connection] = [:]
+    private var nextID: UInt64 = 0
+
+    init(host: String, port: UInt16, loop: PollLoop, maxLineLength: Int, handshakeTimeout: Double) throws {
+        (fd, self.port) = try Socket.listen(host: host, port: port)
+        self.loop = loop
+        self.maxLineLength = maxLineLength
+        self.handshakeTimeout = handshakeTimeout
+    }
+
+    var wantsWrite: Bool { false }
+
+    func writable(_ loop: PollLoop) {}
+
+    func readable(_ loop: PollLoop) {
+        for _ in 0..<256 {
+            let accepted: (fd: Int32, peer: String)?
+            do { accepted = try Socket.accept(fd) } catch { return }  // e.g. EMFILE: try again on the next round
+            guard let (cfd, peer) = accepted else { return }
+            nextID += 1
+            let nonce = Handshake.nonce()
+            let conn = Connection(id: nextID, fd: cfd, peerAddress: peer, nonce: nonce, maxLineLength: maxLineLength)
+            conn.server = self
+            connections[conn.id] = conn
+            loop.register(conn)
+            conn.send(Handshake.challenge(account: delegate?.accountID ?? "", nonce: nonce))
+            conn.flush(loop)
+            loop.after(handshakeTimeout) { [weak conn] in
+                guard let conn, !conn.closed, case .awaiting = conn.auth else { return }
+                conn.send(.error(id: nil, error: .unauthenticated("No authentication within \(Int(self.handshakeTimeout)) s; the connection is closed")))
+                conn.closeAfterFlush()
+                conn.flush(self.loop)
+            }
+        }
+    }
+
+    func connection(_ id: UInt64) -> Connection? { connections[id] }
+
+    func connectionClosed(_ conn: Connection) { connections[conn.id] = nil }
+
+    func stop() {
+        loop.unregister(fd)
+        Socket.close(fd)
+        for c in connections.values { c.close(loop) }
+    }
+
+    func handleLine(_ line: [UInt8], from conn: Connection) {
+        let message: RPCMessage
+        switch RPCMessage.parse(line) {
+        case .success(let m): message = m
+        case .failure(let e):
+            conn.send(.error(id: e.id, error: e.error))
+            return
+        }
+        guard case .request(let id, let method, let params) = message else { return }  // notifications and stray replies
+        switch conn.auth {
+        case .awaiting(let nonce):
+            if method == Handshake.authenticateMethod {
+                authenticate(conn, id: id, params: params, serverNonce: nonce)
+            } else {
+                conn.unauthenticatedRequests += 1
+                conn.send(.error(id: id, error: .unauthenticated("Authenticate first: call \(Handshake.authenticateMethod) with an access key before \(method)")))
+                if conn.unauthenticatedRequests >= 16 { conn.closeAfterFlush() }
+            }
+        case .client(let key):
+            if method == Handshake.authenticateMethod {
+                conn.send(.error(id: id, error: .invalidRequest("this connection is already authenticated")))
+            } else {
+                delegate?.handleClientRequest(conn, id: id, method: method, params: params, accessKeyID: key)
+            }
+        case .peer(let account):
+            delegate?.handlePeerRequest(conn, id: id, method: method, params: params, account: account)
+        }
+    }
+
+    private func authenticate(_ conn: Connection, id: RPCID, params: JSON, serverNonce: String) {
+        guard let delegate else { return }
+        guard let (identity, clientNonce, signature) = Handshake.parseAuthenticate(params) else {
+            conn.send(.error(id: id, error: .invalidParams("auth.Authenticate takes accessKeyId (or peerAccount), clientNonce (16 to 128 characters) and signature (64 hex digits)")))
+            return
+        }
+        let secret: [UInt8]
+        let principal: String
+        switch identity {
+        case .accessKey(let key):
+            guard let c = delegate.credentials(forAccessKey: key) else {
+                refuse(conn, id, RPCError.unauthenticated("The security token included in the request is invalid: access key \(key) is not an active key of account \(delegate.accountID)"))
+                return
+            }
+            secret = Array(c.secret.utf8)
+            principal = c.principalARN
+        case .peer(let account):
+            guard let s = delegate.peerSecret(account: account) else {
+                refuse(conn, id, RPCError.unauthenticated("Account \(account) is not a node of this cluster"))
+                return
+            }
+            secret = s
+            principal = "arn:aws:iam::\(account):root"
+        }
+        let expected = Handshake.clientSignature(secret: secret, serverAccount: delegate.accountID, serverNonce: serverNonce, clientNonce: clientNonce, identity: identity)
+        guard Handshake.verify(signature, expected: expected) else {
+            refuse(conn, id, RPCError(code: 403, message: "The request signature we calculated does not match the signature you provided. Check your secret access key.",
+                                      type: "InvalidSignatureException", httpStatus: 403))
+            return
+        }
+        switch identity {
+        case .accessKey(let key): conn.auth = .client(accessKeyID: key)
+        case .peer(let account): conn.auth = .peer(account: account)
+        }
+        let proof = Handshake.serverSignature(secret: secret, serverAccount: delegate.accountID, serverNonce: serverNonce, clientNonce: clientNonce, identity: identity)
+        conn.send(.result(id: id, result: ["account": .string(delegate.accountID), "arn": .string(principal), "serverSignature": .string(proof)]))
+    }
+
+    private func refuse(_ conn: Connection, _ id: RPCID, _ error: RPCError) {
+        conn.send(.error(id: id, error: error))
+        conn.closeAfterFlush()
+    }
+}

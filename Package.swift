@@ -22,6 +22,9 @@ let package = Package(
         // I/O: the wire protocol (framing, JSON-RPC, handshake, sockets, event loop, client).
         .target(name: "Wire", dependencies: ["JSON", "CleanRoomsModel", "Digest"]),
 
+        // Child processes (posix_spawn), for the launcher and the tests.
+        .target(name: "Processes"),
+
         // The cluster file shared by the node and the CLI.
         .target(name: "ClusterConfig", dependencies: ["JSON", "CleanRoomsModel"]),
 
@@ -30,16 +33,17 @@ let package = Package(
 
         // Executables.
         .executableTarget(name: "CrmlNode", dependencies: ["NodeRuntime", "AccountNode", "ClusterConfig", "Wire", "JSON", "CleanRoomsModel", "Digest"]),
-        .executableTarget(name: "CrmlCLI", dependencies: ["JSON", "CleanRoomsModel", "AccessControl", "ClusterConfig", "Wire", "Digest"]),
+        .executableTarget(name: "CrmlCLI", dependencies: ["JSON", "CleanRoomsModel", "AccessControl", "ClusterConfig", "Wire", "Digest", "Processes"]),
 
         // Tests mirror the targets; TestSupport holds the shared helpers (processes, temp files).
-        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["Wire", "ClusterConfig", "JSON", "CleanRoomsModel", "Processes"], path: "Tests/TestSupport"),
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),
         .testTarget(name: "DigestTests", dependencies: ["Digest"]),
         .testTarget(name: "WireTests", dependencies: ["Wire", "JSON", "Digest"]),
         .testTarget(name: "AccountNodeTests", dependencies: ["AccountNode", "CleanRoomsModel", "JSON"]),
         .testTarget(name: "CleanRoomsModelTests", dependencies: ["CleanRoomsModel"]),
         .testTarget(name: "AccessControlTests", dependencies: ["AccessControl", "JSON", "CleanRoomsModel"]),
-        .testTarget(name: "CrmlCLITests", dependencies: ["JSON", "TestSupport", "CrmlCLI"]),
+        .testTarget(name: "CrmlCLITests", dependencies: ["JSON", "TestSupport", "CrmlCLI", "CrmlNode"]),
+        .testTarget(name: "NodeRuntimeTests", dependencies: ["NodeRuntime", "AccountNode", "Wire", "JSON", "CleanRoomsModel", "ClusterConfig", "Digest", "TestSupport", "CrmlNode", "CrmlCLI"]),
     ]
 )

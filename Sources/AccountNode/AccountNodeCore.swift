@@ -206,15 +206,14 @@ public final class AccountNodeCore {
 
     /// A random (version 4) UUID in lower case.
     func newUUID() -> String {
-        var bytes = (0..<16).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
-        bytes[6] = bytes[6] & 0x0F | 0x40
-        bytes[8] = bytes[8] & 0x3F | 0x80
-        let hex = bytes.map { b -> String in
-            let s = String(b, radix: 16)
-            return s.count == 1 ? "0" + s : s
-        }.joined()
-        let h = Array(hex)
-        return "\(String(h[0..<8]))-\(String(h[8..<12]))-\(String(h[12..<16]))-\(String(h[16..<20]))-\(String(h[20..<32]))"
+        let hi = rng.next() & 0xFFFF_FFFF_FFFF_0FFF | 0x0000_0000_0000_4000
+        let lo = rng.next() & 0x3FFF_FFFF_FFFF_FFFF | 0x8000_0000_0000_0000
+        let digits: [UInt8] = Array("0123456789abcdef".utf8)
+        var out = [UInt8](repeating: UInt8(ascii: "-"), count: 36)
+        for (word, positions) in [(hi, [0, 1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 14, 15, 16, 17]), (lo, [19, 20, 21, 22, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35])] {
+            for (n, p) in positions.enumerated() { out[p] = digits[Int(word >> (60 - 4 * UInt64(n)) & 0xF)] }
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// A random secret of `length` characters from base64's alphabet (IAM secret keys).

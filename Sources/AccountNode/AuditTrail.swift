@@ -2,8 +2,8 @@ import CleanRoomsModel
 import JSON
 
 /// One audited API call, recorded in the caller's account (XA-10).
-public struct AuditEvent: Codable, Sendable {
-    public struct Resource: Codable, Sendable, Hashable {
+public struct AuditEvent: Sendable {
+    public struct Resource: Sendable, Hashable {
         public var type: String
         public var name: String
     }
@@ -19,6 +19,41 @@ public struct AuditEvent: Codable, Sendable {
     public var resources: [Resource]
     /// The full record, as CloudTrail's `CloudTrailEvent` JSON carries it.
     public var record: JSON
+
+    /// The event as one JSON object (how the audit file stores it).
+    public var json: JSON {
+        .compactObject([
+            "eventID": .string(eventID), "eventName": .string(eventName), "eventSource": .string(eventSource),
+            "eventTime": .number(eventTime), "readOnly": .bool(readOnly), "accessKeyID": accessKeyID.map { .string($0) },
+            "username": username.map { .string($0) },
+            "resources": .array(resources.map { ["type": .string($0.type), "name": .string($0.name)] }), "record": record,
+        ])
+    }
+
+    public init(eventID: String, eventName: String, eventSource: String, eventTime: Double, readOnly: Bool, accessKeyID: String?,
+                username: String?, resources: [Resource], record: JSON) {
+        self.eventID = eventID
+        self.eventName = eventName
+        self.eventSource = eventSource
+        self.eventTime = eventTime
+        self.readOnly = readOnly
+        self.accessKeyID = accessKeyID
+        self.username = username
+        self.resources = resources
+        self.record = record
+    }
+
+    /// Reads an event back from `json`; nil if it is not one.
+    public init?(json j: JSON) {
+        guard let id = j["eventID"]?.stringValue, let name = j["eventName"]?.stringValue, let source = j["eventSource"]?.stringValue,
+              let time = j["eventTime"]?.numberValue, let ro = j["readOnly"]?.boolValue, let record = j["record"] else { return nil }
+        self.init(eventID: id, eventName: name, eventSource: source, eventTime: time, readOnly: ro, accessKeyID: j["accessKeyID"]?.stringValue,
+                  username: j["username"]?.stringValue,
+                  resources: (j["resources"]?.arrayValue ?? []).compactMap { r in
+                      guard let t = r["type"]?.stringValue, let n = r["name"]?.stringValue else { return nil }
+                      return Resource(type: t, name: n)
+                  }, record: record)
+    }
 
     /// The `Event` shape of `LookupEvents`.
     var lookupShape: JSON {

@@ -1,4 +1,4 @@
-/// Serialises `JSON` deterministically: object keys sorted by their UTF-8 bytes, integers without
+/// Serialises `JSON` deterministically: object keys sorted (Swift's string order), integers without
 /// a fraction, no insignificant whitespace unless `pretty`. The output is always valid UTF-8 JSON
 /// on one line (compact form), so it can be framed by newlines.
 public enum JSONWriter {
@@ -32,7 +32,7 @@ public enum JSONWriter {
         case .object(let o):
             if o.isEmpty { out.append(contentsOf: "{}".utf8); return }
             out.append(UInt8(ascii: "{"))
-            let keys = o.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+            let keys = o.keys.sorted()
             for (k, key) in keys.enumerated() {
                 if k > 0 { out.append(UInt8(ascii: ",")) }
                 if pretty { newline(&out, indent + 1) }
@@ -66,19 +66,27 @@ public enum JSONWriter {
 
     static func writeString(_ s: String, into out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
-        for c in s.utf8 {
-            switch c {
-            case UInt8(ascii: "\""): out.append(UInt8(ascii: "\\")); out.append(c)
-            case UInt8(ascii: "\\"): out.append(UInt8(ascii: "\\")); out.append(c)
-            case 0x0A: out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "n"))
-            case 0x0D: out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "r"))
-            case 0x09: out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "t"))
-            case 0..<0x20, 0x7F:
-                out.append(contentsOf: "\\u00".utf8)
-                out.append(hex[Int(c >> 4)])
-                out.append(hex[Int(c & 0xF)])
-            default: out.append(c)
+        var copy = s
+        copy.withUTF8 { u in
+            // Copy runs that need no escaping in one go; escape the rest byte by byte.
+            var runStart = 0
+            for i in 0..<u.count {
+                let c = u[i]
+                guard c < 0x20 || c == UInt8(ascii: "\"") || c == UInt8(ascii: "\\") || c == 0x7F else { continue }
+                if i > runStart { out.append(contentsOf: UnsafeBufferPointer(rebasing: u[runStart..<i])) }
+                runStart = i + 1
+                switch c {
+                case UInt8(ascii: "\""), UInt8(ascii: "\\"): out.append(UInt8(ascii: "\\")); out.append(c)
+                case 0x0A: out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "n"))
+                case 0x0D: out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "r"))
+                case 0x09: out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "t"))
+                default:
+                    out.append(contentsOf: "\\u00".utf8)
+                    out.append(hex[Int(c >> 4)])
+                    out.append(hex[Int(c & 0xF)])
+                }
             }
+            if u.count > runStart { out.append(contentsOf: UnsafeBufferPointer(rebasing: u[runStart..<u.count])) }
         }
         out.append(UInt8(ascii: "\""))
     }

@@ -64,6 +64,10 @@ public final class AccountNodeRuntime: NodeServerDelegate, @unchecked Sendable {
     private var deletesAfter: [(seq: UInt64, blobs: [String])] = []
     private var bytesSinceSnapshot = 0
     private var auditLinesWritten = 0
+    /// Audit lines not yet handed to the writer: they go in batches (every 256 lines or 20 ms)
+    /// so reads do not wake the writer thread one by one.
+    private var auditBuffer: [AuditEvent] = []
+    private var auditFlushScheduled = false
 
     public var accountID: String { config.account.rawValue }
 
@@ -123,6 +127,7 @@ public final class AccountNodeRuntime: NodeServerDelegate, @unchecked Sendable {
     public func run() {
         if let watched = options.exitWithPID { watch(watched) }
         loop.run()
+        flushAudit()
         server.stop()
         pipeline.drainAndStop()
         close(lockFD)
@@ -172,7 +177,7 @@ public final class AccountNodeRuntime: NodeServerDelegate, @unchecked Sendable {
         var newBlobs: [(id: String, bytes: [UInt8])] = []
         var records: [[UInt8]] = []
         var deletes: [String] = []
-        var audit: [[UInt8]] = []
+        var audit: [AuditEvent] = []
         var reply: Reply?
         for e in effects {
             switch e {
@@ -181,7 +186,7 @@ public final class AccountNodeRuntime: NodeServerDelegate, @unchecked Sendable {
                 if let bytes = try? AccountNodeRuntime.encode(events) { records.append(bytes) }
             case .deleteBlob(let blob): deletes.append(blob)
             case .audit(let event):
-                if let j = try? JSON(encoding: event) { audit.append(JSONWriter.bytes(j)) }
+                audit.append(event)
             case .reply(_, let r): reply = r
             }
         }
@@ -198,8 +203,14 @@ public final class AccountNodeRuntime: NodeServerDelegate, @unchecked Sendable {
             for d in deletes { blobs.delete(d) }
         }
         if !audit.isEmpty {
-            pipeline.submit(.audit(audit))
+            auditBuffer += audit
             auditLinesWritten += audit.count
+            if auditBuffer.count >= 256 {
+                flushAudit()
+            } else if !auditFlushScheduled {
+                auditFlushScheduled = true
+                loop.after(0.02) { [weak self] in self?.flushAudit() }
+            }
         }
         if let reply {
             if submittedCommits > durableCommits {
@@ -209,6 +220,13 @@ public final class AccountNodeRuntime: NodeServerDelegate, @unchecked Sendable {
             }
         }
         maintainStorage()
+    }
+
+    private func flushAudit() {
+        auditFlushScheduled = false
+        guard !auditBuffer.isEmpty else { return }
+        pipeline.submit(.audit(auditBuffer))
+        auditBuffer.removeAll(keepingCapacity: true)
     }
 
     private func committed(_ seq: UInt64) {
@@ -250,7 +268,8 @@ public final class AccountNodeRuntime: NodeServerDelegate, @unchecked Sendable {
     private func maintainStorage() {
         if bytesSinceSnapshot >= options.snapshotThreshold { snapshot(reply: nil) }
         if auditLinesWritten > config.auditCapacity * 4 {
-            let lines = core.auditTrail.newestFirst.reversed().compactMap { try? JSONWriter.bytes(JSON(encoding: $0)) }
+            flushAudit()
+            let lines = core.auditTrail.newestFirst.reversed().map { JSONWriter.bytes($0.json) }
             pipeline.submit(.compactAudit(lines))
             auditLinesWritten = lines.count
         }

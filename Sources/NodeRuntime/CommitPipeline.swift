@@ -1,4 +1,6 @@
+import AccountNode
 import Dispatch
+import JSON
 import Foundation
 import Synchronization
 
@@ -13,8 +15,8 @@ final class CommitPipeline: @unchecked Sendable {
     enum Job {
         /// Blobs to store, then records to log; `done` gets the last LSN once durable.
         case commit(blobs: [(id: String, bytes: [UInt8])], records: [[UInt8]], done: @Sendable (UInt64) -> Void)
-        /// Audit lines: appended, not synced.
-        case audit([[UInt8]])
+        /// Audit events: encoded here (off the loop thread), appended, not synced.
+        case audit([AuditEvent])
         /// A snapshot of the state after every earlier job; the log restarts after it.
         case snapshot(state: [UInt8], done: @Sendable (UInt64) -> Void)
         case compactAudit([[UInt8]])
@@ -92,8 +94,8 @@ final class CommitPipeline: @unchecked Sendable {
                 for r in records { fail { () throws(FileError) in _ = try wal.append(r) } }
                 unsynced = unsynced || !records.isEmpty
                 dones.append((done, wal.lastLSN))
-            case .audit(let lines):
-                auditLines += lines
+            case .audit(let events):
+                for e in events { auditLines.append(JSONWriter.bytes(e.json)) }
             case .snapshot(let state, let done):
                 flush()
                 let lsn = wal.lastLSN

@@ -54,10 +54,10 @@ final class Connection: PollHandler {
     }
 
     func readable(_ loop: PollLoop) {
-        var buf = [UInt8](repeating: 0, count: 65536)
+        guard let scratch = server?.readBuffer else { return }
         for _ in 0..<16 where !closed && !closing {
             let r: Socket.ReadResult
-            do { r = try buf.withUnsafeMutableBytes { try Socket.read(fd, into: $0) } } catch {
+            do { r = try scratch.bytes.withUnsafeMutableBytes { try Socket.read(fd, into: $0) } } catch {
                 close(loop)
                 return
             }
@@ -69,7 +69,7 @@ final class Connection: PollHandler {
                 close(loop)
                 return
             case .bytes(let n):
-                for event in framer.feed(buf[0..<n]) {
+                for event in framer.feed(scratch.bytes[0..<n]) {
                     switch event {
                     case .line(let line): server?.handleLine(line, from: self)
                     case .tooLong(let limit):

@@ -5,6 +5,12 @@ import Digest
 import JSON
 import Wire
 
+/// A reusable byte buffer owned by one event loop.
+final class ScratchBuffer {
+    var bytes: [UInt8]
+    init(size: Int) { bytes = [UInt8](repeating: 0, count: size) }
+}
+
 /// What the server asks of the node behind it.
 protocol NodeServerDelegate: AnyObject {
     var accountID: String { get }
@@ -31,6 +37,8 @@ final class NodeServer: PollHandler {
     let handshakeTimeout: Double
     weak var delegate: NodeServerDelegate?
     private(set) var connections: [UInt64: Connection] = [:]
+    /// One read buffer for all connections: the loop reads one socket at a time.
+    let readBuffer = ScratchBuffer(size: 65536)
     private var nextID: UInt64 = 0
 
     init(host: String, port: UInt16, loop: PollLoop, maxLineLength: Int, handshakeTimeout: Double) throws {

@@ -75,24 +75,32 @@ public final class RPCClient: @unchecked Sendable {
 
     private let state = Mutex(State())
     private let writeLock = Mutex(())
+    /// Without a reader thread: calls read their own answers on the calling thread, one at a time.
+    private let direct: Bool
+    private let directFramer = Mutex(LineFramer())
 
-    private init(fd: Int32, host: String, port: UInt16, maxLineLength: Int) {
+    private init(fd: Int32, host: String, port: UInt16, maxLineLength: Int, direct: Bool) {
         self.fd = fd
         self.host = host
         self.port = port
         self.maxLineLength = maxLineLength
+        self.direct = direct
     }
 
     deinit { Glibc.close(fd) }
 
     /// Connects and (with credentials) authenticates. Blocking.
+    ///
+    /// With `readerThread: false` the client has no thread of its own: each (synchronous) call
+    /// writes its request and reads its answer on the calling thread, one call at a time. That is
+    /// what a command-line call or a benchmark connection wants: no thread hand-off per call.
     public static func connect(host: String, port: UInt16, credentials: ClientCredentials?, timeout: Double = 10,
-                               maxLineLength: Int = 64 * 1024 * 1024) throws(RPCCallError) -> RPCClient {
+                               maxLineLength: Int = 64 * 1024 * 1024, readerThread: Bool = true) throws(RPCCallError) -> RPCClient {
         let fd: Int32
         do { fd = try Socket.connect(host: host, port: port, timeout: timeout) } catch {
             throw .connection("could not connect to \(host):\(port): \(error)")
         }
-        let client = RPCClient(fd: fd, host: host, port: port, maxLineLength: maxLineLength)
+        let client = RPCClient(fd: fd, host: host, port: port, maxLineLength: maxLineLength, direct: !readerThread)
         var framer = LineFramer(maxLineLength: maxLineLength)
         let deadline = PollLoop.now() + timeout
         // The node speaks first: its challenge.
@@ -123,10 +131,14 @@ public final class RPCClient: @unchecked Sendable {
                 throw .connection("\(host):\(port) answered the authentication with something else")
             }
         }
-        let leftover = framer
-        let thread = Thread { client.readLoop(leftover) }
-        thread.name = "rpc-client-reader"
-        thread.start()
+        if readerThread {
+            let leftover = framer
+            let thread = Thread { client.readLoop(leftover) }
+            thread.name = "rpc-client-reader"
+            thread.start()
+        } else {
+            client.directFramer.withLock { $0 = framer }
+        }
         return client
     }
 
@@ -145,6 +157,7 @@ public final class RPCClient: @unchecked Sendable {
 
     /// Sends a request and waits for its answer. Blocking.
     public func call(_ method: String, _ params: JSON = [:], timeout: Double = 30) throws(RPCCallError) -> JSON {
+        if direct { return try directCall(method, params, timeout: timeout) }
         let box = SyncBox()
         let id = try register(.sync(box))
         try sendRequest(id: id, method: method, params: params)
@@ -155,6 +168,31 @@ public final class RPCClient: @unchecked Sendable {
             box.semaphore.wait()  // the answer raced the timeout; take it
         }
         return try box.result!.get()
+    }
+
+    private func directCall(_ method: String, _ params: JSON, timeout: Double) throws(RPCCallError) -> JSON {
+        let r: Result<JSON, RPCCallError> = directFramer.withLock { framer in
+            let id = state.withLock { s -> Int in
+                s.nextID += 1
+                return s.nextID
+            }
+            let deadline = PollLoop.now() + timeout
+            do throws(RPCCallError) {
+                try writeLine(RPCMessage.request(id: .number(id), method: method, params: params).line, deadline: deadline)
+                while true {
+                    switch try readMessage(&framer, deadline: deadline) {
+                    case .result(.number(id), let result): return .success(result)
+                    case .error(.number(id)?, let e): return .failure(.service(e))
+                    case .error(nil, let e): return .failure(.service(e))
+                    default: continue
+                    }
+                }
+            } catch {
+                if case .connection(let why) = error, why.hasSuffix("did not answer in time") { return .failure(.timeout(method: method, seconds: timeout)) }
+                return .failure(error)
+            }
+        }
+        return try r.get()
     }
 
     /// Sends a request and awaits its answer without blocking a thread.
@@ -240,7 +278,7 @@ public final class RPCClient: @unchecked Sendable {
         try r.get()
     }
 
-    /// Reads one message synchronously (used during the handshake only).
+    /// Reads one message synchronously (the handshake, and calls without a reader thread).
     private func readMessage(_ framer: inout LineFramer, deadline: Double) throws(RPCCallError) -> RPCMessage {
         var buf = [UInt8](repeating: 0, count: 65536)
         var pending: [LineFramer.Event] = []

@@ -12,6 +12,11 @@ public struct SocketError: Error, CustomStringConvertible, Sendable {
         self.operation = operation
         self.code = code
     }
+
+    public init(operation: String, code: Int32) {
+        self.operation = operation
+        self.code = code
+    }
 }
 
 /// Thin, typed wrappers over POSIX TCP sockets. Every socket is non-blocking; "would block" is

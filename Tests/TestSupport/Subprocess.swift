@@ -1,4 +1,5 @@
 import Foundation
+import Processes
 
 /// What a finished child process left behind.
 public struct ProcessResult: Sendable {
@@ -27,42 +28,22 @@ public enum Products {
     }
 }
 
-/// Runs a program to completion off the cooperative thread pool (its blocking wait runs on a
+/// Runs a program to completion off the cooperative thread pool (the blocking wait runs on a
 /// thread of its own) and returns its exit code and output. A child still running at the
 /// deadline is killed and the call throws.
 public func runProcess(_ path: String, _ arguments: [String], stdin: Data? = nil,
                        environment: [String: String]? = nil, timeout: TimeInterval = 120) async throws -> ProcessResult {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: path)
-    process.arguments = arguments
-    if let environment { process.environment = environment }
-    let out = Pipe(), err = Pipe(), input = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    process.standardInput = input
-    try process.run()
-    return try await withCheckedThrowingContinuation { (cont: CheckedContinuation<ProcessResult, Error>) in
+    try await withCheckedThrowingContinuation { (cont: CheckedContinuation<ProcessResult, Error>) in
         Thread.detachNewThread {
-            // Drain both pipes while the child runs, so a chatty child never blocks on a full pipe.
-            let group = DispatchGroup()
-            nonisolated(unsafe) var outData = Data(), errData = Data()
-            group.enter()
-            Thread.detachNewThread { outData = out.fileHandleForReading.readDataToEndOfFile(); group.leave() }
-            group.enter()
-            Thread.detachNewThread { errData = err.fileHandleForReading.readDataToEndOfFile(); group.leave() }
-            if let stdin { input.fileHandleForWriting.write(stdin) }
-            try? input.fileHandleForWriting.close()
-            let finished = group.wait(timeout: .now() + timeout) == .success
-            if !finished {
-                process.terminate()
-                kill(process.processIdentifier, SIGKILL)
-                group.wait()
-            }
-            process.waitUntilExit()
-            if finished {
-                cont.resume(returning: ProcessResult(exitCode: process.terminationStatus, stdout: outData, stderr: errData))
-            } else {
-                cont.resume(throwing: SubprocessTimeout(command: ([path] + arguments).joined(separator: " ")))
+            do {
+                let r = try Spawn.run(path, arguments, stdin: stdin.map { [UInt8]($0) } ?? [], environment: environment, timeout: timeout)
+                if r.timedOut {
+                    cont.resume(throwing: SubprocessTimeout(command: ([path] + arguments).joined(separator: " ")))
+                } else {
+                    cont.resume(returning: ProcessResult(exitCode: r.exitCode, stdout: Data(r.stdout), stderr: Data(r.stderr)))
+                }
+            } catch {
+                cont.resume(throwing: error)
             }
         }
     }

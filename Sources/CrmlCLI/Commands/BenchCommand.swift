@@ -4,17 +4,21 @@ import Foundation
 enum BenchCommand {
     static let help = """
         usage: crml bench policy [--seconds S]
+               crml bench node [--seconds S] [--connections N] [--dir DIR]
 
         policy   decisions per second of the policy engine: the seed's resource policy plus a
                  20-statement identity policy, compiled once, evaluated on one thread.
+        node     round trips to a node process (a read and a durable write, 1 and N connections),
+                 beside a raw loopback TCP round trip.
 
-        Build in release mode for meaningful figures: swift run -c release crml bench policy
+        Build in release mode for meaningful figures: swift run -c release crml bench node
 
         """
 
     static func run(_ args: [String]) throws -> ExitCode {
         switch args.first {
         case "policy": return try PolicyBenchmark.run(Array(args.dropFirst()))
+        case "node": return try NodeBenchmark.run(Array(args.dropFirst()))
         case "--help", "-h":
             Console.out(help)
             return .ok

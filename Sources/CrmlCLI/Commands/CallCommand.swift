@@ -71,7 +71,7 @@ enum NodeConnection {
     static func connect(_ parsed: ParsedArguments) throws -> RPCClient {
         let target = try resolve(parsed)
         do {
-            return try RPCClient.connect(host: target.host, port: target.port, credentials: target.credentials, timeout: 10)
+            return try RPCClient.connect(host: target.host, port: target.port, credentials: target.credentials, timeout: 10, readerThread: false)
         } catch {
             throw failure(error, operation: "authenticate", endpoint: "\(target.host):\(target.port)")
         }

@@ -59,26 +59,35 @@ enum ClusterCommand {
     static func up(_ args: [String]) throws -> ExitCode {
         guard let parsed = try upSpec.parse(args) else { return .ok }
         let dir = ClusterDirectory.resolve(parsed)
+        var ids: [AccountID]? = nil
+        if let list = parsed.value("ids") {
+            ids = try list.split(separator: ",").map { s in
+                guard let a = AccountID(String(s)) else { throw CommandFailure.usage("--ids: \(s) is not a 12-digit account id") }
+                return a
+            }
+        } else if parsed.value("accounts") != nil {
+            let n = try parsed.int("accounts", default: 3)
+            guard (1...50).contains(n) else { throw CommandFailure.usage("--accounts takes 1 to 50") }
+            ids = defaultIDs(n)
+        }
+        if dir.exists, ids != nil {
+            Console.err("crml: a cluster already exists in \(dir.path); starting its stopped nodes (--accounts/--ids ignored)")
+        }
+        let cluster = try launch(dir, ids: ids ?? defaultIDs(3), region: parsed.value("region") ?? "us-west-1")
+        printTable(cluster, dir: dir)
+        Console.out("\ncredentials: \(dir.credentialsFile) (one profile per account id); try:\n  crml call sts.GetCallerIdentity --dir \(dir.path) --profile \(cluster.accounts[0].id)\n")
+        return .ok
+    }
+
+    /// Creates the cluster in `dir` if it does not exist (accounts `ids`), then starts every
+    /// node that is not running and waits until all are ready. Returns the cluster file.
+    static func launch(_ dir: ClusterDirectory, ids: [AccountID], region: String = "us-west-1") throws -> ClusterFile {
         var cluster: ClusterFile
         if dir.exists {
             cluster = try dir.load()
-            if parsed.value("accounts") != nil || parsed.value("ids") != nil {
-                Console.err("crml: a cluster already exists in \(dir.path); starting its stopped nodes (--accounts/--ids ignored)")
-            }
         } else {
-            let ids: [AccountID]
-            if let list = parsed.value("ids") {
-                ids = try list.split(separator: ",").map { s in
-                    guard let a = AccountID(String(s)) else { throw CommandFailure.usage("--ids: \(s) is not a 12-digit account id") }
-                    return a
-                }
-            } else {
-                let n = try parsed.int("accounts", default: 3)
-                guard (1...50).contains(n) else { throw CommandFailure.usage("--accounts takes 1 to 50") }
-                ids = defaultIDs(n)
-            }
             guard Set(ids).count == ids.count else { throw CommandFailure.usage("--ids lists an account twice") }
-            cluster = ClusterFile(region: parsed.value("region") ?? "us-west-1", accounts: ids.map { newAccount($0) })
+            cluster = ClusterFile(region: region, accounts: ids.map { newAccount($0) })
             for k in cluster.accounts.indices {
                 let id = cluster.accounts[k].id
                 cluster.accounts[k].dataDir = dir.dataDir(id)
@@ -94,9 +103,20 @@ enum ClusterCommand {
             Console.err("starting \(stopped.count) account node\(stopped.count == 1 ? "" : "s") in \(dir.path) …")
             try start(stopped.map(\.id), in: dir, cluster: &cluster)
         }
-        printTable(cluster, dir: dir)
-        Console.out("\ncredentials: \(dir.credentialsFile) (one profile per account id); try:\n  crml call sts.GetCallerIdentity --dir \(dir.path) --profile \(cluster.accounts[0].id)\n")
-        return .ok
+        return cluster
+    }
+
+    /// Stops every node of the cluster in `dir` (SIGTERM, then SIGKILL after `grace`).
+    static func stopAll(_ dir: ClusterDirectory, grace: Double = 10) throws {
+        var cluster = try dir.load()
+        for k in cluster.accounts.indices {
+            if let pid = cluster.accounts[k].pid, ProcessControl.isAlive(pid) {
+                let killed = ProcessControl.terminate(pid, grace: grace)
+                Console.err("  \(cluster.accounts[k].id) stopped\(killed ? " (killed after \(Int(grace)) s)" : "")")
+            }
+            cluster.accounts[k].pid = nil
+        }
+        try dir.save(cluster)
     }
 
     static func newAccount(_ id: AccountID) -> ClusterFile.Account {
@@ -192,16 +212,7 @@ enum ClusterCommand {
     static func down(_ args: [String]) throws -> ExitCode {
         let spec = CommandSpec(usage: "crml cluster down [--dir DIR]", summary: "Stops every node: SIGTERM, then SIGKILL after 10 s.", options: [dirOption])
         guard let parsed = try spec.parse(args) else { return .ok }
-        let dir = ClusterDirectory.resolve(parsed)
-        var cluster = try dir.load()
-        for k in cluster.accounts.indices {
-            if let pid = cluster.accounts[k].pid, ProcessControl.isAlive(pid) {
-                let killed = ProcessControl.terminate(pid)
-                Console.err("  \(cluster.accounts[k].id) stopped\(killed ? " (killed after 10 s)" : "")")
-            }
-            cluster.accounts[k].pid = nil
-        }
-        try dir.save(cluster)
+        try stopAll(ClusterDirectory.resolve(parsed))
         return .ok
     }
 

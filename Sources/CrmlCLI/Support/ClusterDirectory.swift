@@ -55,8 +55,9 @@ struct ClusterDirectory {
     }
 
     /// An admin client of an account's node.
-    func adminClient(_ cluster: ClusterFile, _ account: ClusterFile.Account, timeout: Double = 5) throws(RPCCallError) -> RPCClient {
+    func adminClient(_ cluster: ClusterFile, _ account: ClusterFile.Account, timeout: Double = 5, readerThread: Bool = true) throws(RPCCallError) -> RPCClient {
         try RPCClient.connect(host: account.host, port: UInt16(clamping: account.port),
-                              credentials: .accessKey(account.admin.accessKeyId, secret: account.admin.secretAccessKey), timeout: timeout)
+                              credentials: .accessKey(account.admin.accessKeyId, secret: account.admin.secretAccessKey), timeout: timeout,
+                              readerThread: readerThread)
     }
 }

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Foundation
+import Processes
 
 /// Starting and signalling node processes.
 enum ProcessControl {
@@ -22,25 +23,11 @@ enum ProcessControl {
         throw CommandFailure(code: .failed, message: "cannot find crml-node beside \(executableDirectory) or on PATH; build it with `swift build`")
     }
 
-    /// Starts `path args` in a session of its own (so it outlives this command), with stdin from
-    /// /dev/null and stdout and stderr appended to `logFile`. Returns its pid.
+    /// Starts a node process that outlives this command (see `Spawn.detached`).
     static func spawnDetached(_ path: String, _ args: [String], logFile: String) throws -> pid_t {
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, logFile, O_WRONLY | O_CREAT | O_APPEND, 0o644)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        var attr = posix_spawnattr_t()
-        posix_spawnattr_init(&attr)
-        defer { posix_spawnattr_destroy(&attr) }
-        posix_spawnattr_setflags(&attr, Int16(0x80))  // POSIX_SPAWN_SETSID
-        var pid: pid_t = 0
-        let argv: [UnsafeMutablePointer<CChar>?] = ([path] + args).map { strdup($0) } + [nil]
-        defer { for p in argv { free(p) } }
-        let rc = posix_spawn(&pid, path, &actions, &attr, argv, environ)
-        guard rc == 0 else { throw CommandFailure(code: .failed, message: "cannot start \(path): \(String(cString: strerror(rc)))") }
-        return pid
+        do { return try Spawn.detached(path, args, logFile: logFile) } catch {
+            throw CommandFailure(code: .failed, message: "\(error)")
+        }
     }
 
     static func isAlive(_ pid: pid_t) -> Bool {

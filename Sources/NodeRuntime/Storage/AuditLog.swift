@@ -31,7 +31,7 @@ public final class AuditLog {
         var events: [AuditEvent] = []
         var start = 0
         for i in bytes.indices where bytes[i] == 0x0A {
-            if let j = try? JSONParser.parse(Array(bytes[start..<i])), let e = try? j.decode(AuditEvent.self) { events.append(e) }
+            if let j = try? JSONParser.parse(Array(bytes[start..<i])), let e = AuditEvent(json: j) { events.append(e) }
             start = i + 1
         }
         lines = events.count

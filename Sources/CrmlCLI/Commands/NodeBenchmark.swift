@@ -1,0 +1,205 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import ClusterConfig
+import CleanRoomsModel
+import Foundation
+import JSON
+import Synchronization
+import Wire
+
+/// `crml bench node`: round trips to a real node process, beside a raw loopback TCP round trip
+/// measured the same way (one request in flight per connection, timed by the caller).
+enum NodeBenchmark {
+    static let spec = CommandSpec(
+        usage: "crml bench node [--seconds S] [--connections N] [--dir DIR]",
+        summary: """
+            Measures authenticated round trips to an account node: cleanroomsml.GetTrainingDataset (a read)
+            and cleanroomsml.TagResource (a durable write, fsync'd before the answer) over one connection and
+            over N concurrent connections, and a raw loopback TCP round trip for comparison. Without --dir it
+            starts a temporary one-account cluster and removes it afterwards. Build with -c release.
+            """,
+        options: [("seconds", "how long to measure each case (default 3)"),
+                  ("connections", "concurrent connections for the parallel cases (default 16)"),
+                  ("cases", "which cases, comma-separated: raw, read, write (default all)"),
+                  ClusterCommand.dirOption])
+
+    struct Figures {
+        var name: String
+        var connections: Int
+        var calls: Int
+        var seconds: Double
+        var latencies: [Double]  // seconds, sorted
+
+        var rate: Double { Double(calls) / seconds }
+        func percentile(_ p: Double) -> Double { latencies.isEmpty ? 0 : latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))] }
+
+        var line: String {
+            name.padding(toLength: 34, withPad: " ", startingAt: 0)
+                + String(format: " %4d conn  %9.0f /s   p50 %7.1f µs   p99 %7.1f µs   (%d calls)", connections, rate, percentile(0.5) * 1e6, percentile(0.99) * 1e6, calls)
+        }
+    }
+
+    static func run(_ args: [String]) throws -> ExitCode {
+        guard let parsed = try spec.parse(args) else { return .ok }
+        let seconds = try parsed.double("seconds", default: 3)
+        let connections = try parsed.int("connections", default: 16)
+        let temporary = parsed.value("dir") == nil && ProcessInfo.processInfo.environment["CRML_DIR"] == nil
+        let dir = temporary ? ClusterDirectory(path: NSTemporaryDirectory() + "crml-bench-\(getpid())") : ClusterDirectory.resolve(parsed)
+        let cluster = try ClusterCommand.launch(dir, ids: [AccountID("111111111111")!])
+        defer {
+            if temporary {
+                try? ClusterCommand.stopAll(dir)
+                try? FileManager.default.removeItem(atPath: dir.path)
+            }
+        }
+        let account = cluster.accounts[0]
+        func connect() throws -> RPCClient {
+            do { return try dir.adminClient(cluster, account, readerThread: false) } catch { throw NodeConnection.failure(error, operation: "connect", endpoint: "\(account.host):\(account.port)") }
+        }
+        let admin = try connect()
+        let arn = try setUp(admin, account: account.id)
+        Console.out("node benchmark: account \(account.id) at \(account.host):\(account.port), \(seconds) s per case\n")
+
+        let cases = Set((parsed.value("cases") ?? "raw,read,write").split(separator: ",").map(String.init))
+        var results: [Figures] = []
+        let counts = Array(Set([1, connections])).sorted()
+        if cases.contains("raw") {
+            for n in counts { results.append(rawTCP(connections: n, seconds: seconds)) }
+        }
+        if cases.contains("read") {
+            let read: JSON = ["trainingDatasetArn": .string(arn)]
+            for n in counts {
+                results.append(try measure("GetTrainingDataset (read)", connections: n, seconds: seconds, connect: connect) { c, _ in
+                    _ = try c.call("cleanroomsml.GetTrainingDataset", read)
+                })
+            }
+        }
+        if cases.contains("write") {
+            for n in counts {
+                results.append(try measure("TagResource (durable write)", connections: n, seconds: seconds, connect: connect) { c, i in
+                    _ = try c.call("cleanroomsml.TagResource", ["resourceArn": .string(arn), "tags": ["bench": .string(String(i % 1000))]])
+                })
+            }
+        }
+        for r in results { Console.out(r.line + "\n") }
+        return .ok
+    }
+
+    /// A bucket, a Glue table, a role and a training dataset to read and tag.
+    static func setUp(_ c: RPCClient, account: AccountID) throws -> String {
+        // Tolerates "already exists", so the benchmark can run against a cluster twice.
+        func tolerate(_ method: String, _ params: JSON) throws {
+            do {
+                _ = try c.call(method, params)
+            } catch {
+                guard case .service(let e) = error, e.type.contains("Exist") || e.type == "BucketAlreadyOwnedByYou" else { throw error }
+            }
+        }
+        try tolerate("s3.CreateBucket", ["Bucket": "bench"])
+        try tolerate("glue.CreateDatabase", ["DatabaseInput": ["Name": "bench"]])
+        try tolerate("glue.CreateTable", ["DatabaseName": "bench", "TableInput": ["Name": "interactions", "StorageDescriptor": ["Location": "s3://bench/interactions/"]]])
+        try tolerate("iam.CreateRole", ["RoleName": "bench", "AssumeRolePolicyDocument": #"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"cleanrooms-ml.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#])
+        let existing = try c.call("cleanroomsml.ListTrainingDatasets")["trainingDatasets"]?.arrayValue ?? []
+        if let arn = existing.first(where: { $0["name"] == "bench" })?["trainingDatasetArn"]?.stringValue { return arn }
+        let r = try c.call("cleanroomsml.CreateTrainingDataset", [
+            "name": "bench", "roleArn": .string("arn:aws:iam::\(account):role/bench"),
+            "trainingData": [["type": "INTERACTIONS", "inputConfig": [
+                "schema": [["columnName": "user_id", "columnTypes": ["USER_ID"]], ["columnName": "item_id", "columnTypes": ["ITEM_ID"]], ["columnName": "timestamp", "columnTypes": ["TIMESTAMP"]]],
+                "dataSource": ["glueDataSource": ["databaseName": "bench", "tableName": "interactions"]]]]],
+        ])
+        return r["trainingDatasetArn"]?.stringValue ?? ""
+    }
+
+    /// Runs `body` in a loop on `connections` threads, each with its own client, for `seconds`.
+    static func measure(_ name: String, connections: Int, seconds: Double, connect: () throws -> RPCClient,
+                        _ body: @escaping @Sendable (RPCClient, Int) throws -> Void) throws -> Figures {
+        let clients = try (0..<connections).map { _ in try connect() }
+        for c in clients { try body(c, 0) }  // warm up
+        let samples = Mutex<[Double]>([])
+        let errors = Mutex<[String]>([])
+        let group = DispatchGroup()
+        let start = PollLoop.now()
+        for (k, client) in clients.enumerated() {
+            group.enter()
+            Thread.detachNewThread {
+                var mine: [Double] = []
+                mine.reserveCapacity(200_000)
+                var i = k * 1_000_000
+                while PollLoop.now() - start < seconds {
+                    let t0 = PollLoop.now()
+                    do { try body(client, i) } catch { errors.withLock { $0.append("\(error)") }; break }
+                    mine.append(PollLoop.now() - t0)
+                    i += 1
+                }
+                samples.withLock { $0 += mine }
+                group.leave()
+            }
+        }
+        group.wait()
+        let elapsed = PollLoop.now() - start
+        if let e = errors.withLock({ $0.first }) { throw CommandFailure(code: .failed, message: "\(name): \(e)") }
+        let all = samples.withLock { $0 }.sorted()
+        return Figures(name: name, connections: connections, calls: all.count, seconds: elapsed, latencies: all)
+    }
+
+    /// Round trips of a 100-byte line to an in-process echo server on a thread per connection,
+    /// timed exactly as the node's calls are.
+    static func rawTCP(connections: Int, seconds: Double) -> Figures {
+        guard let (listener, port) = try? Socket.listen(host: "127.0.0.1", port: 0) else {
+            return Figures(name: "raw loopback TCP", connections: connections, calls: 0, seconds: 1, latencies: [])
+        }
+        Thread.detachNewThread {
+            var served = 0
+            while served < connections {
+                var p = pollfd(fd: listener, events: Int16(POLLIN), revents: 0)
+                _ = poll(&p, 1, 1000)
+                guard let (fd, _) = try? Socket.accept(listener) else { continue }
+                served += 1
+                Thread.detachNewThread {
+                    var buf = [UInt8](repeating: 0, count: 4096)
+                    while true {
+                        var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+                        _ = poll(&p, 1, 1000)
+                        guard let r = try? buf.withUnsafeMutableBytes({ try Socket.read(fd, into: $0) }) else { break }
+                        if case .closed = r { break }
+                        if case .bytes(let n) = r { _ = try? buf.withUnsafeBytes { try Socket.write(fd, UnsafeRawBufferPointer(rebasing: $0[0..<n])) } }
+                    }
+                    Socket.close(fd)
+                }
+            }
+            Socket.close(listener)
+        }
+        let line = [UInt8](repeating: UInt8(ascii: "x"), count: 99) + [0x0A]
+        let samples = Mutex<[Double]>([])
+        let group = DispatchGroup()
+        let start = PollLoop.now()
+        for _ in 0..<connections {
+            group.enter()
+            Thread.detachNewThread {
+                defer { group.leave() }
+                guard let fd = try? Socket.connect(host: "127.0.0.1", port: port, timeout: 5) else { return }
+                defer { Socket.close(fd) }
+                var buf = [UInt8](repeating: 0, count: 4096)
+                var mine: [Double] = []
+                while PollLoop.now() - start < seconds {
+                    let t0 = PollLoop.now()
+                    _ = try? line.withUnsafeBytes { try Socket.write(fd, $0) }
+                    var got = 0
+                    while got < line.count {
+                        var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+                        _ = poll(&p, 1, 1000)
+                        guard let r = try? buf.withUnsafeMutableBytes({ try Socket.read(fd, into: $0) }) else { return }
+                        if case .bytes(let n) = r { got += n } else if case .closed = r { return }
+                    }
+                    mine.append(PollLoop.now() - t0)
+                }
+                samples.withLock { $0 += mine }
+            }
+        }
+        group.wait()
+        let elapsed = PollLoop.now() - start
+        return Figures(name: "raw loopback TCP (100-byte line)", connections: connections, calls: samples.withLock { $0.count }, seconds: elapsed,
+                       latencies: samples.withLock { $0 }.sorted())
+    }
+}

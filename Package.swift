@@ -41,6 +41,7 @@ let package = Package(
         .testTarget(name: "DigestTests", dependencies: ["Digest"]),
         .testTarget(name: "WireTests", dependencies: ["Wire", "JSON", "Digest"]),
         .testTarget(name: "AccountNodeTests", dependencies: ["AccountNode", "CleanRoomsModel", "JSON"]),
+        .testTarget(name: "ClusterConfigTests", dependencies: ["ClusterConfig", "CleanRoomsModel", "JSON"]),
         .testTarget(name: "CleanRoomsModelTests", dependencies: ["CleanRoomsModel"]),
         .testTarget(name: "AccessControlTests", dependencies: ["AccessControl", "JSON", "CleanRoomsModel"]),
         .testTarget(name: "CrmlCLITests", dependencies: ["JSON", "TestSupport", "CrmlCLI", "CrmlNode"]),

@@ -57,6 +57,14 @@ public struct ClusterFile: Codable, Sendable {
         /// style). Set false for allow-list style: members may then do only what `policies` allow.
         public var fullAWSAccess: Bool = true
         public var policies: [ServiceControlPolicy] = []
+
+        public init(id: String, managementAccount: AccountID, members: [AccountID], fullAWSAccess: Bool = true, policies: [ServiceControlPolicy] = []) {
+            self.id = id
+            self.managementAccount = managementAccount
+            self.members = members
+            self.fullAWSAccess = fullAWSAccess
+            self.policies = policies
+        }
     }
 
     public struct ServiceControlPolicy: Codable, Sendable {
@@ -64,6 +72,12 @@ public struct ClusterFile: Codable, Sendable {
         public var document: String
         /// Member accounts it is attached to; empty means every member.
         public var targets: [AccountID] = []
+
+        public init(name: String, document: String, targets: [AccountID] = []) {
+            self.name = name
+            self.document = document
+            self.targets = targets
+        }
     }
 
     public init(region: String = "us-west-1", accounts: [Account], organizations: [Organization] = []) {
@@ -93,5 +107,71 @@ public struct ClusterFile: Codable, Sendable {
 
     public func encoded() throws -> [UInt8] {
         JSONWriter.bytes(try JSON(encoding: self), pretty: true) + [0x0A]
+    }
+}
+
+// Hand-written cluster files may leave out whatever has a default.
+extension ClusterFile {
+    enum CodingKeys: String, CodingKey { case version, region, partition, accounts, organizations }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        version = try c.decodeIfPresent(Int.self, forKey: .version) ?? 1
+        region = try c.decodeIfPresent(String.self, forKey: .region) ?? "us-west-1"
+        partition = try c.decodeIfPresent(String.self, forKey: .partition) ?? "aws"
+        accounts = try c.decode([Account].self, forKey: .accounts)
+        organizations = try c.decodeIfPresent([Organization].self, forKey: .organizations) ?? []
+    }
+}
+
+extension ClusterFile.Account {
+    enum CodingKeys: String, CodingKey { case id, host, port, dataDir, logFile, readyFile, pid, nodeSecret, admin }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        id = try c.decode(AccountID.self, forKey: .id)
+        host = try c.decodeIfPresent(String.self, forKey: .host) ?? "127.0.0.1"
+        port = try c.decodeIfPresent(Int.self, forKey: .port) ?? 0
+        dataDir = try c.decodeIfPresent(String.self, forKey: .dataDir)
+        logFile = try c.decodeIfPresent(String.self, forKey: .logFile)
+        readyFile = try c.decodeIfPresent(String.self, forKey: .readyFile)
+        pid = try c.decodeIfPresent(Int32.self, forKey: .pid)
+        nodeSecret = try c.decode(String.self, forKey: .nodeSecret)
+        admin = try c.decode(ClusterFile.Admin.self, forKey: .admin)
+    }
+}
+
+extension ClusterFile.Admin {
+    enum CodingKeys: String, CodingKey { case userName, accessKeyId, secretAccessKey }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        userName = try c.decodeIfPresent(String.self, forKey: .userName) ?? "admin"
+        accessKeyId = try c.decode(String.self, forKey: .accessKeyId)
+        secretAccessKey = try c.decode(String.self, forKey: .secretAccessKey)
+    }
+}
+
+extension ClusterFile.Organization {
+    enum CodingKeys: String, CodingKey { case id, managementAccount, members, fullAWSAccess, policies }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        id = try c.decode(String.self, forKey: .id)
+        managementAccount = try c.decode(AccountID.self, forKey: .managementAccount)
+        members = try c.decodeIfPresent([AccountID].self, forKey: .members) ?? []
+        fullAWSAccess = try c.decodeIfPresent(Bool.self, forKey: .fullAWSAccess) ?? true
+        policies = try c.decodeIfPresent([ClusterFile.ServiceControlPolicy].self, forKey: .policies) ?? []
+    }
+}
+
+extension ClusterFile.ServiceControlPolicy {
+    enum CodingKeys: String, CodingKey { case name, document, targets }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        name = try c.decode(String.self, forKey: .name)
+        document = try c.decode(String.self, forKey: .document)
+        targets = try c.decodeIfPresent([AccountID].self, forKey: .targets) ?? []
     }
 }

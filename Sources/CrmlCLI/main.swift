@@ -5,6 +5,7 @@ let topLevelHelp = """
     usage: crml COMMAND [ARGS...]
 
     commands:
+      demo              the main job: a temporary three-account cluster walked through its story
       cluster           start, inspect, stop and fault a local cluster of account nodes
       call              call one API method on a node (service.Operation)
       policy simulate   evaluate IAM policies offline (SimulateCustomPolicy shape)
@@ -22,6 +23,7 @@ func runCrml(_ args: [String]) -> ExitCode {
         }
         let rest = Array(args.dropFirst())
         switch command {
+        case "demo": return try DemoCommand.run(rest)
         case "cluster": return try ClusterCommand.run(rest)
         case "call": return try CallCommand.run(rest)
         case "policy": return try PolicyCommand.run(rest)

@@ -10,9 +10,9 @@ enum CallCommand {
         usage: "crml call METHOD [--params JSON | --params @FILE] [--profile NAME] [--account ID] [--endpoint HOST:PORT] [--dir DIR]",
         summary: """
             Calls METHOD (service.Operation, e.g. iam.CreateUser) and prints the result as JSON.
-            Credentials as aws-cli takes them: --profile or AWS_PROFILE (from DIR/credentials), or
-            AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY. The node is the profile's account, --account, or
-            --endpoint. Exit codes: 0 success, 254 the service answered with an error, 252 usage, 255 cannot
+            Credentials as aws-cli takes them, first found wins: --profile (from DIR/credentials),
+            AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, AWS_PROFILE. The node is --endpoint, --account, or the
+            profile's account. Exit codes: 0 success, 254 the service answered with an error, 252 usage, 255 cannot
             connect.
             """,
         options: [("params", "the request as JSON, or @FILE to read it from a file (default {})"),
@@ -20,6 +20,8 @@ enum CallCommand {
                   ("account", "the account whose node to call"),
                   ("endpoint", "HOST:PORT of the node to call"),
                   ("timeout", "seconds to wait for the answer (default 60)"),
+                  ("query", "print only this part of the result: a dot path with [N] indexes, e.g. AccessKey.AccessKeyId or Users[0].Arn"),
+                  ("output", "json (default) or text (strings bare, one list element per line)"),
                   ClusterCommand.dirOption])
 
     static func run(_ args: [String]) throws -> ExitCode {
@@ -31,12 +33,62 @@ enum CallCommand {
         let params = try readParams(parsed.value("params"))
         let client = try NodeConnection.connect(parsed)
         let timeout = try parsed.double("timeout", default: 60)
+        let output = parsed.value("output") ?? "json"
+        guard output == "json" || output == "text" else { throw CommandFailure.usage("--output must be json or text, got \(output)") }
         do {
-            let result = try client.call(method, params, timeout: timeout)
-            Console.out(JSONWriter.string(result, pretty: true) + "\n")
+            var result = try client.call(method, params, timeout: timeout)
+            if let q = parsed.value("query") { result = try query(result, q) }
+            Console.out(output == "text" ? text(result) : JSONWriter.string(result, pretty: true) + "\n")
             return .ok
+        } catch let failure as CommandFailure {
+            throw failure
         } catch {
             throw NodeConnection.failure(error, operation: String(parts[1]), endpoint: "\(client.host):\(client.port)")
+        }
+    }
+
+    /// A small part of JMESPath: `a.b[0].c` and a final multiselect `a.[b,c]`. A missing member
+    /// gives null, as aws-cli prints it.
+    static func query(_ value: JSON, _ path: String) throws -> JSON {
+        var current = value
+        var rest = Substring(path)
+        while !rest.isEmpty {
+            if rest.first == "." { rest = rest.dropFirst(); continue }
+            if rest.first == "[" {
+                guard let close = rest.firstIndex(of: "]") else { throw CommandFailure.usage("--query \(path): unclosed [") }
+                let inside = rest[rest.index(after: rest.startIndex)..<close]
+                guard let n = Int(inside) else {
+                    // A multiselect list, [Name,Other]: the values of those members.
+                    let names = inside.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+                    current = .array(names.map { current[$0] ?? .null })
+                    rest = rest[rest.index(after: close)...]
+                    continue
+                }
+                let items = current.arrayValue ?? []
+                current = n >= 0 && n < items.count ? items[n] : (n < 0 && -n <= items.count ? items[items.count + n] : .null)
+                rest = rest[rest.index(after: close)...]
+                continue
+            }
+            let end = rest.firstIndex { $0 == "." || $0 == "[" } ?? rest.endIndex
+            current = current[String(rest[..<end])] ?? .null
+            rest = rest[end...]
+        }
+        return current
+    }
+
+    /// aws-cli's text output, for the values scripts pick out.
+    static func text(_ value: JSON) -> String {
+        switch value {
+        case .string(let s): return s + "\n"
+        case .null: return "None\n"
+        case .array(let a):
+            // A list of scalars is one tab-separated line, as aws-cli prints it.
+            if a.allSatisfy({ $0.arrayValue == nil && $0.objectValue == nil }) {
+                return a.map { text($0).dropLast() }.joined(separator: "\t") + "\n"
+            }
+            return a.map { text($0) }.joined()
+        case .object: return JSONWriter.string(value) + "\n"
+        default: return JSONWriter.string(value) + "\n"
         }
     }
 
@@ -86,7 +138,10 @@ enum NodeConnection {
             return a
         }
         var credentials: ClientCredentials?
-        if let profileName {
+        if parsed.value("profile") == nil, let key = env["AWS_ACCESS_KEY_ID"], let secret = env["AWS_SECRET_ACCESS_KEY"] {
+            // aws-cli's order: --profile, then credentials in the environment, then AWS_PROFILE.
+            credentials = .accessKey(key, secret: secret)
+        } else if let profileName {
             guard let data = FileManager.default.contents(atPath: dir.credentialsFile) else {
                 throw CommandFailure.usage("The config profile (\(profileName)) could not be found: no credentials file at \(dir.credentialsFile)")
             }
@@ -96,8 +151,6 @@ enum NodeConnection {
             }
             credentials = .accessKey(key, secret: secret)
             if account == nil { account = p["aws_account_id"].flatMap(AccountID.init) ?? AccountID(profileName) }
-        } else if let key = env["AWS_ACCESS_KEY_ID"], let secret = env["AWS_SECRET_ACCESS_KEY"] {
-            credentials = .accessKey(key, secret: secret)
         }
         guard let credentials else {
             throw CommandFailure.usage("Unable to locate credentials. Use --profile ACCOUNT (profiles are in \(dir.credentialsFile)) or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY.")

@@ -1,0 +1,51 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// The README's walkthrough, run exactly as written (every `sh` block of its "Walkthrough"
+/// section, in order, but for the build step): if the README drifts from the tools, this fails.
+@Suite struct ReadmeWalkthroughTests {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+
+    static func walkthroughScript() throws -> String {
+        let readme = try String(contentsOfFile: root + "/README.md", encoding: .utf8)
+        guard let start = readme.range(of: "\n## Walkthrough\n") else { throw CocoaError(.fileReadCorruptFile) }
+        let section = readme[start.upperBound...].split(separator: "\n## ", maxSplits: 1)[0]
+        var lines: [String] = []
+        var inBlock = false
+        for line in section.split(separator: "\n", omittingEmptySubsequences: false) {
+            if line.hasPrefix("```sh") { inBlock = true; continue }
+            if line.hasPrefix("```") { inBlock = false; continue }
+            if inBlock && !line.hasPrefix("swift build") && !line.hasPrefix("export PATH=") { lines.append(String(line)) }
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    @Test("README walkthrough: three accounts, a user and a policy, data, Glue, a training dataset, tags, audit (XA-7, XA-10, TG-3)")
+    func walkthroughRunsAsWritten() async throws {
+        let script = try Self.walkthroughScript()
+        #expect(script.contains("crml cluster up --accounts 3"))
+        var env = TestCluster.environment
+        env["PATH"] = Products.directory.path + ":" + (env["PATH"] ?? "/usr/bin:/bin")
+        env["CRML_DIR"] = FileManagerTemp.directory("readme")
+        let r = try await runProcess("/bin/bash", ["-c", "set -euo pipefail\ncd \(Self.root)\n" + script], environment: env, timeout: 180)
+        if r.exitCode != 0 {
+            _ = try? await runProcess(Products.path("crml"), ["cluster", "down"], environment: env)
+        }
+        #expect(r.exitCode == 0, "walkthrough failed:\n\(r.stdoutText)\n\(r.stderrText)")
+        #expect(r.stdoutText.contains("arn:aws:iam::111111111111:user/analyst"))
+        #expect(r.stdoutText.contains("denied, as the policy says"))
+        #expect(r.stderrText.contains("An error occurred (AccessDenied) when calling the CreateUser operation"))
+        #expect(r.stderrText.contains("An error occurred (AccessDeniedException) when calling the GetTrainingDataset operation"))
+        #expect(r.stdoutText.contains("\"team\": \"ads\""))
+        #expect(r.stdoutText.contains("CreateTrainingDataset\n"))
+    }
+
+    @Test("crml demo passes from the package root and stops its nodes")
+    func demoPasses() async throws {
+        let r = try await runProcess(Products.path("crml"), ["demo"], environment: TestCluster.environment, timeout: 180)
+        #expect(r.exitCode == 0, "\(r.stdoutText)\n\(r.stderrText)")
+        #expect(r.stdoutText.contains("demo passed"))
+        #expect(!r.stdoutText.contains("DIFFERENT"))
+    }
+}

@@ -33,28 +33,24 @@ public struct LineFramer: Sendable {
         var i = scanned
         while i < buffer.count {
             if buffer[i] == 0x0A {
-                let line = Array(buffer[start..<i])
-                if line.count > maxLineLength {
-                    failed = true
-                    buffer.removeAll()
-                    scanned = 0
-                    events.append(.tooLong(limit: maxLineLength))
-                    return events
-                }
-                events.append(.line(line))
+                if i - start > maxLineLength { return events + [overflow()] }
+                events.append(.line(Array(buffer[start..<i])))
                 start = i + 1
             }
             i += 1
         }
         if start > 0 { buffer.removeFirst(start) }
         scanned = buffer.count
-        if buffer.count > maxLineLength {
-            failed = true
-            buffer.removeAll()
-            scanned = 0
-            events.append(.tooLong(limit: maxLineLength))
-        }
+        if buffer.count > maxLineLength { events.append(overflow()) }
         return events
+    }
+
+    /// The stream can no longer be trusted to be in step: report once and refuse the rest.
+    private mutating func overflow() -> Event {
+        failed = true
+        buffer.removeAll()
+        scanned = 0
+        return .tooLong(limit: maxLineLength)
     }
 
     /// Call at end of stream: true when a partial line was left over (the peer stopped mid-line).

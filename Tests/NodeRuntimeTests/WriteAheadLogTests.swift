@@ -10,6 +10,16 @@ import TestSupport
 @Suite struct WriteAheadLogTests {
     func payload(_ i: Int) -> [UInt8] { Array("{\"record\":\(i)}".utf8) }
 
+    /// A log in a new directory holding records 1...n (synced); returns the directory and the
+    /// path of its segment.
+    func logWith(_ n: Int) throws -> (dir: String, segment: String) {
+        let dir = FileManagerTemp.directory("wal")
+        let (wal, _, _) = try WriteAheadLog.open(dir)
+        for i in 1...n { try wal.append(payload(i)) }
+        try wal.sync()
+        return (dir, dir + "/" + FileIO.list(dir).first { $0.hasPrefix("segment-") }!)
+    }
+
     @Test func recordsSurviveReopening() throws {
         let dir = FileManagerTemp.directory("wal")
         do {
@@ -28,13 +38,7 @@ import TestSupport
     /// A crash in the middle of a write leaves a partial record at the end: recovery cuts it off
     /// and keeps every complete record before it, at every possible cut.
     @Test func tornTailIsDroppedAtEveryCut() throws {
-        let dir = FileManagerTemp.directory("wal")
-        do {
-            let (wal, _, _) = try WriteAheadLog.open(dir)
-            for i in 1...3 { try wal.append(payload(i)) }
-            try wal.sync()
-        }
-        let segment = dir + "/" + FileIO.list(dir).first { $0.hasPrefix("segment-") }!
+        let (dir, segment) = try logWith(3)
         let full = try FileIO.read(segment)
         let third = WriteAheadLog.encode(lsn: 3, payload: payload(3)).count
         let goodPrefix = full.count - third
@@ -49,13 +53,7 @@ import TestSupport
     }
 
     @Test func aFlippedBitInTheLastRecordIsATornTail() throws {
-        let dir = FileManagerTemp.directory("wal")
-        do {
-            let (wal, _, _) = try WriteAheadLog.open(dir)
-            for i in 1...3 { try wal.append(payload(i)) }
-            try wal.sync()
-        }
-        let segment = dir + "/" + FileIO.list(dir).first { $0.hasPrefix("segment-") }!
+        let (dir, segment) = try logWith(3)
         var bytes = try FileIO.read(segment)
         bytes[bytes.count - 2] ^= 0x10
         try FileIO.writeDurably(segment, bytes)

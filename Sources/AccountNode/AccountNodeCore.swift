@@ -231,32 +231,19 @@ public final class AccountNodeCore {
 
     private func recordAudit(_ call: Call, _ reply: Reply) {
         let readOnly = ["Get", "List", "Head", "Describe", "Lookup", "Simulate"].contains { call.operation.hasPrefix($0) }
-        var record: [String: JSON] = [
-            "eventVersion": "1.08",
-            "userIdentity": [
-                "type": "IAMUser", "principalId": .string(call.caller.principal.userID ?? ""), "arn": .string(call.caller.principal.arn),
-                "accountId": .string(config.account.rawValue), "userName": .string(call.caller.userName), "accessKeyId": .string(call.accessKeyID),
-            ],
-            "eventTime": .string(ISO8601.format(call.now)),
-            "eventSource": .string(AccountNodeCore.eventSources[call.service] ?? "\(call.service).amazonaws.com"),
-            "eventName": .string(call.operation),
-            "awsRegion": .string(config.region),
-            "sourceIPAddress": .string(call.sourceIP),
-            "requestParameters": AuditRedaction.redact(call.params),
-            "readOnly": .bool(readOnly),
-            "recipientAccountId": .string(config.account.rawValue),
-            "eventType": "AwsApiCall",
-            "managementEvent": true,
-        ]
-        let id = newUUID()
-        record["eventID"] = .string(id)
+        var errorCode: String?, errorMessage: String?
         if case .error(let e, _) = reply {
-            record["errorCode"] = .string(e.code.name)
-            record["errorMessage"] = .string(e.message)
+            errorCode = e.code.name
+            errorMessage = e.message
         }
-        let event = AuditEvent(eventID: id, eventName: call.operation, eventSource: record["eventSource"]!.stringValue!, eventTime: call.now,
-                               readOnly: readOnly, accessKeyID: call.accessKeyID, username: call.caller.userName,
-                               resources: call.auditResources, record: .object(record))
+        let p = call.caller.principal
+        let event = AuditEvent(eventID: newUUID(), eventName: call.operation,
+                               eventSource: AccountNodeCore.eventSources[call.service] ?? "\(call.service).amazonaws.com",
+                               eventTime: call.now, readOnly: readOnly, accessKeyID: call.accessKeyID, username: call.caller.userName,
+                               resources: call.auditResources,
+                               identity: .init(principalID: p.userID ?? "", arn: p.arn, accountID: config.account.rawValue, userName: call.caller.userName),
+                               region: config.region, sourceIP: call.sourceIP, requestParameters: AuditRedaction.redact(call.params),
+                               errorCode: errorCode, errorMessage: errorMessage)
         auditTrail.append(event)
         pending.append(.audit(event))
     }

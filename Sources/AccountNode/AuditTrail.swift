@@ -2,10 +2,21 @@ import CleanRoomsModel
 import JSON
 
 /// One audited API call, recorded in the caller's account (XA-10).
+///
+/// It keeps the call's facts; the CloudTrail record (`record`) is built from them when someone
+/// reads it (LookupEvents, the audit file's writer thread), not on the request's hot path.
 public struct AuditEvent: Sendable {
     public struct Resource: Sendable, Hashable {
         public var type: String
         public var name: String
+    }
+
+    /// Who made the call.
+    public struct Identity: Sendable {
+        public var principalID: String
+        public var arn: String
+        public var accountID: String
+        public var userName: String
     }
 
     public var eventID: String
@@ -17,8 +28,28 @@ public struct AuditEvent: Sendable {
     public var accessKeyID: String?
     public var username: String?
     public var resources: [Resource]
+    public var identity: Identity
+    public var region: String
+    public var sourceIP: String
+    /// The request's parameters, bulk data and secrets left out.
+    public var requestParameters: JSON
+    public var errorCode: String?
+    public var errorMessage: String?
+
     /// The full record, as CloudTrail's `CloudTrailEvent` JSON carries it.
-    public var record: JSON
+    public var record: JSON {
+        .compactObject([
+            "eventVersion": "1.08",
+            "userIdentity": ["type": "IAMUser", "principalId": .string(identity.principalID), "arn": .string(identity.arn),
+                             "accountId": .string(identity.accountID), "userName": .string(identity.userName),
+                             "accessKeyId": .string(accessKeyID ?? "")],
+            "eventTime": .string(ISO8601.format(eventTime)), "eventSource": .string(eventSource), "eventName": .string(eventName),
+            "awsRegion": .string(region), "sourceIPAddress": .string(sourceIP), "requestParameters": requestParameters,
+            "readOnly": .bool(readOnly), "recipientAccountId": .string(identity.accountID), "eventType": "AwsApiCall",
+            "managementEvent": true, "eventID": .string(eventID),
+            "errorCode": errorCode.map { .string($0) }, "errorMessage": errorMessage.map { .string($0) },
+        ])
+    }
 
     /// The event as one JSON object (how the audit file stores it).
     public var json: JSON {
@@ -26,12 +57,16 @@ public struct AuditEvent: Sendable {
             "eventID": .string(eventID), "eventName": .string(eventName), "eventSource": .string(eventSource),
             "eventTime": .number(eventTime), "readOnly": .bool(readOnly), "accessKeyID": accessKeyID.map { .string($0) },
             "username": username.map { .string($0) },
-            "resources": .array(resources.map { ["type": .string($0.type), "name": .string($0.name)] }), "record": record,
+            "resources": .array(resources.map { ["type": .string($0.type), "name": .string($0.name)] }),
+            "principalID": .string(identity.principalID), "arn": .string(identity.arn), "accountID": .string(identity.accountID),
+            "userName": .string(identity.userName), "region": .string(region), "sourceIP": .string(sourceIP),
+            "requestParameters": requestParameters, "errorCode": errorCode.map { .string($0) }, "errorMessage": errorMessage.map { .string($0) },
         ])
     }
 
     public init(eventID: String, eventName: String, eventSource: String, eventTime: Double, readOnly: Bool, accessKeyID: String?,
-                username: String?, resources: [Resource], record: JSON) {
+                username: String?, resources: [Resource], identity: Identity, region: String, sourceIP: String,
+                requestParameters: JSON, errorCode: String?, errorMessage: String?) {
         self.eventID = eventID
         self.eventName = eventName
         self.eventSource = eventSource
@@ -40,19 +75,27 @@ public struct AuditEvent: Sendable {
         self.accessKeyID = accessKeyID
         self.username = username
         self.resources = resources
-        self.record = record
+        self.identity = identity
+        self.region = region
+        self.sourceIP = sourceIP
+        self.requestParameters = requestParameters
+        self.errorCode = errorCode
+        self.errorMessage = errorMessage
     }
 
     /// Reads an event back from `json`; nil if it is not one.
     public init?(json j: JSON) {
         guard let id = j["eventID"]?.stringValue, let name = j["eventName"]?.stringValue, let source = j["eventSource"]?.stringValue,
-              let time = j["eventTime"]?.numberValue, let ro = j["readOnly"]?.boolValue, let record = j["record"] else { return nil }
+              let time = j["eventTime"]?.numberValue, let ro = j["readOnly"]?.boolValue else { return nil }
+        let identity = Identity(principalID: j["principalID"]?.stringValue ?? "", arn: j["arn"]?.stringValue ?? "",
+                                accountID: j["accountID"]?.stringValue ?? "", userName: j["userName"]?.stringValue ?? "")
         self.init(eventID: id, eventName: name, eventSource: source, eventTime: time, readOnly: ro, accessKeyID: j["accessKeyID"]?.stringValue,
                   username: j["username"]?.stringValue,
                   resources: (j["resources"]?.arrayValue ?? []).compactMap { r in
                       guard let t = r["type"]?.stringValue, let n = r["name"]?.stringValue else { return nil }
                       return Resource(type: t, name: n)
-                  }, record: record)
+                  }, identity: identity, region: j["region"]?.stringValue ?? "", sourceIP: j["sourceIP"]?.stringValue ?? "",
+                  requestParameters: j["requestParameters"] ?? [:], errorCode: j["errorCode"]?.stringValue, errorMessage: j["errorMessage"]?.stringValue)
     }
 
     /// The `Event` shape of `LookupEvents`.

@@ -16,6 +16,9 @@ let package = Package(
         .target(name: "CleanRoomsModel", dependencies: ["JSON"]),
         .target(name: "AccessControl", dependencies: ["JSON", "CleanRoomsModel"]),
 
+        // The lookalike engine: training data, a factorization model, audiences (pure).
+        .target(name: "Lookalike", dependencies: ["CleanRoomsModel"]),
+
         // The account node's state machine (pure: returns effects, never performs them).
         .target(name: "AccountNode", dependencies: ["JSON", "CleanRoomsModel", "AccessControl", "Digest"]),
 
@@ -33,7 +36,7 @@ let package = Package(
 
         // Executables.
         .executableTarget(name: "CrmlNode", dependencies: ["NodeRuntime", "AccountNode", "ClusterConfig", "Wire", "JSON", "CleanRoomsModel", "Digest"]),
-        .executableTarget(name: "CrmlCLI", dependencies: ["JSON", "CleanRoomsModel", "AccessControl", "ClusterConfig", "Wire", "Digest", "Processes"]),
+        .executableTarget(name: "CrmlCLI", dependencies: ["JSON", "CleanRoomsModel", "AccessControl", "Lookalike", "ClusterConfig", "Wire", "Digest", "Processes"]),
 
         // Tests mirror the targets; TestSupport holds the shared helpers (processes, temp files).
         .target(name: "TestSupport", dependencies: ["Wire", "ClusterConfig", "JSON", "CleanRoomsModel", "Processes"], path: "Tests/TestSupport"),
@@ -42,6 +45,7 @@ let package = Package(
         .testTarget(name: "WireTests", dependencies: ["Wire", "JSON", "Digest"]),
         .testTarget(name: "AccountNodeTests", dependencies: ["AccountNode", "CleanRoomsModel", "JSON"]),
         .testTarget(name: "ClusterConfigTests", dependencies: ["ClusterConfig", "CleanRoomsModel", "JSON"]),
+        .testTarget(name: "LookalikeTests", dependencies: ["Lookalike"]),
         .testTarget(name: "CleanRoomsModelTests", dependencies: ["CleanRoomsModel"]),
         .testTarget(name: "AccessControlTests", dependencies: ["AccessControl", "JSON", "CleanRoomsModel"]),
         .testTarget(name: "CrmlCLITests", dependencies: ["JSON", "TestSupport", "CrmlCLI", "CrmlNode"]),

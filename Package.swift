@@ -32,7 +32,7 @@ let package = Package(
         .target(name: "ClusterConfig", dependencies: ["JSON", "CleanRoomsModel"]),
 
         // The shell: drives AccountNode with sockets, disk and threads.
-        .target(name: "NodeRuntime", dependencies: ["AccountNode", "Wire", "JSON", "CleanRoomsModel", "Digest"]),
+        .target(name: "NodeRuntime", dependencies: ["AccountNode", "Lookalike", "Wire", "JSON", "CleanRoomsModel", "Digest"]),
 
         // Executables.
         .executableTarget(name: "CrmlNode", dependencies: ["NodeRuntime", "AccountNode", "ClusterConfig", "Wire", "JSON", "CleanRoomsModel", "Digest"]),
@@ -49,6 +49,6 @@ let package = Package(
         .testTarget(name: "CleanRoomsModelTests", dependencies: ["CleanRoomsModel"]),
         .testTarget(name: "AccessControlTests", dependencies: ["AccessControl", "JSON", "CleanRoomsModel"]),
         .testTarget(name: "CrmlCLITests", dependencies: ["JSON", "TestSupport", "CrmlCLI", "CrmlNode"]),
-        .testTarget(name: "NodeRuntimeTests", dependencies: ["NodeRuntime", "AccountNode", "Wire", "JSON", "CleanRoomsModel", "ClusterConfig", "Digest", "TestSupport", "CrmlNode", "CrmlCLI"]),
+        .testTarget(name: "NodeRuntimeTests", dependencies: ["NodeRuntime", "Lookalike", "AccountNode", "Wire", "JSON", "CleanRoomsModel", "ClusterConfig", "Digest", "TestSupport", "CrmlNode", "CrmlCLI"]),
     ]
 )

@@ -87,6 +87,8 @@ public final class AccountNodeCore {
         S3Handlers.register(&h)
         GlueHandlers.register(&h)
         CleanRoomsMLHandlers.register(&h)
+        AudienceModelHandlers.register(&h)
+        AudienceJobHandlers.register(&h)
         CloudTrailHandlers.register(&h)
         return h
     }()
@@ -146,6 +148,16 @@ public final class AccountNodeCore {
 
     /// Queues a blob's removal for after the request's events are durable.
     func deleteBlob(_ id: String) { afterPersist.append(.deleteBlob(id: id)) }
+
+    /// Queues work to start once the request's events are durable.
+    func startWork(_ work: Work) { afterPersist.append(.startWork(work)) }
+
+    func cancelWork(_ id: String) { afterPersist.append(.cancelWork(id: id)) }
+
+    func deleteFile(_ file: WorkFile) { afterPersist.append(.deleteFile(file)) }
+
+    /// Effects of something that is not a request (work reports, recovery): no reply, no audit.
+    func effectsOfInternalStep() -> [Effect] { takeEffects() }
 
     private func takeEffects() -> [Effect] {
         var out: [Effect] = []

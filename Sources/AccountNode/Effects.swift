@@ -49,4 +49,90 @@ public enum Effect: Sendable {
     /// Record an audit event (kept for LookupEvents, written to the audit file).
     case audit(AuditEvent)
     case reply(RequestToken, Reply)
+    /// Run work off the loop once everything before it is durable.
+    case startWork(Work)
+    /// Stop work in progress (its result, if any, is then ignored).
+    case cancelWork(id: String)
+    /// Remove a work file once everything before it is durable.
+    case deleteFile(WorkFile)
+}
+
+/// An S3 object the work reads: how errors name it, and the blob that holds its bytes.
+public struct DataObject: Codable, Sendable, Equatable {
+    public var source: String
+    public var blob: String
+
+    public init(source: String, blob: String) {
+        self.source = source
+        self.blob = blob
+    }
+}
+
+/// Long-running work the shell does off the event loop, then reports back with `WorkResult`.
+public enum Work: Sendable {
+    /// Train a lookalike model on the objects' interactions; write it to model file `modelFile`.
+    case trainModel(modelArn: String, modelFile: String, objects: [DataObject], userColumn: String, itemColumn: String,
+                    timestampColumn: String, start: Double?, end: Double?)
+    /// Score the users of model file `modelFile` against the seed; keep the ranked audience in
+    /// audience file `audienceFile`.
+    case generateAudience(jobArn: String, modelFile: String, audienceFile: String, seed: [DataObject], minMatchingSeedSize: Int,
+                          includeSeed: Bool, sizeType: String, bins: [Int])
+    /// The top `count` users of audience file `audienceFile`, as CSV.
+    case exportAudience(exportID: String, audienceFile: String, count: Int)
+
+    /// The id the work reports under (and can be cancelled by).
+    public var id: String {
+        switch self {
+        case .trainModel(let arn, _, _, _, _, _, _, _): return arn
+        case .generateAudience(let arn, _, _, _, _, _, _, _): return arn
+        case .exportAudience(let id, _, _): return id
+        }
+    }
+}
+
+/// A work file in the node's data directory.
+public enum WorkFile: Sendable, Equatable {
+    case model(String)
+    case audience(String)
+}
+
+/// Why work failed, as a job's `statusDetails` says it.
+public struct WorkFailure: Error, Sendable, Equatable {
+    public var statusCode: String
+    public var message: String
+
+    public init(statusCode: String, message: String) {
+        self.statusCode = statusCode
+        self.message = message
+    }
+}
+
+/// What a finished piece of work reports.
+public enum WorkResult: Sendable {
+    case modelTrained(modelArn: String, Result<TrainedModel, WorkFailure>)
+    case audienceGenerated(jobArn: String, Result<GeneratedAudience, WorkFailure>)
+    case audienceExported(exportID: String, Result<[UInt8], WorkFailure>)
+
+    public struct TrainedModel: Sendable {
+        public var users: Int
+        public var interactions: Int
+        public init(users: Int, interactions: Int) {
+            self.users = users
+            self.interactions = interactions
+        }
+    }
+
+    public struct GeneratedAudience: Sendable {
+        /// Relevance per bin, in the order of the bins asked for.
+        public var relevance: [Double]
+        public var recall: Double
+        public var candidates: Int
+        public var matchedSeeds: Int
+        public init(relevance: [Double], recall: Double, candidates: Int, matchedSeeds: Int) {
+            self.relevance = relevance
+            self.recall = recall
+            self.candidates = candidates
+            self.matchedSeeds = matchedSeeds
+        }
+    }
 }

@@ -80,6 +80,103 @@ public struct TrainingDataset: Codable, Sendable {
     public var updateTime: Double
 }
 
+/// AWS's `StatusDetails`: why a resource is in its status.
+public struct StatusDetails: Codable, Sendable, Equatable {
+    public var statusCode: String?
+    public var message: String?
+
+    public init(statusCode: String? = nil, message: String? = nil) {
+        self.statusCode = statusCode
+        self.message = message
+    }
+
+    var json: JSON { .compactObject(["statusCode": statusCode.map { .string($0) }, "message": message.map { .string($0) }]) }
+}
+
+/// A lookalike model trained on a training dataset (trained asynchronously; its embeddings live
+/// in the node's `models/` directory under `id`).
+public struct AudienceModel: Codable, Sendable {
+    public var arn: String
+    public var id: String
+    public var name: String
+    public var description: String?
+    public var trainingDatasetArn: String
+    public var trainingDataStartTime: Double?
+    public var trainingDataEndTime: Double?
+    public var kmsKeyArn: String?
+    public var tags: [String: String]
+    public var status: String
+    public var statusDetails: StatusDetails?
+    public var createTime: Double
+    public var updateTime: Double
+}
+
+/// A configured audience model: how a model may be used, and its resource policy.
+public struct ConfiguredAudienceModel: Codable, Sendable {
+    public var arn: String
+    public var name: String
+    public var description: String?
+    public var audienceModelArn: String
+    public var outputConfig: JSON
+    public var sharedAudienceMetrics: [String]
+    public var minMatchingSeedSize: Int?
+    public var audienceSizeConfig: JSON?
+    public var childResourceTagOnCreatePolicy: String?
+    public var tags: [String: String]
+    public var policy: String?
+    public var createTime: Double
+    public var updateTime: Double
+}
+
+/// An audience generation job. Its ranked audience lives in the node's `audiences/` directory
+/// under `id` once the job is ACTIVE.
+public struct AudienceGenerationJob: Codable, Sendable {
+    public var arn: String
+    public var id: String
+    public var name: String
+    public var description: String?
+    public var configuredAudienceModelArn: String
+    public var collaborationId: String?
+    public var includeSeedInOutput: Bool
+    public var seedAudience: JSON
+    public var status: String
+    public var statusDetails: StatusDetails?
+    public var metrics: JSON?
+    public var tags: [String: String]
+    public var startedBy: String
+    public var createTime: Double
+    public var updateTime: Double
+    /// Users the audience was chosen from (for PERCENTAGE sizes).
+    public var candidates: Int?
+    /// How the run goes, fixed when the job starts (so a restart runs the same thing).
+    public var plan: GenerationPlan?
+}
+
+/// What an audience generation run uses, captured at start.
+public struct GenerationPlan: Codable, Sendable {
+    public var modelFile: String
+    public var seed: [DataObject]
+    public var minMatchingSeedSize: Int
+    public var sizeType: String
+    public var bins: [Int]
+}
+
+/// An export of a job's audience to the configured audience model's output location.
+public struct AudienceExportJob: Codable, Sendable {
+    public var id: String
+    public var audienceGenerationJobArn: String
+    public var name: String
+    public var description: String?
+    public var audienceSize: JSON
+    public var status: String
+    public var statusDetails: StatusDetails?
+    public var outputLocation: String?
+    public var createTime: Double
+    public var updateTime: Double
+    /// How many users the export writes, fixed when it starts.
+    public var count: Int
+}
+
 /// Everything an account node owns that must survive a restart. Changed only by applying
 /// `StateEvent`s, so that replaying the write-ahead log rebuilds exactly this value.
 public struct NodeState: Codable, Sendable {
@@ -89,8 +186,32 @@ public struct NodeState: Codable, Sendable {
     public var buckets: [String: Bucket] = [:]
     public var databases: [String: GlueDatabase] = [:]
     public var trainingDatasets: [String: TrainingDataset] = [:]
+    public var audienceModels: [String: AudienceModel] = [:]
+    public var configuredAudienceModels: [String: ConfiguredAudienceModel] = [:]
+    public var audienceGenerationJobs: [String: AudienceGenerationJob] = [:]
+    public var audienceExportJobs: [String: AudienceExportJob] = [:]
 
     public init() {}
+
+    enum CodingKeys: String, CodingKey {
+        case bootstrapped, users, roles, buckets, databases, trainingDatasets, audienceModels, configuredAudienceModels,
+             audienceGenerationJobs, audienceExportJobs
+    }
+
+    /// Snapshots written before a collection existed still load (it starts empty).
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        bootstrapped = try c.decodeIfPresent(Bool.self, forKey: .bootstrapped) ?? false
+        users = try c.decodeIfPresent([String: IAMUser].self, forKey: .users) ?? [:]
+        roles = try c.decodeIfPresent([String: IAMRole].self, forKey: .roles) ?? [:]
+        buckets = try c.decodeIfPresent([String: Bucket].self, forKey: .buckets) ?? [:]
+        databases = try c.decodeIfPresent([String: GlueDatabase].self, forKey: .databases) ?? [:]
+        trainingDatasets = try c.decodeIfPresent([String: TrainingDataset].self, forKey: .trainingDatasets) ?? [:]
+        audienceModels = try c.decodeIfPresent([String: AudienceModel].self, forKey: .audienceModels) ?? [:]
+        configuredAudienceModels = try c.decodeIfPresent([String: ConfiguredAudienceModel].self, forKey: .configuredAudienceModels) ?? [:]
+        audienceGenerationJobs = try c.decodeIfPresent([String: AudienceGenerationJob].self, forKey: .audienceGenerationJobs) ?? [:]
+        audienceExportJobs = try c.decodeIfPresent([String: AudienceExportJob].self, forKey: .audienceExportJobs) ?? [:]
+    }
 
     /// Index from access key id to the user that holds it (rebuilt, not stored).
     func userOwning(accessKey id: String) -> (IAMUser, AccessKey)? {

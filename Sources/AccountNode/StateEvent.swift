@@ -30,6 +30,17 @@ public enum StateEvent: Codable, Sendable {
     case trainingDatasetDeleted(arn: String)
     case resourceTagged(arn: String, tags: [String: String])
     case resourceUntagged(arn: String, keys: [String])
+    case audienceModelCreated(AudienceModel)
+    case audienceModelStatus(arn: String, status: String, details: StatusDetails?, at: Double)
+    case audienceModelDeleted(arn: String)
+    case configuredAudienceModelPut(ConfiguredAudienceModel)
+    case configuredAudienceModelDeleted(arn: String)
+    case configuredAudienceModelPolicy(arn: String, policy: String?)
+    case audienceGenerationJobCreated(AudienceGenerationJob)
+    case audienceGenerationJobStatus(arn: String, status: String, details: StatusDetails?, metrics: JSON?, candidates: Int?, at: Double)
+    case audienceGenerationJobDeleted(arn: String)
+    case audienceExportJobCreated(AudienceExportJob)
+    case audienceExportJobStatus(id: String, status: String, details: StatusDetails?, outputLocation: String?, at: Double)
 }
 
 extension NodeState {
@@ -86,10 +97,57 @@ extension NodeState {
         case .trainingDatasetDeleted(let arn):
             trainingDatasets[arn] = nil
         case .resourceTagged(let arn, let tags):
-            if trainingDatasets[arn] != nil { trainingDatasets[arn]!.tags.merge(tags) { _, new in new } }
+            updateTags(arn) { $0.merge(tags) { _, new in new } }
         case .resourceUntagged(let arn, let keys):
-            for k in keys { trainingDatasets[arn]?.tags[k] = nil }
+            updateTags(arn) { t in for k in keys { t[k] = nil } }
+        case .audienceModelCreated(let m):
+            audienceModels[m.arn] = m
+        case .audienceModelStatus(let arn, let status, let details, let at):
+            audienceModels[arn]?.status = status
+            audienceModels[arn]?.statusDetails = details
+            audienceModels[arn]?.updateTime = at
+        case .audienceModelDeleted(let arn):
+            audienceModels[arn] = nil
+        case .configuredAudienceModelPut(let c):
+            configuredAudienceModels[c.arn] = c
+        case .configuredAudienceModelDeleted(let arn):
+            configuredAudienceModels[arn] = nil
+        case .configuredAudienceModelPolicy(let arn, let policy):
+            configuredAudienceModels[arn]?.policy = policy
+        case .audienceGenerationJobCreated(let j):
+            audienceGenerationJobs[j.arn] = j
+        case .audienceGenerationJobStatus(let arn, let status, let details, let metrics, let candidates, let at):
+            guard var j = audienceGenerationJobs[arn] else { break }
+            j.status = status
+            j.statusDetails = details
+            if let metrics { j.metrics = metrics }
+            if let candidates { j.candidates = candidates }
+            j.updateTime = at
+            audienceGenerationJobs[arn] = j
+        case .audienceGenerationJobDeleted(let arn):
+            audienceGenerationJobs[arn] = nil
+            for (id, e) in audienceExportJobs where e.audienceGenerationJobArn == arn { audienceExportJobs[id] = nil }
+        case .audienceExportJobCreated(let e):
+            audienceExportJobs[e.id] = e
+        case .audienceExportJobStatus(let id, let status, let details, let location, let at):
+            audienceExportJobs[id]?.status = status
+            audienceExportJobs[id]?.statusDetails = details
+            if let location { audienceExportJobs[id]?.outputLocation = location }
+            audienceExportJobs[id]?.updateTime = at
         }
+    }
+
+    /// Changes the tags of whichever Clean Rooms ML resource `arn` names.
+    private mutating func updateTags(_ arn: String, _ change: (inout [String: String]) -> Void) {
+        if trainingDatasets[arn] != nil { change(&trainingDatasets[arn]!.tags) }
+        if audienceModels[arn] != nil { change(&audienceModels[arn]!.tags) }
+        if configuredAudienceModels[arn] != nil { change(&configuredAudienceModels[arn]!.tags) }
+        if audienceGenerationJobs[arn] != nil { change(&audienceGenerationJobs[arn]!.tags) }
+    }
+
+    /// The tags of a taggable Clean Rooms ML resource, or nil if there is none under `arn`.
+    public func tags(of arn: String) -> [String: String]? {
+        trainingDatasets[arn]?.tags ?? audienceModels[arn]?.tags ?? configuredAudienceModels[arn]?.tags ?? audienceGenerationJobs[arn]?.tags
     }
 
     /// IAM tag semantics: a new value for an existing key replaces it in place.

@@ -61,7 +61,17 @@ public final class AccountNodeRuntime: NodeServerDelegate, @unchecked Sendable {
     private var submittedCommits: UInt64 = 0
     private var durableCommits: UInt64 = 0
     private var waiting: [(seq: UInt64, conn: UInt64, id: RPCID, reply: Reply)] = []
-    private var deletesAfter: [(seq: UInt64, blobs: [String])] = []
+    /// Things to do once a commit is durable (and the replies waiting for it are out): remove
+    /// replaced blobs and work files, start work on what the commit created.
+    private var afterCommit: [(seq: UInt64, action: AfterCommit)] = []
+
+    private enum AfterCommit {
+        case deleteBlob(String)
+        case deleteFile(WorkFile)
+        case startWork(Work)
+    }
+
+    private var work: WorkRunner!
     private var bytesSinceSnapshot = 0
     private var auditLinesWritten = 0
     /// Audit lines not yet handed to the writer: they go in batches (every 256 lines or 20 ms)
@@ -102,6 +112,14 @@ public final class AccountNodeRuntime: NodeServerDelegate, @unchecked Sendable {
 
         pipeline = CommitPipeline(wal: wal, blobs: blobs, audit: audit, dataDir: options.dataDir)
         pipeline.start()
+        let loop = self.loop
+        work = try WorkRunner(dataDir: options.dataDir, blobs: blobs) { [weak self] report in
+            guard let node = self else { return }
+            loop.post { node.workReport(report) }
+        }
+        let files = core.referencedWorkFiles
+        recovery.orphanBlobs += work.removeOrphans(models: files.models, audiences: files.audiences)
+        work.start()
 
         // First start: the bootstrap administrator, durable before anyone can connect.
         let boot = core.bootstrapIfNeeded(now: Date().timeIntervalSince1970)
@@ -126,6 +144,8 @@ public final class AccountNodeRuntime: NodeServerDelegate, @unchecked Sendable {
     /// Runs the event loop on the calling thread until `stop`.
     public func run() {
         if let watched = options.exitWithPID { watch(watched) }
+        // Work that was pending or running when the node last stopped starts again.
+        perform(core.resumableWork(), reply: nil)
         loop.run()
         flushAudit()
         server.stop()
@@ -158,7 +178,7 @@ public final class AccountNodeRuntime: NodeServerDelegate, @unchecked Sendable {
         }
         let request = ClientRequest(token: RequestToken(0), method: method, params: params, accessKeyID: accessKeyID,
                                     sourceIP: conn.peerAddress, now: Date().timeIntervalSince1970)
-        perform(core.handle(request), conn: conn.id, id: id)
+        perform(core.handle(request), reply: (conn.id, id))
     }
 
     func handlePeerRequest(_ conn: Connection, id: RPCID, method: String, params: JSON, account: String) {
@@ -173,10 +193,20 @@ public final class AccountNodeRuntime: NodeServerDelegate, @unchecked Sendable {
 
     // MARK: Effects
 
-    private func perform(_ effects: [Effect], conn: UInt64, id: RPCID) {
+    private func workReport(_ report: WorkRunner.Report) {
+        let now = Date().timeIntervalSince1970
+        switch report {
+        case .started(let id): perform(core.workStarted(id, now: now), reply: nil)
+        case .finished(let result): perform(core.workFinished(result, now: now), reply: nil)
+        }
+    }
+
+    /// Performs the core's effects in order. Everything that must follow durability (a reply,
+    /// removing replaced files, starting work) waits for the commits submitted so far.
+    private func perform(_ effects: [Effect], reply replyTo: (conn: UInt64, id: RPCID)?) {
         var newBlobs: [(id: String, bytes: [UInt8])] = []
         var records: [[UInt8]] = []
-        var deletes: [String] = []
+        var after: [AfterCommit] = []
         var audit: [AuditEvent] = []
         var reply: Reply?
         for e in effects {
@@ -184,7 +214,10 @@ public final class AccountNodeRuntime: NodeServerDelegate, @unchecked Sendable {
             case .writeBlob(let blob, let bytes): newBlobs.append((blob, bytes))
             case .persist(let events):
                 if let bytes = try? AccountNodeRuntime.encode(events) { records.append(bytes) }
-            case .deleteBlob(let blob): deletes.append(blob)
+            case .deleteBlob(let blob): after.append(.deleteBlob(blob))
+            case .deleteFile(let file): after.append(.deleteFile(file))
+            case .startWork(let w): after.append(.startWork(w))
+            case .cancelWork(let id): work.cancel(id)
             case .audit(let event):
                 audit.append(event)
             case .reply(_, let r): reply = r
@@ -198,9 +231,11 @@ public final class AccountNodeRuntime: NodeServerDelegate, @unchecked Sendable {
                 guard let node = self else { return }
                 node.loop.post { node.committed(seq) }
             }))
-            if !deletes.isEmpty { deletesAfter.append((seq, deletes)) }
+        }
+        if submittedCommits > durableCommits {
+            for a in after { afterCommit.append((submittedCommits, a)) }
         } else {
-            for d in deletes { blobs.delete(d) }
+            for a in after { run(a) }
         }
         if !audit.isEmpty {
             auditBuffer += audit
@@ -212,7 +247,7 @@ public final class AccountNodeRuntime: NodeServerDelegate, @unchecked Sendable {
                 loop.after(0.02) { [weak self] in self?.flushAudit() }
             }
         }
-        if let reply {
+        if let reply, let (conn, id) = replyTo {
             if submittedCommits > durableCommits {
                 waiting.append((submittedCommits, conn, id, reply))
             } else {
@@ -238,10 +273,20 @@ public final class AccountNodeRuntime: NodeServerDelegate, @unchecked Sendable {
         }
         waiting.removeFirst(k)
         // Blobs replaced or deleted by now-durable commits go only after the replies that might
-        // still read them are out.
-        while let first = deletesAfter.first, first.seq <= durableCommits {
-            for b in first.blobs { blobs.delete(b) }
-            deletesAfter.removeFirst()
+        // still read them are out; work starts once what it works on is durable.
+        var done = 0
+        while done < afterCommit.count && afterCommit[done].seq <= durableCommits {
+            run(afterCommit[done].action)
+            done += 1
+        }
+        afterCommit.removeFirst(done)
+    }
+
+    private func run(_ action: AfterCommit) {
+        switch action {
+        case .deleteBlob(let b): blobs.delete(b)
+        case .deleteFile(let f): work.delete(f)
+        case .startWork(let w): work.submit(w)
         }
     }
 

@@ -11,6 +11,8 @@ final class CoreHarness {
     var blobs: [String: [UInt8]] = [:]
     var log: [StateEvent] = []
     var audit: [AuditEvent] = []
+    /// Work the core asked for (the runtime's tests run it for real).
+    var work: [Work] = []
     var now: Double = 1_767_225_600  // 2026-01-01T00:00:00Z
     var nextToken: UInt64 = 0
     static let adminKey = "AKIAADMIN00000000001"
@@ -33,6 +35,8 @@ final class CoreHarness {
             case .persist(let events): log += events
             case .audit(let a): audit.append(a)
             case .reply(_, let r): reply = r
+            case .startWork(let w): work.append(w)
+            case .cancelWork, .deleteFile: break
             }
         }
         return reply

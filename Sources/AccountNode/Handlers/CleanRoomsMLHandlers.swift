@@ -99,6 +99,9 @@ enum CleanRoomsMLHandlers {
 
     static func deleteTrainingDataset(_ core: AccountNodeCore, _ call: Call) throws(AWSError) -> Reply {
         let d = try trainingDataset(core, call, "cleanrooms-ml:DeleteTrainingDataset")
+        if let m = core.state.audienceModels.values.first(where: { $0.trainingDatasetArn == d.arn }) {
+            throw AWSError(.conflict, "Training dataset \(d.arn) is used by audience model \(m.arn); delete the model first")
+        }
         core.emit(.trainingDatasetDeleted(arn: d.arn))
         return .result([:])
     }
@@ -107,7 +110,7 @@ enum CleanRoomsMLHandlers {
 
     /// The tags of a taggable resource of this account, or nil if it does not exist.
     static func tags(_ core: AccountNodeCore, _ arn: String) -> [String: String]? {
-        core.state.trainingDatasets[arn]?.tags
+        core.state.tags(of: arn)
     }
 
     static func taggable(_ core: AccountNodeCore, _ call: Call, _ action: String, requestTags: [String: String]? = nil,

@@ -1,0 +1,162 @@
+import AccessControl
+import CleanRoomsModel
+import JSON
+
+/// `cleanroomsml.*` for audience generation jobs and their exports, within one account (the
+/// cross-account protocol builds on these).
+enum AudienceJobHandlers {
+    static func register(_ h: inout [String: AccountNodeCore.Handler]) {
+        h["cleanroomsml.StartAudienceGenerationJob"] = startAudienceGenerationJob
+        h["cleanroomsml.GetAudienceGenerationJob"] = getAudienceGenerationJob
+        h["cleanroomsml.ListAudienceGenerationJobs"] = listAudienceGenerationJobs
+        h["cleanroomsml.DeleteAudienceGenerationJob"] = deleteAudienceGenerationJob
+        h["cleanroomsml.StartAudienceExportJob"] = startAudienceExportJob
+        h["cleanroomsml.ListAudienceExportJobs"] = listAudienceExportJobs
+    }
+
+    static func shape(_ j: AudienceGenerationJob, summary: Bool) -> JSON {
+        var o: [String: JSON] = ["audienceGenerationJobArn": .string(j.arn), "name": .string(j.name), "configuredAudienceModelArn": .string(j.configuredAudienceModelArn),
+                                 "status": .string(j.status), "createTime": .number(j.createTime), "updateTime": .number(j.updateTime), "startedBy": .string(j.startedBy)]
+        if let d = j.description { o["description"] = .string(d) }
+        if let c = j.collaborationId { o["collaborationId"] = .string(c) }
+        if !summary {
+            o["includeSeedInOutput"] = .bool(j.includeSeedInOutput)
+            o["seedAudience"] = j.seedAudience
+            if let s = j.statusDetails { o["statusDetails"] = s.json }
+            if let m = j.metrics { o["metrics"] = m }
+            if !j.tags.isEmpty { o["tags"] = .object(j.tags.mapValues { .string($0) }) }
+        }
+        return .object(o)
+    }
+
+    static func startAudienceGenerationJob(_ core: AccountNodeCore, _ call: Call) throws(AWSError) -> Reply {
+        let name = try call.string("name")
+        let camArn = try call.string("configuredAudienceModelArn")
+        let seed = call.params["seedAudience"] ?? [:]
+        let tags = call.tagMap()
+        let action = "cleanrooms-ml:StartAudienceGenerationJob"
+        guard let camAccount = ARN(camArn)?.account, camAccount == core.config.account.rawValue else {
+            throw AWSError(.validation, "Configured audience model \(camArn) is in another account; starting jobs across accounts is not served by this node yet")
+        }
+        let id = core.newUUID()
+        let jobArn = CleanRoomsMLHandlers.arn(core, "audience-generation-job", id)
+        call.auditResource("AWS::CleanRoomsML::AudienceGenerationJob", jobArn)
+        var context: [String: ContextValue] = [:]
+        if let c = call.optionalString("collaborationId") { context["cleanrooms-ml:CollaborationId"] = .single(c) }
+        // XA-6, within one account: the identity policies must allow the job ARN and the CAM.
+        let cam = core.state.configuredAudienceModels[camArn]
+        try core.authorize(call, action, jobArn, requestTags: tags, context: context)
+        try core.authorize(call, action, camArn, resourceTags: cam?.tags ?? [:], requestTags: tags, context: context)
+        if !tags.isEmpty { try core.authorize(call, "cleanrooms-ml:TagResource", jobArn, requestTags: tags) }
+        let roleArn = seed["roleArn"]?.stringValue ?? ""
+        try CleanRoomsMLHandlers.passRole(core, call, roleArn)
+        guard let cam else { throw AWSError(.resourceNotFound, "Configured audience model \(camArn) not found") }
+        guard let model = core.state.audienceModels[cam.audienceModelArn], model.status == "ACTIVE" else {
+            throw AWSError(.validation, "The audience model of \(camArn) is not ACTIVE")
+        }
+        if seed["sqlParameters"] != nil {
+            throw AWSError(.validation, "seedAudience.sqlParameters: SQL seeds need a collaboration; give seedAudience.dataSource.s3Uri")
+        }
+        guard let uri = seed["dataSource"]?["s3Uri"]?.stringValue, let (bucket, prefix) = S3Location.parse(uri) else {
+            throw AWSError(.validation, "seedAudience.dataSource.s3Uri must be s3://bucket/key")
+        }
+        let objects = S3Location.objects(core, bucket: bucket, prefix: prefix)
+        guard !objects.isEmpty else { throw AWSError(.validation, "The seed audience location \(uri) holds no objects in account \(core.config.account)'s S3") }
+        if core.state.audienceGenerationJobs.values.contains(where: { $0.name == name }) {
+            throw AWSError(.conflict, "An audience generation job named \(name) already exists")
+        }
+        // TG-1: a job in the CAM owner's own account may start with the CAM's tags; the
+        // request's tags win over them.
+        var jobTags = tags
+        if cam.childResourceTagOnCreatePolicy == "FROM_PARENT_RESOURCE" { jobTags = cam.tags.merging(tags) { _, request in request } }
+        let sizes = cam.audienceSizeConfig
+        let plan = GenerationPlan(modelFile: model.id, seed: objects, minMatchingSeedSize: cam.minMatchingSeedSize ?? 25,
+                                  sizeType: sizes?["audienceSizeType"]?.stringValue ?? "ABSOLUTE",
+                                  bins: (sizes?["audienceSizeBins"]?.arrayValue ?? []).compactMap(\.intValue))
+        let job = AudienceGenerationJob(arn: jobArn, id: id, name: name, description: call.optionalString("description"), configuredAudienceModelArn: camArn,
+                                        collaborationId: call.optionalString("collaborationId"), includeSeedInOutput: call.bool("includeSeedInOutput") ?? false,
+                                        seedAudience: seed, status: "CREATE_PENDING", statusDetails: nil, metrics: nil, tags: jobTags,
+                                        startedBy: core.config.account.rawValue, createTime: call.now, updateTime: call.now, candidates: nil, plan: plan)
+        core.emit(.audienceGenerationJobCreated(job))
+        core.startWork(JobWork.generation(job, plan))
+        return .result(["audienceGenerationJobArn": .string(jobArn)])
+    }
+
+    static func job(_ core: AccountNodeCore, _ call: Call, _ action: String, member: String = "audienceGenerationJobArn") throws(AWSError) -> AudienceGenerationJob {
+        let arn = try call.string(member)
+        call.auditResource("AWS::CleanRoomsML::AudienceGenerationJob", arn)
+        try core.requireOwnAccount(call, action, arn)
+        let j = core.state.audienceGenerationJobs[arn]
+        try core.authorize(call, action, arn, resourceTags: j?.tags ?? [:])
+        guard let j else { throw AWSError(.resourceNotFound, "Audience generation job \(arn) not found") }
+        return j
+    }
+
+    static func getAudienceGenerationJob(_ core: AccountNodeCore, _ call: Call) throws(AWSError) -> Reply {
+        .result(shape(try job(core, call, "cleanrooms-ml:GetAudienceGenerationJob"), summary: false))
+    }
+
+    static func listAudienceGenerationJobs(_ core: AccountNodeCore, _ call: Call) throws(AWSError) -> Reply {
+        let camFilter = call.optionalString("configuredAudienceModelArn")
+        try core.authorize(call, "cleanrooms-ml:ListAudienceGenerationJobs", camFilter ?? "*")
+        let collaboration = call.optionalString("collaborationId")
+        let all = core.state.audienceGenerationJobs.values
+            .filter { camFilter == nil || $0.configuredAudienceModelArn == camFilter }
+            .filter { collaboration == nil || $0.collaborationId == collaboration }
+            .sorted { $0.arn < $1.arn }
+        let page = try Page.slice(all, key: \.arn, token: call.optionalString("nextToken"), max: call.int("maxResults") ?? 100)
+        return .result(.compactObject(["audienceGenerationJobs": .array(page.items.map { shape($0, summary: true) }), "nextToken": page.next.map { .string($0) }]))
+    }
+
+    static func deleteAudienceGenerationJob(_ core: AccountNodeCore, _ call: Call) throws(AWSError) -> Reply {
+        let j = try job(core, call, "cleanrooms-ml:DeleteAudienceGenerationJob")
+        JobWork.deleteEverything(core, j)
+        return .result([:])
+    }
+
+    // MARK: Exports
+
+    static func exportShape(_ e: AudienceExportJob) -> JSON {
+        .compactObject(["audienceGenerationJobArn": .string(e.audienceGenerationJobArn), "name": .string(e.name), "audienceSize": e.audienceSize,
+                        "status": .string(e.status), "createTime": .number(e.createTime), "updateTime": .number(e.updateTime),
+                        "description": e.description.map { .string($0) }, "statusDetails": e.statusDetails.map(\.json),
+                        "outputLocation": e.outputLocation.map { .string($0) }])
+    }
+
+    static func startAudienceExportJob(_ core: AccountNodeCore, _ call: Call) throws(AWSError) -> Reply {
+        let j = try job(core, call, "cleanrooms-ml:StartAudienceExportJob")
+        let name = try call.string("name")
+        let size = call.params["audienceSize"] ?? [:]
+        guard j.status == "ACTIVE", let candidates = j.candidates, let plan = j.plan else {
+            throw AWSError(.validation, "Audience generation job \(j.arn) is \(j.status); only an ACTIVE job's audience can be exported")
+        }
+        let type = size["type"]?.stringValue ?? "", value = size["value"]?.intValue ?? 0
+        guard type == plan.sizeType, plan.bins.contains(value) else {
+            throw AWSError(.validation, "audienceSize \(type) \(value) is not one of the configured audience model's sizes (\(plan.sizeType) \(plan.bins.map(String.init).joined(separator: ", ")))")
+        }
+        if core.state.audienceExportJobs.values.contains(where: { $0.audienceGenerationJobArn == j.arn && $0.name == name }) {
+            throw AWSError(.conflict, "Job \(j.arn) already has an export named \(name)")
+        }
+        let count = type == "PERCENTAGE" ? (candidates * value + 99) / 100 : min(value, candidates)
+        let export = AudienceExportJob(id: core.newUUID(), audienceGenerationJobArn: j.arn, name: name, description: call.optionalString("description"),
+                                       audienceSize: size, status: "CREATE_PENDING", statusDetails: nil, outputLocation: nil,
+                                       createTime: call.now, updateTime: call.now, count: count)
+        core.emit(.audienceExportJobCreated(export))
+        core.startWork(.exportAudience(exportID: export.id, audienceFile: j.id, count: count))
+        return .result([:])
+    }
+
+    static func listAudienceExportJobs(_ core: AccountNodeCore, _ call: Call) throws(AWSError) -> Reply {
+        let filter = call.optionalString("audienceGenerationJobArn")
+        if let filter {
+            try core.requireOwnAccount(call, "cleanrooms-ml:ListAudienceExportJobs", filter)
+            try core.authorize(call, "cleanrooms-ml:ListAudienceExportJobs", filter, resourceTags: core.state.audienceGenerationJobs[filter]?.tags ?? [:])
+        } else {
+            try core.authorize(call, "cleanrooms-ml:ListAudienceExportJobs", "*")
+        }
+        let all = core.state.audienceExportJobs.values.filter { filter == nil || $0.audienceGenerationJobArn == filter }
+            .sorted { $0.id < $1.id }
+        let page = try Page.slice(all, key: \.id, token: call.optionalString("nextToken"), max: call.int("maxResults") ?? 100)
+        return .result(.compactObject(["audienceExportJobs": .array(page.items.map(exportShape)), "nextToken": page.next.map { .string($0) }]))
+    }
+}

@@ -22,6 +22,8 @@ enum CallCommand {
                   ("timeout", "seconds to wait for the answer (default 60)"),
                   ("query", "print only this part of the result: a dot path with [N] indexes, e.g. AccessKey.AccessKeyId or Users[0].Arn"),
                   ("output", "json (default) or text (strings bare, one list element per line)"),
+                  ("wait-until", "repeat the call until PATH=VALUE holds (e.g. status=ACTIVE); a value ending in _FAILED at PATH stops the wait with exit 255"),
+                  ("wait-timeout", "seconds to wait with --wait-until (default 300)"),
                   ClusterCommand.dirOption])
 
     static func run(_ args: [String]) throws -> ExitCode {
@@ -37,6 +39,11 @@ enum CallCommand {
         guard output == "json" || output == "text" else { throw CommandFailure.usage("--output must be json or text, got \(output)") }
         do {
             var result = try client.call(method, params, timeout: timeout)
+            if let condition = parsed.value("wait-until") {
+                result = try waitUntil(condition, first: result, deadline: Date().addingTimeInterval(try parsed.double("wait-timeout", default: 300))) {
+                    try client.call(method, params, timeout: timeout)
+                }
+            }
             if let q = parsed.value("query") { result = try query(result, q) }
             Console.out(output == "text" ? text(result) : JSONWriter.string(result, pretty: true) + "\n")
             return .ok
@@ -44,6 +51,26 @@ enum CallCommand {
             throw failure
         } catch {
             throw NodeConnection.failure(error, operation: String(parts[1]), endpoint: "\(client.host):\(client.port)")
+        }
+    }
+
+    /// aws-cli's waiters, simply: poll every 200 ms until the value at PATH is VALUE; a value
+    /// ending in `_FAILED` is a terminal failure.
+    static func waitUntil(_ condition: String, first: JSON, deadline: Date, _ again: () throws -> JSON) throws -> JSON {
+        guard let eq = condition.firstIndex(of: "=") else { throw CommandFailure.usage("--wait-until takes PATH=VALUE, e.g. status=ACTIVE") }
+        let path = String(condition[..<eq]), want = String(condition[condition.index(after: eq)...])
+        var result = first
+        while true {
+            let value = try query(result, path).stringValue ?? ""
+            if value == want { return result }
+            if value.hasSuffix("_FAILED") {
+                throw CommandFailure(code: .connection, message: "Waiter failed: \(path) is \(value), a terminal failure state\n\(JSONWriter.string(result, pretty: true))")
+            }
+            if Date() > deadline {
+                throw CommandFailure(code: .connection, message: "Waiter timed out: \(path) is still \(value.isEmpty ? "absent" : value)")
+            }
+            usleep(200_000)  // the waiter's polling interval
+            result = try again()
         }
     }
 

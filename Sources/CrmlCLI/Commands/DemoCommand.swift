@@ -2,6 +2,7 @@ import ClusterConfig
 import CleanRoomsModel
 import Foundation
 import JSON
+import Lookalike
 import Wire
 
 /// `crml demo`: the project's main job on a built-in default. Starts a temporary three-account
@@ -75,16 +76,30 @@ enum DemoCommand {
         do { try body(); return nil } catch RPCCallError.service(let e) { return e.type } catch { return "\(error)" }
     }
 
-    static func sampleData() -> [UInt8] {
-        for candidate in [FileManager.default.currentDirectoryPath + "/seeds/data/interactions-small.csv",
-                          ProcessControl.executableDirectory + "/../../../seeds/data/interactions-small.csv"] {
-            if let d = FileManager.default.contents(atPath: candidate) { return [UInt8](d) }
+    /// The sample data (the same as `seeds/data/sample`, generated here so the demo runs from
+    /// anywhere).
+    static func sampleData() -> SyntheticData.Files {
+        var o = SyntheticData.Options()
+        (o.users, o.items, o.interactions, o.groups, o.seed, o.seedUsers) = (3000, 600, 45_000, 8, 7, 120)
+        return SyntheticData.generate(o)
+    }
+
+    /// Calls until `status` is one of `done` or 60 s pass; returns the last answer.
+    static func poll(_ c: RPCClient, _ method: String, _ params: JSON, path: String = "status", done: Set<String> = ["ACTIVE", "CREATE_FAILED"]) throws -> JSON {
+        let deadline = Date().addingTimeInterval(60)
+        var last = try c.call(method, params)
+        while !done.contains((try? CallCommand.query(last, path))?.stringValue ?? ""), Date() < deadline {
+            usleep(50_000)  // polling a status, with the deadline above
+            last = try c.call(method, params)
         }
-        // Built-in fallback: a few rows, so the demo runs from anywhere.
-        return Array("user_id,item_id,timestamp\nu000,i001,1767225600\nu001,i002,1767225601\n".utf8)
+        return last
     }
 
     static func story(_ run: Run, cluster: ClusterFile, dir: ClusterDirectory) throws {
+        try accountsStory(run, cluster: cluster)
+    }
+
+    static func accountsStory(_ run: Run, cluster: ClusterFile) throws {
         let (a, b) = (cluster.accounts[0], cluster.accounts[1])
         let adminA = try client(a), adminB = try client(b)
 
@@ -109,9 +124,10 @@ enum DemoCommand {
             return Outcome(saw: "\(me); iam:CreateUser → \(denied ?? "allowed")", ok: me.hasSuffix(":user/analyst") && denied == "AccessDenied")
         }
 
+        let sample = sampleData()
         run.step("ML-1", "analyst uploads interactions to A's own S3", expected: "the object reads back byte for byte") {
             guard let c = analyst else { return Outcome(saw: "no analyst", ok: false) }
-            let data = sampleData()
+            let data = sample.interactions
             _ = try adminA.call("s3.CreateBucket", ["Bucket": "demo-data"])
             _ = try c.call("s3.PutObject", ["Bucket": "demo-data", "Key": "interactions/part-0.csv", "Body": .string(Base64.encode(data)), "ContentType": "text/csv"])
             let back = try c.call("s3.GetObject", ["Bucket": "demo-data", "Key": "interactions/part-0.csv"])
@@ -161,6 +177,49 @@ enum DemoCommand {
             let errorCode = bDenied.first.flatMap { try? JSONParser.parse($0["CloudTrailEvent"]?.stringValue ?? "") }?["errorCode"]?.stringValue
             return Outcome(saw: "A: \(inA.count) CreateTrainingDataset event(s); B: \(inB.count); B's denied Get recorded in B's trail with \(errorCode ?? "no error")",
                            ok: inA.count == 1 && inB.isEmpty && errorCode == "AccessDeniedException")
+        }
+
+        // The lookalike data plane, within account A.
+        var modelArn = "", camArn = "", jobArn = ""
+        run.step("ML-1", "A trains a lookalike model on its training dataset", expected: "CREATE_PENDING, then ACTIVE") {
+            let created = try adminA.call("cleanroomsml.CreateAudienceModel", ["name": "demo-model", "trainingDatasetArn": .string(datasetARN)])
+            modelArn = created["audienceModelArn"]?.stringValue ?? ""
+            let first = try adminA.call("cleanroomsml.GetAudienceModel", ["audienceModelArn": .string(modelArn)])["status"]?.stringValue ?? "?"
+            let done = try poll(adminA, "cleanroomsml.GetAudienceModel", ["audienceModelArn": .string(modelArn)])
+            return Outcome(saw: "\(first), then \(done["status"]?.stringValue ?? "?") (\(done["statusDetails"]?["message"]?.stringValue ?? ""))",
+                           ok: done["status"] == "ACTIVE")
+        }
+        run.step("ML-1 TG-1", "A configures the model (sizes 100 and 300, tags passed to jobs) and starts a job on a seed from one planted group",
+                 expected: "the job ends ACTIVE with the CAM's tags and the request's, relevance per size and a recall") {
+            _ = try adminA.call("s3.CreateBucket", ["Bucket": "demo-audiences"])
+            camArn = try adminA.call("cleanroomsml.CreateConfiguredAudienceModel", [
+                "name": "demo-cam", "audienceModelArn": .string(modelArn), "sharedAudienceMetrics": ["ALL"], "minMatchingSeedSize": 25,
+                "outputConfig": ["roleArn": .string("arn:aws:iam::\(a.id):role/cleanrooms-ml-access"), "destination": ["s3Destination": ["s3Uri": "s3://demo-audiences/exports"]]],
+                "audienceSizeConfig": ["audienceSizeType": "ABSOLUTE", "audienceSizeBins": [100, 300]],
+                "childResourceTagOnCreatePolicy": "FROM_PARENT_RESOURCE", "tags": ["team": "ads"],
+            ])["configuredAudienceModelArn"]?.stringValue ?? ""
+            _ = try adminA.call("s3.PutObject", ["Bucket": "demo-data", "Key": "seeds/seed.csv", "Body": .string(Base64.encode(sample.seed))])
+            jobArn = try adminA.call("cleanroomsml.StartAudienceGenerationJob", [
+                "name": "demo-job", "configuredAudienceModelArn": .string(camArn), "tags": ["owner": "analyst"],
+                "seedAudience": ["dataSource": ["s3Uri": "s3://demo-data/seeds/seed.csv"], "roleArn": .string("arn:aws:iam::\(a.id):role/cleanrooms-ml-access")],
+            ])["audienceGenerationJobArn"]?.stringValue ?? ""
+            let job = try poll(adminA, "cleanroomsml.GetAudienceGenerationJob", ["audienceGenerationJobArn": .string(jobArn)])
+            let relevance = (job["metrics"]?["relevanceMetrics"]?.arrayValue ?? []).map {
+                "\($0["audienceSize"]?["value"]?.intValue ?? 0): \(String(format: "%.2f", $0["score"]?.numberValue ?? 0))"
+            }
+            return Outcome(saw: "\(job["status"]?.stringValue ?? "?"); tags \(JSONWriter.string(job["tags"] ?? [:])); relevance \(relevance.joined(separator: ", ")); recall \(String(format: "%.2f", job["metrics"]?["recallMetric"]?.numberValue ?? 0))",
+                           ok: job["status"] == "ACTIVE" && job["tags"] == ["team": "ads", "owner": "analyst"] && relevance.count == 2)
+        }
+        run.step("ML-2 ML-3", "A exports the top 100 to the configured output location", expected: "100 users in S3, most of them from the seed's planted group") {
+            _ = try adminA.call("cleanroomsml.StartAudienceExportJob", ["name": "top100", "audienceGenerationJobArn": .string(jobArn), "audienceSize": ["type": "ABSOLUTE", "value": 100]])
+            let list = try poll(adminA, "cleanroomsml.ListAudienceExportJobs", ["audienceGenerationJobArn": .string(jobArn)], path: "audienceExportJobs[0].status")
+            let location = list["audienceExportJobs"]?[0]?["outputLocation"]?.stringValue ?? ""
+            let key = String(location.dropFirst("s3://demo-audiences/".count))
+            let body = try adminA.call("s3.GetObject", ["Bucket": "demo-audiences", "Key": .string(key)])["Body"]?.stringValue ?? ""
+            let users = String(decoding: Base64.decode(body) ?? [], as: UTF8.self).split(separator: "\n").dropFirst().map { String($0.split(separator: ",")[0]) }
+            let inGroup = users.filter { Int($0.dropFirst()).map { sample.groupOf[$0] == 0 } ?? false }.count
+            return Outcome(saw: "\(location): \(users.count) users, \(inGroup) of them in the seed's group (a random 100 would hold about \(100 / 8))",
+                           ok: users.count == 100 && inGroup >= 80)
         }
     }
 }

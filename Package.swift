@@ -39,7 +39,7 @@ let package = Package(
         .executableTarget(name: "CrmlCLI", dependencies: ["JSON", "CleanRoomsModel", "AccessControl", "Lookalike", "ClusterConfig", "Wire", "Digest", "Processes"]),
 
         // Tests mirror the targets; TestSupport holds the shared helpers (processes, temp files).
-        .target(name: "TestSupport", dependencies: ["Wire", "ClusterConfig", "JSON", "CleanRoomsModel", "Processes"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["Wire", "ClusterConfig", "JSON", "CleanRoomsModel", "Processes", "Lookalike", "Digest"], path: "Tests/TestSupport"),
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),
         .testTarget(name: "DigestTests", dependencies: ["Digest"]),
         .testTarget(name: "WireTests", dependencies: ["Wire", "JSON", "Digest"]),
@@ -49,6 +49,7 @@ let package = Package(
         .testTarget(name: "CleanRoomsModelTests", dependencies: ["CleanRoomsModel"]),
         .testTarget(name: "AccessControlTests", dependencies: ["AccessControl", "JSON", "CleanRoomsModel"]),
         .testTarget(name: "CrmlCLITests", dependencies: ["JSON", "TestSupport", "CrmlCLI", "CrmlNode"]),
+        .testTarget(name: "CrossAccountTests", dependencies: ["TestSupport", "Wire", "JSON", "Lookalike", "ClusterConfig", "CrmlNode", "CrmlCLI"]),
         .testTarget(name: "NodeRuntimeTests", dependencies: ["NodeRuntime", "Lookalike", "AccountNode", "Wire", "JSON", "CleanRoomsModel", "ClusterConfig", "Digest", "TestSupport", "CrmlNode", "CrmlCLI"]),
     ]
 )

@@ -290,3 +290,27 @@ extension ResourceMatcher {
         return hit != negated
     }
 }
+
+extension PolicyEvaluator {
+    /// The resource owner's half of a cross-account decision, for a request that arrives from
+    /// another account's node: the resource policy must allow the caller (an account-wide grant
+    /// counts: the caller's own account has already checked its identity policies, its
+    /// boundary and its SCPs) and nothing in it may deny. The owner's SCPs do not bind another
+    /// account's principals, so they take no part.
+    public static func evaluateResourceSide(_ context: RequestContext, resourcePolicy: PolicySource?, explain: Bool = false) -> AuthorizationResult {
+        var trace = Trace(explain: explain)
+        var result = AuthorizationResult(decision: .implicitDeny)
+        result.crossAccount = true
+        guard let policy = resourcePolicy else { return result }
+        let r = scan(policy, context, &trace)
+        if let missing = trace.missing { result.missingContextValues = missing.sorted() }
+        if r.deny {
+            result.decision = .explicitDeny
+            result.matchedStatements = trace.denies
+        } else if r.allow {
+            result.decision = .allowed
+            result.matchedStatements = trace.allowsByType[.resource] ?? []
+        }
+        return result
+    }
+}

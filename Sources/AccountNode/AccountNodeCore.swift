@@ -22,6 +22,17 @@ public final class AccountNodeCore {
     private var pending: [Effect] = []
     private var pendingEvents: [StateEvent] = []
     private var afterPersist: [Effect] = []
+    /// Client calls waiting for another account's node, by the token of the message sent.
+    var pendingCalls: [String: PendingCall] = [:]
+    /// Status pushes that arrived for a start not yet committed here (applied when it is;
+    /// if lost, sync repairs).
+    var earlyStatus: [String: JSON] = [:]
+    /// How many times each outbox entry has been sent (for backoff; answers to older sends are
+    /// ignored).
+    var outboxAttempts: [String: Int] = [:]
+    var messageCounter: UInt64 = 0
+    /// Compiled resource policies by their text.
+    var resourcePolicyCache: [String: PolicySource] = [:]
 
     public init(config: NodeConfig, state: NodeState = NodeState(), seed: UInt64) {
         self.config = config
@@ -108,7 +119,7 @@ public final class AccountNodeCore {
         guard let caller = resolveCaller(accessKeyID: request.accessKeyID) else {
             return [.reply(request.token, .error(AWSError(.unrecognizedClient, "The security token included in the request is invalid: access key \(request.accessKeyID) is not active")))]
         }
-        let call = Call(caller: caller, params: request.params, now: request.now, sourceIP: request.sourceIP,
+        let call = Call(token: request.token, caller: caller, params: request.params, now: request.now, sourceIP: request.sourceIP,
                         service: service, operation: operation, accessKeyID: request.accessKeyID)
         let reply: Reply
         do {
@@ -125,10 +136,23 @@ public final class AccountNodeCore {
             pending.removeAll { if case .writeBlob = $0 { return pendingEvents.isEmpty } else { return false } }
             reply = .error(error)
         }
+        if call.deferred, case .result = reply { return takeEffects() }  // answered when the other account's node has
         recordAudit(call, reply)
         pending.append(.reply(request.token, reply))
         return takeEffects()
     }
+
+    /// Answers a call that waited for another account's node (and records it for audit then).
+    func finish(_ call: Call, _ reply: Reply) {
+        recordAudit(call, reply)
+        pending.append(.reply(call.token, reply))
+    }
+
+    /// Queues a message for another account's node, sent once the step's events are durable.
+    func send(_ message: PeerMessage) { afterPersist.append(.sendPeer(message)) }
+
+    /// Answers a request from another account's node.
+    func answerPeer(_ token: RequestToken, _ reply: Reply) { pending.append(.reply(token, reply)) }
 
     // MARK: Helpers for handlers
 
@@ -160,6 +184,7 @@ public final class AccountNodeCore {
     func effectsOfInternalStep() -> [Effect] { takeEffects() }
 
     private func takeEffects() -> [Effect] {
+        replicateStatus(pendingEvents)
         var out: [Effect] = []
         var replies: [Effect] = []
         for e in pending {
@@ -271,6 +296,7 @@ struct Caller {
 
 /// One request while it is being handled (a class: handlers add audit resources to it).
 final class Call {
+    let token: RequestToken
     let caller: Caller
     let params: JSON
     let now: Double
@@ -280,8 +306,11 @@ final class Call {
     let accessKeyID: String
     /// Resources the audit record names (handlers add them).
     var auditResources: [AuditEvent.Resource] = []
+    /// Set by a handler that waits for another account's node: the answer comes later.
+    var deferred = false
 
-    init(caller: Caller, params: JSON, now: Double, sourceIP: String, service: String, operation: String, accessKeyID: String) {
+    init(token: RequestToken, caller: Caller, params: JSON, now: Double, sourceIP: String, service: String, operation: String, accessKeyID: String) {
+        self.token = token
         self.caller = caller
         self.params = params
         self.now = now

@@ -7,6 +7,66 @@ public struct RequestToken: Hashable, Sendable {
     public init(_ value: UInt64) { self.value = value }
 }
 
+/// A request from another account's node (authenticated as that account's node).
+public struct PeerRequest: Sendable {
+    public var token: RequestToken
+    /// The account of the node that sent it.
+    public var from: String
+    /// `peer.Method`.
+    public var method: String
+    public var params: JSON
+    public var now: Double
+
+    public init(token: RequestToken, from: String, method: String, params: JSON, now: Double) {
+        self.token = token
+        self.from = from
+        self.method = method
+        self.params = params
+        self.now = now
+    }
+}
+
+/// A message for another account's node.
+public struct PeerMessage: Sendable {
+    /// Names the message when its outcome comes back (`peerAnswered`).
+    public var token: String
+    public var account: String
+    public var method: String
+    public var params: JSON
+    /// Blobs whose bytes go in `params.seedData` as base64, in order (the shell reads them:
+    /// the core never touches files).
+    public var attachBlobs: [String]
+    /// Wait this long before sending (retries back off).
+    public var delay: Double
+    /// Give up (outcome `.unreachable`) after this long without an answer.
+    public var timeout: Double
+    /// False for notifications whose answer nobody needs (status pushes).
+    public var expectsAnswer: Bool
+
+    public init(token: String, account: String, method: String, params: JSON, attachBlobs: [String] = [], delay: Double = 0,
+                timeout: Double, expectsAnswer: Bool = true) {
+        self.token = token
+        self.account = account
+        self.method = method
+        self.params = params
+        self.attachBlobs = attachBlobs
+        self.delay = delay
+        self.timeout = timeout
+        self.expectsAnswer = expectsAnswer
+    }
+}
+
+/// How a message to another account's node ended.
+public enum PeerOutcome: Sendable {
+    /// It answered with a result.
+    case answered(JSON)
+    /// It answered with an error.
+    case refused(AWSError)
+    /// No answer: not connected, connection lost, or timed out. The message may or may not
+    /// have been acted on.
+    case unreachable(String)
+}
+
 /// An authenticated client's API call, as the shell hands it to the core.
 public struct ClientRequest: Sendable {
     public var token: RequestToken
@@ -55,6 +115,9 @@ public enum Effect: Sendable {
     case cancelWork(id: String)
     /// Remove a work file once everything before it is durable.
     case deleteFile(WorkFile)
+    /// Send a message to another account's node once everything before it is durable, and
+    /// report the outcome with `peerAnswered` (unless `expectsAnswer` is false).
+    case sendPeer(PeerMessage)
 }
 
 /// An S3 object the work reads: how errors name it, and the blob that holds its bytes.

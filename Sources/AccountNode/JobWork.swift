@@ -28,6 +28,8 @@ enum JobWork {
         }
         core.cancelWork(job.arn)
         core.deleteFile(.audience(job.id))
+        // The seed another account sent for the run is the job's data too.
+        if job.jobRole == .owner { for o in job.plan?.seed ?? [] { core.deleteBlob(o.blob) } }
     }
 
     static func metrics(_ plan: GenerationPlan, _ g: WorkResult.GeneratedAudience) -> JSON {
@@ -121,7 +123,7 @@ extension AccountNodeCore {
             if let plan = j.plan { startWork(JobWork.generation(j, plan)) }
         }
         for e in state.audienceExportJobs.values.sorted(by: { $0.id < $1.id }) where e.status == "CREATE_PENDING" || e.status == "CREATE_IN_PROGRESS" {
-            if let j = state.audienceGenerationJobs[e.audienceGenerationJobArn] { startWork(.exportAudience(exportID: e.id, audienceFile: j.id, count: e.count)) }
+            if let j = state.audienceGenerationJobs[e.audienceGenerationJobArn], j.jobRole != .submitter { startWork(.exportAudience(exportID: e.id, audienceFile: j.id, count: e.count)) }
         }
         return effectsOfInternalStep()
     }

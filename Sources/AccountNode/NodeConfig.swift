@@ -15,6 +15,25 @@ public struct NodeConfig: Sendable {
     public var serviceControlPolicies: [(name: String, document: String)]?
     /// How many audit events the node keeps for `LookupEvents`.
     public var auditCapacity: Int
+    /// The other accounts of the cluster (nil: do not check); a start on a CAM of any other
+    /// account is refused as a resource policy would refuse it.
+    public var peers: Set<String>?
+    /// How the node talks to other accounts' nodes.
+    public var crossAccount = CrossAccountTiming()
+
+    /// Timing of the cross-account protocols (docs/cross-account.md).
+    public struct CrossAccountTiming: Sendable {
+        /// How long a start or export waits for the other account's node before giving up.
+        public var callTimeout = 5.0
+        /// Redelivery of a message that must arrive: the first retry after `retryBase` seconds,
+        /// doubling each time up to `retryCap`, each with up to 50% random jitter below it.
+        public var retryBase = 0.02
+        public var retryCap = 2.0
+        /// A copy the other side has no trace of is removed by sync only once it is this old
+        /// (so a sync crossing a start in flight cannot remove the new job).
+        public var orphanGrace = 60.0
+        public init() {}
+    }
 
     public struct BootstrapAdmin: Sendable {
         public var userName: String

@@ -150,6 +150,49 @@ public struct AudienceGenerationJob: Codable, Sendable {
     public var candidates: Int?
     /// How the run goes, fixed when the job starts (so a restart runs the same thing).
     public var plan: GenerationPlan?
+    /// For a job shared by two accounts: the other account.
+    public var counterpart: String? = nil
+    /// Which copy this is (absent in records written before cross-account jobs: local).
+    public var role: JobRole? = nil
+
+    public var jobRole: JobRole { role ?? .local }
+}
+
+/// Which copy of a job this is.
+public enum JobRole: String, Codable, Sendable {
+    /// A job whose configured audience model is in the same account.
+    case local
+    /// The submitter's copy of a cross-account job (it does not run here).
+    case submitter
+    /// The configured audience model owner's copy (the run happens here).
+    case owner
+}
+
+/// What is left of a cross-account job after its delete: it keeps late or repeated messages
+/// from bringing the job back.
+public struct Tombstone: Codable, Sendable, Equatable {
+    public var jobID: String
+    public var counterpart: String?
+    public var deletedAt: Double
+}
+
+/// A message to another account's node that must arrive: kept (durably) until acknowledged,
+/// retried with backoff meanwhile.
+public struct OutboxEntry: Codable, Sendable {
+    public var id: String
+    public var account: String
+    public var method: String
+    public var params: JSON
+    public var createdAt: Double
+}
+
+/// A cross-account start in progress: logged before the owner is asked, resolved when it
+/// answers. One found at recovery was never answered: it is aborted (presumed abort).
+public struct StartIntent: Codable, Sendable {
+    public var jobID: String
+    public var name: String
+    public var owner: String
+    public var createdAt: Double
 }
 
 /// What an audience generation run uses, captured at start.
@@ -175,6 +218,9 @@ public struct AudienceExportJob: Codable, Sendable {
     public var updateTime: Double
     /// How many users the export writes, fixed when it starts.
     public var count: Int
+    /// An export another account asked for on the job it submitted: it runs here (where the
+    /// audience is) and is listed in that account, not here.
+    public var requestedBy: String?
 }
 
 /// Everything an account node owns that must survive a restart. Changed only by applying
@@ -190,12 +236,27 @@ public struct NodeState: Codable, Sendable {
     public var configuredAudienceModels: [String: ConfiguredAudienceModel] = [:]
     public var audienceGenerationJobs: [String: AudienceGenerationJob] = [:]
     public var audienceExportJobs: [String: AudienceExportJob] = [:]
+    public var tombstones: [String: Tombstone] = [:]
+    public var outbox: [String: OutboxEntry] = [:]
+    public var startIntents: [String: StartIntent] = [:]
 
     public init() {}
 
+    /// The job with this id (both copies of a cross-account job share it; the ARN differs).
+    public func job(id: String) -> AudienceGenerationJob? {
+        audienceGenerationJobs.values.first { $0.id == id }
+    }
+
+    /// Blobs the state refers to: S3 objects and the seed data held for other accounts' jobs.
+    public var referencedBlobs: Set<String> {
+        var out = Set(buckets.values.flatMap { $0.objects.values.map(\.blob) })
+        for j in audienceGenerationJobs.values where j.jobRole == .owner { for o in j.plan?.seed ?? [] { out.insert(o.blob) } }
+        return out
+    }
+
     enum CodingKeys: String, CodingKey {
         case bootstrapped, users, roles, buckets, databases, trainingDatasets, audienceModels, configuredAudienceModels,
-             audienceGenerationJobs, audienceExportJobs
+             audienceGenerationJobs, audienceExportJobs, tombstones, outbox, startIntents
     }
 
     /// Snapshots written before a collection existed still load (it starts empty).
@@ -211,6 +272,9 @@ public struct NodeState: Codable, Sendable {
         configuredAudienceModels = try c.decodeIfPresent([String: ConfiguredAudienceModel].self, forKey: .configuredAudienceModels) ?? [:]
         audienceGenerationJobs = try c.decodeIfPresent([String: AudienceGenerationJob].self, forKey: .audienceGenerationJobs) ?? [:]
         audienceExportJobs = try c.decodeIfPresent([String: AudienceExportJob].self, forKey: .audienceExportJobs) ?? [:]
+        tombstones = try c.decodeIfPresent([String: Tombstone].self, forKey: .tombstones) ?? [:]
+        outbox = try c.decodeIfPresent([String: OutboxEntry].self, forKey: .outbox) ?? [:]
+        startIntents = try c.decodeIfPresent([String: StartIntent].self, forKey: .startIntents) ?? [:]
     }
 
     /// Index from access key id to the user that holds it (rebuilt, not stored).

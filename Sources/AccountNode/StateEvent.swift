@@ -41,6 +41,12 @@ public enum StateEvent: Codable, Sendable {
     case audienceGenerationJobDeleted(arn: String)
     case audienceExportJobCreated(AudienceExportJob)
     case audienceExportJobStatus(id: String, status: String, details: StatusDetails?, outputLocation: String?, at: Double)
+    // Cross-account bookkeeping (docs/cross-account.md).
+    case startIntentLogged(StartIntent)
+    case startIntentResolved(jobID: String)
+    case jobTombstoned(Tombstone)
+    case outboxAdded(OutboxEntry)
+    case outboxDelivered(id: String)
 }
 
 extension NodeState {
@@ -134,6 +140,16 @@ extension NodeState {
             audienceExportJobs[id]?.statusDetails = details
             if let location { audienceExportJobs[id]?.outputLocation = location }
             audienceExportJobs[id]?.updateTime = at
+        case .startIntentLogged(let i):
+            startIntents[i.jobID] = i
+        case .startIntentResolved(let id):
+            startIntents[id] = nil
+        case .jobTombstoned(let t):
+            tombstones[t.jobID] = t
+        case .outboxAdded(let e):
+            outbox[e.id] = e
+        case .outboxDelivered(let id):
+            outbox[id] = nil
         }
     }
 

@@ -15,7 +15,7 @@ import Wire
 /// Reads the cluster file, recovers the account's state from its data directory, listens, and
 /// announces readiness with a line `READY account=… host=… port=… pid=…` on stdout and, if asked,
 /// a ready file (JSON, written atomically). SIGTERM and SIGINT stop it cleanly.
-let usage = "usage: crml-node --cluster FILE --account ID [--host HOST] [--port PORT] [--data-dir DIR] [--ready-file FILE]"
+let usage = "usage: crml-node --cluster FILE --account ID [--host HOST] [--port PORT] [--data-dir DIR] [--ready-file FILE] [--failpoints NAME,…]"
 
 func fail(_ message: String, code: Int32 = 2) -> Never {
     FileHandle.standardError.write(Data("crml-node: \(message)\n".utf8))
@@ -31,7 +31,7 @@ while let a = args.first {
     args.removeFirst()
     options[String(a.dropFirst(2))] = v
 }
-for k in options.keys where !["cluster", "account", "host", "port", "data-dir", "ready-file"].contains(k) { fail("unknown option --\(k)\n\(usage)") }
+for k in options.keys where !["cluster", "account", "host", "port", "data-dir", "ready-file", "failpoints"].contains(k) { fail("unknown option --\(k)\n\(usage)") }
 guard let clusterPath = options["cluster"], let accountText = options["account"] else { fail(usage) }
 guard let account = AccountID(accountText) else { fail("--account \(accountText) is not a 12-digit account id") }
 guard let clusterBytes = FileManager.default.contents(atPath: clusterPath) else { fail("cannot read cluster file \(clusterPath)") }
@@ -40,9 +40,10 @@ do { cluster = try ClusterFile.load([UInt8](clusterBytes)) } catch { fail("clust
 guard let me = cluster.account(account) else { fail("account \(account) is not in \(clusterPath)") }
 
 let org = cluster.organization(of: account)
-let config = NodeConfig(account: account, region: cluster.region, partition: cluster.partition,
+var config = NodeConfig(account: account, region: cluster.region, partition: cluster.partition,
                         admin: .init(userName: me.admin.userName, accessKeyID: me.admin.accessKeyId, secretAccessKey: me.admin.secretAccessKey),
                         organizationID: org?.id, serviceControlPolicies: org?.scps)
+config.peers = Set(cluster.accounts.map(\.id.rawValue).filter { $0 != account.rawValue })
 let clusterDir = URL(fileURLWithPath: clusterPath).deletingLastPathComponent().path
 var runtimeOptions = AccountNodeRuntime.Options(dataDir: options["data-dir"] ?? me.dataDir ?? "\(clusterDir)/nodes/\(account)/data")
 runtimeOptions.host = options["host"] ?? me.host
@@ -55,6 +56,20 @@ if let p = options["port"] {
 for a in cluster.accounts where a.id != account {
     if let secret = Hex.decode(a.nodeSecret) { runtimeOptions.peerSecrets[a.id.rawValue] = secret }
 }
+guard let mySecret = Hex.decode(me.nodeSecret) else { fail("the nodeSecret of account \(account) in \(clusterPath) is not hex") }
+runtimeOptions.nodeSecret = mySecret
+// Peers' ports are written to the cluster file when they start (possibly after this node), so
+// the file is read again whenever a link to a peer opens.
+runtimeOptions.peerEndpoint = { peer in
+    guard let bytes = FileManager.default.contents(atPath: clusterPath), let c = try? ClusterFile.load([UInt8](bytes)),
+          let id = AccountID(peer), let a = c.account(id), a.port > 0, a.port <= 65535 else { return nil }
+    return (a.host, UInt16(a.port))
+}
+
+// Failpoints armed from the start (fault-injection runs): --failpoints or CRML_FAILPOINTS.
+let armed = (options["failpoints"] ?? ProcessInfo.processInfo.environment["CRML_FAILPOINTS"] ?? "").split(separator: ",").map(String.init)
+for name in armed where !Faults.failpointNames.contains(name) { fail("unknown failpoint \(name); known: \(Faults.failpointNames.joined(separator: ", "))") }
+runtimeOptions.faults = Faults(failpoints: Set(armed))
 
 // Test harnesses set CRML_EXIT_WITH_PID so a node never outlives the process that started it,
 // even when that process crashes.

@@ -27,8 +27,17 @@ public final class AccountNodeRuntime: NodeServerDelegate, @unchecked Sendable {
         /// Snapshot (and restart the log) after this many bytes of log records.
         public var snapshotThreshold = 32 * 1024 * 1024
         public var handshakeTimeout = 10.0
-        /// Node secrets of the cluster's accounts, for peer authentication.
+        /// Node secrets of the cluster's other accounts, for authenticating their nodes.
         public var peerSecrets: [String: [UInt8]] = [:]
+        /// This node's own secret, for authenticating to the other nodes.
+        public var nodeSecret: [UInt8] = []
+        /// Where another account's node listens, looked up when a link to it opens (so a node
+        /// that moved, or started after this one, is found).
+        public var peerEndpoint: @Sendable (String) -> (host: String, port: UInt16)? = { _ in nil }
+        /// Seconds between syncs with the accounts this node shares jobs with.
+        public var syncInterval = 5.0
+        /// Faults injected on purpose (fault-injection tests); none by default.
+        public var faults = Faults()
         /// Stop when this process is gone (checked every second): test harnesses use it so a
         /// node never outlives the test that started it.
         public var exitWithPID: Int32? = nil
@@ -61,6 +70,10 @@ public final class AccountNodeRuntime: NodeServerDelegate, @unchecked Sendable {
     private var submittedCommits: UInt64 = 0
     private var durableCommits: UInt64 = 0
     private var waiting: [(seq: UInt64, conn: UInt64, id: RPCID, reply: Reply)] = []
+    /// Where each request's answer goes: the connection and JSON-RPC id, by the core's token.
+    private var routes: [RequestToken: (conn: UInt64, id: RPCID)] = [:]
+    private var nextToken: UInt64 = 0
+    private var peers: PeerLinks!
     /// Things to do once a commit is durable (and the replies waiting for it are out): remove
     /// replaced blobs and work files, start work on what the commit created.
     private var afterCommit: [(seq: UInt64, action: AfterCommit)] = []
@@ -69,6 +82,7 @@ public final class AccountNodeRuntime: NodeServerDelegate, @unchecked Sendable {
         case deleteBlob(String)
         case deleteFile(WorkFile)
         case startWork(Work)
+        case sendPeer(PeerMessage)
     }
 
     private var work: WorkRunner!
@@ -105,15 +119,15 @@ public final class AccountNodeRuntime: NodeServerDelegate, @unchecked Sendable {
         let auditEvents = try audit.load()
         core.restoreAudit(auditEvents)
         blobs = try BlobStore(dataDir: options.dataDir)
-        let referenced = Set(core.state.buckets.values.flatMap { $0.objects.values.map(\.blob) })
-        let orphans = blobs.orphans(referenced: referenced)
+        let orphans = blobs.orphans(referenced: core.state.referencedBlobs)
         for o in orphans { blobs.delete(o) }
         recovery = Recovery(snapshotLSN: snapshotLSN, replayedRecords: records.count, truncatedBytes: truncated, orphanBlobs: orphans.count, auditEvents: auditEvents.count)
 
         pipeline = CommitPipeline(wal: wal, blobs: blobs, audit: audit, dataDir: options.dataDir)
         pipeline.start()
         let loop = self.loop
-        work = try WorkRunner(dataDir: options.dataDir, blobs: blobs) { [weak self] report in
+        let faults = options.faults
+        work = try WorkRunner(dataDir: options.dataDir, blobs: blobs, minimumDuration: { faults.workDelay.withLock { $0 } }) { [weak self] report in
             guard let node = self else { return }
             loop.post { node.workReport(report) }
         }
@@ -135,6 +149,15 @@ public final class AccountNodeRuntime: NodeServerDelegate, @unchecked Sendable {
         port = server.port
         server.delegate = self
         loop.register(server)
+        peers = PeerLinks(loop: loop, account: config.account.rawValue, secret: options.nodeSecret, maxLineLength: options.maxLineLength,
+                          endpoint: options.peerEndpoint)
+        peers.onOutcome = { [unowned self] token, outcome in
+            if token.hasPrefix("start:"), case .answered = outcome { self.options.faults.pass("start.after-peer-created") }
+            self.perform(self.core.peerAnswered(token, outcome, now: Date().timeIntervalSince1970))
+        }
+        peers.onConnected = { [unowned self] account in
+            self.perform(self.core.peerConnected(account, now: Date().timeIntervalSince1970))
+        }
     }
 
     static func encode(_ events: [StateEvent]) throws -> [UInt8] {
@@ -145,8 +168,10 @@ public final class AccountNodeRuntime: NodeServerDelegate, @unchecked Sendable {
     public func run() {
         if let watched = options.exitWithPID { watch(watched) }
         // Work that was pending or running when the node last stopped starts again.
-        perform(core.resumableWork(), reply: nil)
+        perform(core.resumeAfterRecovery(now: Date().timeIntervalSince1970))
+        scheduleSync()
         loop.run()
+        peers.closeAll()
         flushAudit()
         server.stop()
         pipeline.drainAndStop()
@@ -155,6 +180,14 @@ public final class AccountNodeRuntime: NodeServerDelegate, @unchecked Sendable {
 
     /// Stops the node (safe from any thread); `run` returns once pending writes are durable.
     public func stop() { loop.stop() }
+
+    private func scheduleSync() {
+        loop.after(options.syncInterval) { [weak self] in
+            guard let self else { return }
+            self.perform(self.core.syncTick(now: Date().timeIntervalSince1970))
+            self.scheduleSync()
+        }
+    }
 
     private func watch(_ pid: Int32) {
         loop.after(1) { [weak self] in
@@ -176,19 +209,27 @@ public final class AccountNodeRuntime: NodeServerDelegate, @unchecked Sendable {
             handleAdmin(conn, id: id, method: method, params: params, accessKeyID: accessKeyID)
             return
         }
-        let request = ClientRequest(token: RequestToken(0), method: method, params: params, accessKeyID: accessKeyID,
+        let request = ClientRequest(token: route(conn, id), method: method, params: params, accessKeyID: accessKeyID,
                                     sourceIP: conn.peerAddress, now: Date().timeIntervalSince1970)
-        perform(core.handle(request), reply: (conn.id, id))
+        perform(core.handle(request))
     }
 
     func handlePeerRequest(_ conn: Connection, id: RPCID, method: String, params: JSON, account: String) {
-        switch method {
-        case "peer.Ping":
+        if method == "peer.Ping" {
             conn.send(.result(id: id, result: ["account": .string(accountID), "peer": .string(account)]))
-        default:
-            conn.send(.error(id: id, error: .methodNotFound(method)))
+            conn.flush(loop)
+            return
         }
-        conn.flush(loop)
+        if method == "peer.DeleteJob" { options.faults.pass("delete.apply") }
+        perform(core.handlePeer(PeerRequest(token: route(conn, id), from: account, method: method, params: params, now: Date().timeIntervalSince1970)))
+    }
+
+    /// A token for a request whose answer goes to `id` on `conn`.
+    private func route(_ conn: Connection, _ id: RPCID) -> RequestToken {
+        nextToken += 1
+        let token = RequestToken(nextToken)
+        routes[token] = (conn.id, id)
+        return token
     }
 
     // MARK: Effects
@@ -196,19 +237,22 @@ public final class AccountNodeRuntime: NodeServerDelegate, @unchecked Sendable {
     private func workReport(_ report: WorkRunner.Report) {
         let now = Date().timeIntervalSince1970
         switch report {
-        case .started(let id): perform(core.workStarted(id, now: now), reply: nil)
-        case .finished(let result): perform(core.workFinished(result, now: now), reply: nil)
+        case .started(let id):
+            if id.contains(":audience-generation-job/") { options.faults.pass("run.during") }
+            if core.state.audienceExportJobs[id] != nil { options.faults.pass("export.during") }
+            perform(core.workStarted(id, now: now))
+        case .finished(let result): perform(core.workFinished(result, now: now))
         }
     }
 
     /// Performs the core's effects in order. Everything that must follow durability (a reply,
     /// removing replaced files, starting work) waits for the commits submitted so far.
-    private func perform(_ effects: [Effect], reply replyTo: (conn: UInt64, id: RPCID)?) {
+    private func perform(_ effects: [Effect]) {
         var newBlobs: [(id: String, bytes: [UInt8])] = []
         var records: [[UInt8]] = []
         var after: [AfterCommit] = []
         var audit: [AuditEvent] = []
-        var reply: Reply?
+        var replies: [(RequestToken, Reply)] = []
         for e in effects {
             switch e {
             case .writeBlob(let blob, let bytes): newBlobs.append((blob, bytes))
@@ -217,10 +261,11 @@ public final class AccountNodeRuntime: NodeServerDelegate, @unchecked Sendable {
             case .deleteBlob(let blob): after.append(.deleteBlob(blob))
             case .deleteFile(let file): after.append(.deleteFile(file))
             case .startWork(let w): after.append(.startWork(w))
+            case .sendPeer(let m): after.append(.sendPeer(m))
             case .cancelWork(let id): work.cancel(id)
             case .audit(let event):
                 audit.append(event)
-            case .reply(_, let r): reply = r
+            case .reply(let token, let r): replies.append((token, r))
             }
         }
         if !newBlobs.isEmpty || !records.isEmpty {
@@ -247,7 +292,8 @@ public final class AccountNodeRuntime: NodeServerDelegate, @unchecked Sendable {
                 loop.after(0.02) { [weak self] in self?.flushAudit() }
             }
         }
-        if let reply, let (conn, id) = replyTo {
+        for (token, reply) in replies {
+            guard let (conn, id) = routes.removeValue(forKey: token) else { continue }
             if submittedCommits > durableCommits {
                 waiting.append((submittedCommits, conn, id, reply))
             } else {
@@ -287,11 +333,42 @@ public final class AccountNodeRuntime: NodeServerDelegate, @unchecked Sendable {
         case .deleteBlob(let b): blobs.delete(b)
         case .deleteFile(let f): work.delete(f)
         case .startWork(let w): work.submit(w)
+        case .sendPeer(let m): sendPeer(m)
         }
+    }
+
+    /// Sends a message to another account's node (after its delay), with the seed bytes it
+    /// carries read from the blob store.
+    private func sendPeer(_ m: PeerMessage) {
+        if m.delay > 0 {
+            loop.after(m.delay) { [weak self] in
+                var now = m
+                now.delay = 0
+                self?.sendPeer(now)
+            }
+            return
+        }
+        if m.method == "peer.StartJob" { options.faults.pass("start.after-intent") }
+        if m.method == "peer.DeleteJob", m.token.hasPrefix("outbox:1:") { options.faults.pass("delete.after-log") }
+        var params = m.params
+        if !m.attachBlobs.isEmpty {
+            var parts: [JSON] = []
+            for b in m.attachBlobs {
+                guard let bytes = try? blobs.read(b) else {
+                    peers.report([(m.token, .refused(AWSError(.validation, "A seed object changed while the job was starting; retry the request")))])
+                    return
+                }
+                parts.append(.string(Base64.encode(bytes)))
+            }
+            params["seedData"] = .array(parts)
+        }
+        peers.send(to: m.account, method: m.method, params: params, token: m.expectsAnswer ? m.token : nil, timeout: m.timeout,
+                   lost: options.faults.drops(to: m.account))
     }
 
     private func deliver(_ reply: Reply, conn connID: UInt64, id: RPCID) {
         guard let conn = server.connection(connID) else { return }
+        if case .peer(let account) = conn.auth, options.faults.drops(to: account) { return }
         switch reply {
         case .result(let r):
             conn.send(.result(id: id, result: r))
@@ -338,6 +415,13 @@ public final class AccountNodeRuntime: NodeServerDelegate, @unchecked Sendable {
             deliver(.error(AWSError(.accessDenied, "admin.* methods are for the account's bootstrap administrator (\(config.admin.userName)) only")), conn: conn.id, id: id)
             return
         }
+        if method.hasPrefix("admin.") && ["SetLinkFault", "HealLinks", "ArmFailpoint", "DisarmFailpoint", "SetWorkDelay", "ListFaults"].contains(String(method.dropFirst(6))) {
+            switch options.faults.handle(method, params) {
+            case .success(let r): deliver(.result(r), conn: conn.id, id: id)
+            case .failure(let error): deliver(.error(error), conn: conn.id, id: id)
+            }
+            return
+        }
         switch method {
         case "admin.Ping":
             deliver(.result(["account": .string(accountID), "pid": .int(Int(getpid())), "uptimeSeconds": .number(Date().timeIntervalSince(started))]), conn: conn.id, id: id)
@@ -347,6 +431,9 @@ public final class AccountNodeRuntime: NodeServerDelegate, @unchecked Sendable {
                 "account": .string(accountID), "region": .string(config.region), "port": .int(Int(port)), "pid": .int(Int(getpid())),
                 "connections": .int(server.connections.count), "users": .int(s.users.count), "roles": .int(s.roles.count),
                 "buckets": .int(s.buckets.count), "trainingDatasets": .int(s.trainingDatasets.count),
+                "audienceGenerationJobs": .int(s.audienceGenerationJobs.count), "tombstones": .int(s.tombstones.count),
+                "outbox": .int(s.outbox.count), "startIntents": .int(s.startIntents.count),
+                "peersConnected": .array(peers.connectedAccounts.map { .string($0) }),
                 "commitsSubmitted": .number(Double(submittedCommits)), "commitsDurable": .number(Double(durableCommits)),
                 "recovery": ["snapshotLSN": .number(Double(recovery.snapshotLSN)), "replayedRecords": .int(recovery.replayedRecords),
                              "truncatedBytes": .int(recovery.truncatedBytes), "orphanBlobs": .int(recovery.orphanBlobs)],

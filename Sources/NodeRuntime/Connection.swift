@@ -22,8 +22,7 @@ final class Connection: PollHandler {
     let peerAddress: String
     var auth: AuthState
     var framer: LineFramer
-    private var output: [UInt8] = []
-    private var outputOffset = 0
+    private var output = OutputBuffer()
     private(set) var closing = false
     private(set) var closed = false
     var unauthenticatedRequests = 0
@@ -39,12 +38,12 @@ final class Connection: PollHandler {
         framer = LineFramer(maxLineLength: maxLineLength)
     }
 
-    var wantsRead: Bool { !closing && output.count - outputOffset < Connection.backpressureLimit }
-    var wantsWrite: Bool { outputOffset < output.count }
+    var wantsRead: Bool { !closing && output.pending < Connection.backpressureLimit }
+    var wantsWrite: Bool { !output.isEmpty }
 
     func send(_ message: RPCMessage) {
         guard !closed else { return }
-        output += message.line
+        output.append(message.line)
     }
 
     /// Sends what is queued, then closes.
@@ -86,25 +85,12 @@ final class Connection: PollHandler {
     func writable(_ loop: PollLoop) { flush(loop) }
 
     func flush(_ loop: PollLoop) {
-        while outputOffset < output.count && !closed {
-            let n: Int
-            do {
-                n = try output.withUnsafeBytes { try Socket.write(fd, UnsafeRawBufferPointer(rebasing: $0[outputOffset...])) }
-            } catch {
-                close(loop)
-                return
-            }
-            if n == 0 { break }
-            outputOffset += n
+        guard !closed else { return }
+        do { try output.write(to: fd) } catch {
+            close(loop)
+            return
         }
-        if outputOffset == output.count {
-            output.removeAll(keepingCapacity: output.count < 1 << 20)
-            outputOffset = 0
-            if closing { close(loop) }
-        } else if outputOffset > 1 << 20 {
-            output.removeFirst(outputOffset)
-            outputOffset = 0
-        }
+        if output.isEmpty && closing { close(loop) }
     }
 
     func close(_ loop: PollLoop) {

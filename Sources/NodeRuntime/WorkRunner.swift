@@ -20,14 +20,18 @@ final class WorkRunner: @unchecked Sendable {
     let modelsDir: String
     let audiencesDir: String
     private let report: @Sendable (Report) -> Void
+    /// Seconds a run or export takes at least (a fault for tests; normally 0).
+    private let minimumDuration: @Sendable () -> Double
     private let queue = Mutex<[Work]>([])
     private let cancelled = Mutex<Set<String>>([])
     private let wake = DispatchSemaphore(value: 0)
     /// The most recently used model, kept loaded (generation after generation reuses it).
     private var cachedModel: (file: String, model: LookalikeModel)?
 
-    init(dataDir: String, blobs: BlobStore, report: @escaping @Sendable (Report) -> Void) throws(FileError) {
+    init(dataDir: String, blobs: BlobStore, minimumDuration: @escaping @Sendable () -> Double = { 0 },
+         report: @escaping @Sendable (Report) -> Void) throws(FileError) {
         self.blobs = blobs
+        self.minimumDuration = minimumDuration
         modelsDir = dataDir + "/models"
         audiencesDir = dataDir + "/audiences"
         self.report = report
@@ -72,12 +76,19 @@ final class WorkRunner: @unchecked Sendable {
 
     private func isCancelled(_ id: String) -> Bool { cancelled.withLock { $0.contains(id) } }
 
+    /// Waits out the injected minimum duration, stopping early if the work is cancelled.
+    private func stretch(_ id: String) {
+        let until = Date().addingTimeInterval(minimumDuration())
+        while Date() < until && !isCancelled(id) { usleep(5_000) }
+    }
+
     private func run() {
         while true {
             wake.wait()
             while let work = queue.withLock({ $0.isEmpty ? nil : $0.removeFirst() }) {
                 guard !isCancelled(work.id) else { continue }
                 report(.started(work.id))
+                if case .trainModel = work {} else { stretch(work.id) }
                 let result = perform(work)
                 if !isCancelled(work.id) { report(.finished(result)) }
             }

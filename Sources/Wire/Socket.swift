@@ -117,6 +117,31 @@ public enum Socket {
         return fd
     }
 
+    /// Starts a non-blocking connect to `host:port` and returns at once: the socket, and
+    /// whether it is already connected. If not, wait until it is writable, then ask
+    /// `connectError` how it went.
+    public static func startConnect(host: String, port: UInt16) throws(SocketError) -> (fd: Int32, connected: Bool) {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { throw SocketError("socket") }
+        var addr: sockaddr_in
+        do { addr = try address(host, port) } catch { close(fd); throw error }
+        setNoDelay(fd)
+        let r = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        if r == 0 { return (fd, true) }
+        guard errno == EINPROGRESS else { let e = SocketError("connect \(host):\(port)"); close(fd); throw e }
+        return (fd, false)
+    }
+
+    /// The outcome of a non-blocking connect once its socket is writable: 0, or an errno.
+    public static func connectError(_ fd: Int32) -> Int32 {
+        var err: Int32 = 0
+        var len = socklen_t(MemoryLayout<Int32>.size)
+        guard getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 else { return errno }
+        return err
+    }
+
     /// Non-blocking and close-on-exec (children never inherit our sockets).
     public static func setNonBlocking(_ fd: Int32) {
         let flags = fcntl(fd, F_GETFL)

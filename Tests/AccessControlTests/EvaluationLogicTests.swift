@@ -158,3 +158,24 @@ extension String {
         split(separator: target, omittingEmptySubsequences: false).joined(separator: replacement)
     }
 }
+
+/// The owner's half of a cross-account start, as B's node evaluates it (XA-6).
+@Test("XA-6 the resource side alone: the seed policy allows A with the collaboration id, denies without, and a Deny wins")
+func resourceSideOfACrossAccountStart() throws {
+    let seed = PolicySource(id: "resource", type: .resource, document: try PolicyDocument(parsing: seedPolicy, kind: .resource))
+    func decide(_ resource: String, _ caller: Principal = .user(accountA, name: "alice"), collaboration: String? = collaborationID, policy: PolicySource? = nil) -> Decision {
+        var ctx = RequestContext(principal: caller, action: ActionName("cleanrooms-ml:StartAudienceGenerationJob")!, resource: ResourceName(resource))
+        if let collaboration { ctx["cleanrooms-ml:CollaborationId"] = .single(collaboration) }
+        return PolicyEvaluator.evaluateResourceSide(ctx, resourcePolicy: policy ?? seed).decision
+    }
+    #expect(decide(camB) == .allowed)
+    #expect(decide(jobB) == .allowed)
+    #expect(decide(camB, collaboration: nil) == .implicitDeny)
+    #expect(decide(camB, .user(accountC, name: "carol")) == .implicitDeny)
+    #expect(decide("arn:aws:cleanrooms-ml:us-west-1:222222222222:training-dataset/x") == .implicitDeny)
+    let denying = PolicySource(id: "resource", type: .resource, document: try PolicyDocument(parsing: policy(stmt(principal: "*"), stmt("Deny", principal: ["AWS": "111111111111"])), kind: .resource))
+    #expect(decide(camB, policy: denying) == .explicitDeny)
+    var noPolicy = RequestContext(principal: .user(accountA, name: "alice"), action: ActionName("cleanrooms-ml:StartAudienceGenerationJob")!, resource: ResourceName(camB))
+    noPolicy["cleanrooms-ml:CollaborationId"] = .single(collaborationID)
+    #expect(PolicyEvaluator.evaluateResourceSide(noPolicy, resourcePolicy: nil).decision == .implicitDeny)
+}

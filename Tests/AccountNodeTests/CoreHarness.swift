@@ -13,6 +13,8 @@ final class CoreHarness {
     var audit: [AuditEvent] = []
     /// Work the core asked for (the runtime's tests run it for real).
     var work: [Work] = []
+    /// Messages the core sent to other accounts' nodes, in order.
+    var sent: [PeerMessage] = []
     var now: Double = 1_767_225_600  // 2026-01-01T00:00:00Z
     var nextToken: UInt64 = 0
     static let adminKey = "AKIAADMIN00000000001"
@@ -36,6 +38,7 @@ final class CoreHarness {
             case .audit(let a): audit.append(a)
             case .reply(_, let r): reply = r
             case .startWork(let w): work.append(w)
+            case .sendPeer(let m): sent.append(m)
             case .cancelWork, .deleteFile: break
             }
         }

@@ -1,6 +1,10 @@
 import ClusterConfig
+import Digest
 import CleanRoomsModel
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import JSON
 import Wire
 
@@ -61,10 +65,43 @@ public final class TestCluster: @unchecked Sendable {
         try await TestSupport.crml(args + ["--dir", dir], stdin: stdin, environment: environment ?? TestCluster.environment)
     }
 
+    /// SIGKILLs account `index`'s node (a crash).
+    public func kill(_ index: Int) async throws {
+        let r = try await crml(["cluster", "kill", account(index).id.rawValue])
+        guard r.exitCode == 0 else { throw ClusterStartFailure(output: r.stdoutText + r.stderrText) }
+        try reload()
+    }
+
+    /// Starts account `index`'s node again on the same data and port (stopping it first if it
+    /// runs) and waits until it is ready.
+    public func restart(_ index: Int) async throws {
+        let r = try await crml(["cluster", "restart", account(index).id.rawValue])
+        guard r.exitCode == 0 else { throw ClusterStartFailure(output: r.stdoutText + r.stderrText) }
+        try reload()
+    }
+
+    /// Account `index`'s data directory.
+    public func dataDir(_ index: Int) -> String {
+        account(index).dataDir ?? "\(dir)/nodes/\(account(index).id)/data"
+    }
+
+    /// The files in a subdirectory of account `index`'s data directory.
+    public func files(_ index: Int, _ subdirectory: String) -> Set<String> {
+        Set(((try? FileManager.default.contentsOfDirectory(atPath: dataDir(index) + "/" + subdirectory)) ?? []).filter { !$0.hasSuffix(".tmp") })
+    }
+
+    /// A connection to account `to`'s node that authenticates as account `from`'s node (with
+    /// its node secret), to send peer messages as that node would.
+    public func peerClient(from: Int, to: Int) async throws -> RPCClient {
+        let me = account(from), target = account(to)
+        return try await RPCClient.connectAsync(host: target.host, port: UInt16(target.port),
+                                                credentials: ClientCredentials(identity: .peer(account: me.id.rawValue), secret: Hex.decode(me.nodeSecret) ?? []))
+    }
+
     public func stop() async {
         _ = try? await crml(["cluster", "down"])
         for a in (try? ClusterFile.load([UInt8](FileManager.default.contents(atPath: dir + "/cluster.json") ?? Data())))?.accounts ?? [] {
-            if let pid = a.pid { kill(pid, SIGKILL) }
+            if let pid = a.pid { Glibc.kill(pid, SIGKILL) }
         }
     }
 

@@ -21,7 +21,8 @@ enum AudienceJobHandlers {
         if let c = j.collaborationId { o["collaborationId"] = .string(c) }
         if !summary {
             o["includeSeedInOutput"] = .bool(j.includeSeedInOutput)
-            o["seedAudience"] = j.seedAudience
+            // PV-3: the owner's copy of another account's job shows no seed at all.
+            if j.jobRole != .owner { o["seedAudience"] = j.seedAudience }
             if let s = j.statusDetails { o["statusDetails"] = s.json }
             if let m = j.metrics { o["metrics"] = m }
             if !j.tags.isEmpty { o["tags"] = .object(j.tags.mapValues { .string($0) }) }
@@ -35,8 +36,9 @@ enum AudienceJobHandlers {
         let seed = call.params["seedAudience"] ?? [:]
         let tags = call.tagMap()
         let action = "cleanrooms-ml:StartAudienceGenerationJob"
-        guard let camAccount = ARN(camArn)?.account, camAccount == core.config.account.rawValue else {
-            throw AWSError(.validation, "Configured audience model \(camArn) is in another account; starting jobs across accounts is not served by this node yet")
+        guard let camAccount = ARN(camArn)?.account else { throw AWSError(.validation, "configuredAudienceModelArn \(camArn) is not an ARN") }
+        if camAccount != core.config.account.rawValue {
+            return try CrossAccountStart.begin(core, call, name: name, camArn: camArn, owner: camAccount, seed: seed, tags: tags)
         }
         let id = core.newUUID()
         let jobArn = CleanRoomsMLHandlers.arn(core, "audience-generation-job", id)
@@ -54,17 +56,8 @@ enum AudienceJobHandlers {
         guard let model = core.state.audienceModels[cam.audienceModelArn], model.status == "ACTIVE" else {
             throw AWSError(.validation, "The audience model of \(camArn) is not ACTIVE")
         }
-        if seed["sqlParameters"] != nil {
-            throw AWSError(.validation, "seedAudience.sqlParameters: SQL seeds need a collaboration; give seedAudience.dataSource.s3Uri")
-        }
-        guard let uri = seed["dataSource"]?["s3Uri"]?.stringValue, let (bucket, prefix) = S3Location.parse(uri) else {
-            throw AWSError(.validation, "seedAudience.dataSource.s3Uri must be s3://bucket/key")
-        }
-        let objects = S3Location.objects(core, bucket: bucket, prefix: prefix)
-        guard !objects.isEmpty else { throw AWSError(.validation, "The seed audience location \(uri) holds no objects in account \(core.config.account)'s S3") }
-        if core.state.audienceGenerationJobs.values.contains(where: { $0.name == name }) {
-            throw AWSError(.conflict, "An audience generation job named \(name) already exists")
-        }
+        let objects = try seedObjects(core, seed).objects
+        try requireFreeName(core, name)
         // TG-1: a job in the CAM owner's own account may start with the CAM's tags; the
         // request's tags win over them.
         var jobTags = tags
@@ -80,6 +73,27 @@ enum AudienceJobHandlers {
         core.emit(.audienceGenerationJobCreated(job))
         core.startWork(JobWork.generation(job, plan))
         return .result(["audienceGenerationJobArn": .string(jobArn)])
+    }
+
+    /// The S3 objects of the seed audience, in this account's S3 (SQL seeds need a collaboration).
+    static func seedObjects(_ core: AccountNodeCore, _ seed: JSON) throws(AWSError) -> (objects: [DataObject], bytes: Int, uri: String) {
+        if seed["sqlParameters"] != nil {
+            throw AWSError(.validation, "seedAudience.sqlParameters: SQL seeds need a collaboration; give seedAudience.dataSource.s3Uri")
+        }
+        guard let uri = seed["dataSource"]?["s3Uri"]?.stringValue, let (bucket, prefix) = S3Location.parse(uri) else {
+            throw AWSError(.validation, "seedAudience.dataSource.s3Uri must be s3://bucket/key")
+        }
+        let objects = S3Location.objects(core, bucket: bucket, prefix: prefix)
+        guard !objects.isEmpty else { throw AWSError(.validation, "The seed audience location \(uri) holds no objects in account \(core.config.account)'s S3") }
+        let bytes = core.state.buckets[bucket]?.objects.values.filter { $0.key.hasPrefix(prefix) }.reduce(0) { $0 + $1.size } ?? 0
+        return (objects, bytes, uri)
+    }
+
+    /// XA-5: a name is unique among the account's jobs and the starts it has in flight.
+    static func requireFreeName(_ core: AccountNodeCore, _ name: String) throws(AWSError) {
+        if core.state.audienceGenerationJobs.values.contains(where: { $0.name == name }) || core.state.startIntents.values.contains(where: { $0.name == name }) {
+            throw AWSError(.conflict, "An audience generation job named \(name) already exists")
+        }
     }
 
     static func job(_ core: AccountNodeCore, _ call: Call, _ action: String, member: String = "audienceGenerationJobArn") throws(AWSError) -> AudienceGenerationJob {
@@ -110,7 +124,11 @@ enum AudienceJobHandlers {
 
     static func deleteAudienceGenerationJob(_ core: AccountNodeCore, _ call: Call) throws(AWSError) -> Reply {
         let j = try job(core, call, "cleanrooms-ml:DeleteAudienceGenerationJob")
-        JobWork.deleteEverything(core, j)
+        if j.counterpart != nil {
+            DeletePropagation.deleteShared(core, j, now: call.now)
+        } else {
+            JobWork.deleteEverything(core, j)
+        }
         return .result([:])
     }
 
@@ -127,6 +145,21 @@ enum AudienceJobHandlers {
         let j = try job(core, call, "cleanrooms-ml:StartAudienceExportJob")
         let name = try call.string("name")
         let size = call.params["audienceSize"] ?? [:]
+        if j.jobRole == .submitter { return try JobReplication.beginExport(core, call, j, name: name, size: size) }
+        let count = try exportCount(j, size)
+        if core.state.audienceExportJobs.values.contains(where: { $0.audienceGenerationJobArn == j.arn && $0.requestedBy == nil && $0.name == name }) {
+            throw AWSError(.conflict, "Job \(j.arn) already has an export named \(name)")
+        }
+        let export = AudienceExportJob(id: core.newUUID(), audienceGenerationJobArn: j.arn, name: name, description: call.optionalString("description"),
+                                       audienceSize: size, status: "CREATE_PENDING", statusDetails: nil, outputLocation: nil,
+                                       createTime: call.now, updateTime: call.now, count: count)
+        core.emit(.audienceExportJobCreated(export))
+        core.startWork(.exportAudience(exportID: export.id, audienceFile: j.id, count: count))
+        return .result([:])
+    }
+
+    /// How many users an export of `size` writes; the size must be one the CAM allows.
+    static func exportCount(_ j: AudienceGenerationJob, _ size: JSON) throws(AWSError) -> Int {
         guard j.status == "ACTIVE", let candidates = j.candidates, let plan = j.plan else {
             throw AWSError(.validation, "Audience generation job \(j.arn) is \(j.status); only an ACTIVE job's audience can be exported")
         }
@@ -134,16 +167,7 @@ enum AudienceJobHandlers {
         guard type == plan.sizeType, plan.bins.contains(value) else {
             throw AWSError(.validation, "audienceSize \(type) \(value) is not one of the configured audience model's sizes (\(plan.sizeType) \(plan.bins.map(String.init).joined(separator: ", ")))")
         }
-        if core.state.audienceExportJobs.values.contains(where: { $0.audienceGenerationJobArn == j.arn && $0.name == name }) {
-            throw AWSError(.conflict, "Job \(j.arn) already has an export named \(name)")
-        }
-        let count = type == "PERCENTAGE" ? (candidates * value + 99) / 100 : min(value, candidates)
-        let export = AudienceExportJob(id: core.newUUID(), audienceGenerationJobArn: j.arn, name: name, description: call.optionalString("description"),
-                                       audienceSize: size, status: "CREATE_PENDING", statusDetails: nil, outputLocation: nil,
-                                       createTime: call.now, updateTime: call.now, count: count)
-        core.emit(.audienceExportJobCreated(export))
-        core.startWork(.exportAudience(exportID: export.id, audienceFile: j.id, count: count))
-        return .result([:])
+        return type == "PERCENTAGE" ? (candidates * value + 99) / 100 : min(value, candidates)
     }
 
     static func listAudienceExportJobs(_ core: AccountNodeCore, _ call: Call) throws(AWSError) -> Reply {
@@ -154,7 +178,8 @@ enum AudienceJobHandlers {
         } else {
             try core.authorize(call, "cleanrooms-ml:ListAudienceExportJobs", "*")
         }
-        let all = core.state.audienceExportJobs.values.filter { filter == nil || $0.audienceGenerationJobArn == filter }
+        // Exports another account asked for run here but are listed there.
+        let all = core.state.audienceExportJobs.values.filter { $0.requestedBy == nil && (filter == nil || $0.audienceGenerationJobArn == filter) }
             .sorted { $0.id < $1.id }
         let page = try Page.slice(all, key: \.id, token: call.optionalString("nextToken"), max: call.int("maxResults") ?? 100)
         return .result(.compactObject(["audienceExportJobs": .array(page.items.map(exportShape)), "nextToken": page.next.map { .string($0) }]))

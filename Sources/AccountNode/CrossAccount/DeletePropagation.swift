@@ -1,0 +1,87 @@
+import CleanRoomsModel
+import JSON
+
+/// Deletes nobody can block (XA-8).
+///
+/// The deleting side removes its copy and writes a tombstone and an outbox entry in the same
+/// log record, so once the caller has its answer the delete is both done here and certain to
+/// reach the other side. The outbox entry is redelivered (capped exponential backoff with
+/// jitter, and at once whenever the link reopens) until the other node acknowledges it. The
+/// receiver deletes its copy and everything that belongs to it without asking its own
+/// account's policies, cancels work in progress, and keeps a tombstone, so a late or repeated
+/// start or status message cannot bring the job back.
+enum DeletePropagation {
+    /// A client's delete of a job shared with another account (authorization already done).
+    static func deleteShared(_ core: AccountNodeCore, _ job: AudienceGenerationJob, now: Double) {
+        JobWork.deleteEverything(core, job)
+        tombstone(core, jobID: job.id, counterpart: job.counterpart ?? "", now: now, tellCounterpart: true)
+    }
+
+    /// Records that a job is gone for good; with `tellCounterpart`, also queues the delete for
+    /// the other account's node.
+    static func tombstone(_ core: AccountNodeCore, jobID: String, counterpart: String, now: Double, tellCounterpart: Bool) {
+        if core.state.tombstones[jobID] == nil {
+            core.emit(.jobTombstoned(Tombstone(jobID: jobID, counterpart: counterpart, deletedAt: now)))
+        }
+        guard tellCounterpart, !counterpart.isEmpty else { return }
+        let entry = OutboxEntry(id: "delete:\(jobID)", account: counterpart, method: PeerMethod.deleteJob, params: ["jobID": .string(jobID)], createdAt: now)
+        guard core.state.outbox[entry.id] == nil else { return }
+        core.emit(.outboxAdded(entry))
+        deliver(core, entry, delay: 0)
+    }
+
+    /// The other side deleted the job: remove this copy and all its data, whatever this
+    /// account's policies say, and acknowledge once that is durable.
+    static func deleteFromPeer(_ core: AccountNodeCore, _ request: PeerRequest) throws(AWSError) -> Reply {
+        let id = try request.jobID()
+        if let job = core.state.job(id: id) {
+            // Only the account that shares the job can delete it here.
+            guard job.counterpart == request.from else { throw AWSError(.accessDenied, "Job \(id) is not shared with account \(request.from)") }
+            JobWork.deleteEverything(core, job)
+        }
+        core.earlyStatus[id] = nil
+        // Even for a job this node has never seen: the start may still be on its way.
+        tombstone(core, jobID: id, counterpart: request.from, now: request.now, tellCounterpart: false)
+        return .result(["jobID": .string(id), "deleted": true])
+    }
+
+    /// The other node removed its copy because sync found this side had deleted it (or never
+    /// had it): no message back.
+    static func deleteLocally(_ core: AccountNodeCore, _ job: AudienceGenerationJob, now: Double) {
+        JobWork.deleteEverything(core, job)
+        tombstone(core, jobID: job.id, counterpart: job.counterpart ?? "", now: now, tellCounterpart: false)
+    }
+
+    // MARK: Outbox
+
+    /// Sends an outbox entry (again), after `delay`.
+    static func deliver(_ core: AccountNodeCore, _ entry: OutboxEntry, delay: Double) {
+        let attempt = (core.outboxAttempts[entry.id] ?? 0) + 1
+        core.outboxAttempts[entry.id] = attempt
+        core.send(PeerMessage(token: "outbox:\(attempt):\(entry.id)", account: entry.account, method: entry.method, params: entry.params,
+                              delay: delay, timeout: core.config.crossAccount.callTimeout))
+    }
+
+    static func outboxAnswered(_ core: AccountNodeCore, _ token: String, _ outcome: PeerOutcome) {
+        let parts = token.split(separator: ":", maxSplits: 2)
+        guard parts.count == 3, let attempt = Int(parts[1]) else { return }
+        let id = String(parts[2])
+        // Only the newest send counts: an older one's answer (or time-out) changes nothing.
+        guard let entry = core.state.outbox[id], core.outboxAttempts[id] == attempt else { return }
+        switch outcome {
+        case .answered:
+            core.outboxAttempts[id] = nil
+            core.emit(.outboxDelivered(id: id))
+        case .refused, .unreachable:
+            deliver(core, entry, delay: backoff(core, attempt: attempt))
+        }
+    }
+
+    /// Capped exponential backoff with jitter: `base · 2^(attempt-1)`, at most `cap`, scaled by
+    /// a random factor in [0.5, 1) so that many retries do not fire together.
+    static func backoff(_ core: AccountNodeCore, attempt: Int) -> Double {
+        let t = core.config.crossAccount
+        let raw = min(t.retryCap, t.retryBase * Double(1 << min(attempt - 1, 30)))
+        return raw * (0.5 + 0.5 * Double(core.rng.next() % 1_000_000) / 1_000_000)
+    }
+}

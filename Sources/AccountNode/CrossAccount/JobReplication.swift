@@ -1,0 +1,155 @@
+import CleanRoomsModel
+import JSON
+
+/// Keeping the submitter's copy of a job in step with the run on the owner's node (XA-2, PV-1,
+/// PV-3), and exports the submitter asks for (which run where the audience is).
+///
+/// The owner pushes every status change of its copy after it is durable; a push that is lost is
+/// repaired by sync (`JobSync`). The submitter applies only changes that move forward, so late
+/// or repeated pushes change nothing. What is pushed never names a location in the owner's
+/// account, and carries metrics only when the CAM shares them.
+enum JobReplication {
+    // MARK: Status (owner → submitter)
+
+    /// The owner's status of a job, as the submitter may see it.
+    static func statusPayload(_ core: AccountNodeCore, _ job: AudienceGenerationJob) -> JSON {
+        let shared = core.state.configuredAudienceModels[job.configuredAudienceModelArn]?.sharedAudienceMetrics.contains("ALL") ?? false
+        return .compactObject(["jobID": .string(job.id), "status": .string(job.status), "updateTime": .number(job.updateTime),
+                               "statusDetails": LocationScrubber.scrub(job.statusDetails).map(\.json),
+                               "metrics": shared ? job.metrics : nil])
+    }
+
+    /// Applies the owner's status to the submitter's copy, if it moves the job forward.
+    static func applyOwnerStatus(_ core: AccountNodeCore, _ job: AudienceGenerationJob, _ payload: JSON, now: Double) {
+        guard job.jobRole == .submitter, let status = payload["status"]?.stringValue, JobStatusOrder.isForward(from: job.status, to: status) else { return }
+        let details = payload["statusDetails"].flatMap { d -> StatusDetails? in
+            d.objectValue == nil ? nil : StatusDetails(statusCode: d["statusCode"]?.stringValue, message: d["message"]?.stringValue)
+        }
+        core.emit(.audienceGenerationJobStatus(arn: job.arn, status: status, details: details, metrics: payload["metrics"],
+                                               candidates: nil, at: payload["updateTime"]?.numberValue ?? now))
+    }
+
+    static func jobStatusFromPeer(_ core: AccountNodeCore, _ request: PeerRequest) throws(AWSError) -> Reply {
+        let id = try request.jobID()
+        if let job = core.state.job(id: id), job.counterpart == request.from {
+            applyOwnerStatus(core, job, request.params, now: request.now)
+        } else if core.state.startIntents[id]?.owner == request.from {
+            // The start's answer is still on its way: keep the newest status for when it lands.
+            let old = core.earlyStatus[id]?["status"]?.stringValue ?? "CREATE_PENDING"
+            if let s = request.params["status"]?.stringValue, JobStatusOrder.isForward(from: old, to: s) { core.earlyStatus[id] = request.params }
+        }
+        return .result([:])
+    }
+
+    // MARK: Exports of a submitted job (submitter → owner, status back)
+
+    /// A's `StartAudienceExportJob` on its copy: B runs it; A records it once B accepts.
+    static func beginExport(_ core: AccountNodeCore, _ call: Call, _ job: AudienceGenerationJob, name: String, size: JSON) throws(AWSError) -> Reply {
+        guard job.status == "ACTIVE", let owner = job.counterpart else {
+            throw AWSError(.validation, "Audience generation job \(job.arn) is \(job.status); only an ACTIVE job's audience can be exported")
+        }
+        if core.state.audienceExportJobs.values.contains(where: { $0.audienceGenerationJobArn == job.arn && $0.name == name }) {
+            throw AWSError(.conflict, "Job \(job.arn) already has an export named \(name)")
+        }
+        let description = call.optionalString("description")
+        let export = AudienceExportJob(id: core.newUUID(), audienceGenerationJobArn: job.arn, name: name, description: description,
+                                       audienceSize: size, status: "CREATE_PENDING", statusDetails: nil, outputLocation: nil,
+                                       createTime: call.now, updateTime: call.now, count: 0)
+        let token = "export:\(export.id)"
+        core.pendingCalls[token] = PendingCall(call: call, kind: .export(export))
+        core.send(PeerMessage(token: token, account: owner, method: PeerMethod.startExport,
+                              params: .compactObject(["jobID": .string(job.id), "exportID": .string(export.id), "name": .string(name),
+                                                      "description": description.map { .string($0) }, "audienceSize": size]),
+                              timeout: core.config.crossAccount.callTimeout))
+        call.deferred = true
+        return .result([:])
+    }
+
+    static func resolveExport(_ core: AccountNodeCore, _ call: Call, _ export: AudienceExportJob, _ outcome: PeerOutcome, now: Double) {
+        switch outcome {
+        case .answered(let answer):
+            guard core.state.audienceGenerationJobs[export.audienceGenerationJobArn] != nil else {
+                core.finish(call, .error(AWSError(.resourceNotFound, "Audience generation job \(export.audienceGenerationJobArn) was deleted while the export was starting")))
+                return
+            }
+            var record = export
+            record.updateTime = now
+            core.emit(.audienceExportJobCreated(record))
+            applyExportStatus(core, record, answer, now: now)
+            core.finish(call, .result([:]))
+        case .refused(let error):
+            core.finish(call, .error(error))
+        case .unreachable(let why):
+            // If B did start it, the export belongs to the job and goes when the job does.
+            core.finish(call, .error(AWSError(.internalService, "The node of the account that runs this job did not answer (\(why)); the export was not recorded. Retry the request.")))
+        }
+    }
+
+    static func startExportFromPeer(_ core: AccountNodeCore, _ request: PeerRequest) throws(AWSError) -> Reply {
+        let id = try request.jobID()
+        let exportID = try request.jobID("exportID")
+        let name = try request.string("name")
+        guard let job = core.state.job(id: id), job.counterpart == request.from, job.jobRole == .owner, core.state.tombstones[id] == nil else {
+            throw AWSError(.resourceNotFound, "Audience generation job \(id) not found")
+        }
+        if let existing = core.state.audienceExportJobs[exportID] {
+            guard existing.requestedBy == request.from else { throw AWSError(.conflict, "Export \(exportID) already exists") }
+            return .result(exportPayload(job, existing))
+        }
+        let size = request.params["audienceSize"] ?? [:]
+        let count = try AudienceJobHandlers.exportCount(job, size)
+        if core.state.audienceExportJobs.values.contains(where: { $0.audienceGenerationJobArn == job.arn && $0.requestedBy == request.from && $0.name == name }) {
+            throw AWSError(.conflict, "Job \(request.from)'s copy of \(id) already has an export named \(name)")
+        }
+        let export = AudienceExportJob(id: exportID, audienceGenerationJobArn: job.arn, name: name, description: request.optionalString("description"),
+                                       audienceSize: size, status: "CREATE_PENDING", statusDetails: nil, outputLocation: nil,
+                                       createTime: request.now, updateTime: request.now, count: count, requestedBy: request.from)
+        core.emit(.audienceExportJobCreated(export))
+        core.startWork(.exportAudience(exportID: export.id, audienceFile: job.id, count: count))
+        return .result(exportPayload(job, export))
+    }
+
+    /// An export's status for the account that asked for it (never its output location).
+    static func exportPayload(_ job: AudienceGenerationJob, _ e: AudienceExportJob) -> JSON {
+        .compactObject(["jobID": .string(job.id), "exportID": .string(e.id), "status": .string(e.status), "updateTime": .number(e.updateTime),
+                        "statusDetails": LocationScrubber.scrub(e.statusDetails).map(\.json)])
+    }
+
+    static func applyExportStatus(_ core: AccountNodeCore, _ e: AudienceExportJob, _ payload: JSON, now: Double) {
+        guard let status = payload["status"]?.stringValue, JobStatusOrder.isForward(from: e.status, to: status) else { return }
+        let details = payload["statusDetails"].flatMap { d -> StatusDetails? in
+            d.objectValue == nil ? nil : StatusDetails(statusCode: d["statusCode"]?.stringValue, message: d["message"]?.stringValue)
+        }
+        core.emit(.audienceExportJobStatus(id: e.id, status: status, details: details, outputLocation: nil, at: payload["updateTime"]?.numberValue ?? now))
+    }
+
+    static func exportStatusFromPeer(_ core: AccountNodeCore, _ request: PeerRequest) throws(AWSError) -> Reply {
+        let exportID = try request.jobID("exportID")
+        if let e = core.state.audienceExportJobs[exportID], let job = core.state.audienceGenerationJobs[e.audienceGenerationJobArn],
+           job.counterpart == request.from, job.jobRole == .submitter {
+            applyExportStatus(core, e, request.params, now: request.now)
+        }
+        return .result([:])
+    }
+}
+
+extension AccountNodeCore {
+    /// After any step: the owner tells the submitter about every status change of a shared job
+    /// or of an export the submitter asked for (sent once the change is durable).
+    func replicateStatus(_ events: [StateEvent]) {
+        for event in events {
+            switch event {
+            case .audienceGenerationJobStatus(let arn, _, _, _, _, _):
+                guard let job = state.audienceGenerationJobs[arn], job.jobRole == .owner, let peer = job.counterpart else { continue }
+                send(PeerMessage(token: nextMessageToken("push"), account: peer, method: PeerMethod.jobStatus,
+                                 params: JobReplication.statusPayload(self, job), timeout: config.crossAccount.callTimeout, expectsAnswer: false))
+            case .audienceExportJobStatus(let id, _, _, _, _):
+                guard let e = state.audienceExportJobs[id], let peer = e.requestedBy, let job = state.audienceGenerationJobs[e.audienceGenerationJobArn] else { continue }
+                send(PeerMessage(token: nextMessageToken("push"), account: peer, method: PeerMethod.exportStatus,
+                                 params: JobReplication.exportPayload(job, e), timeout: config.crossAccount.callTimeout, expectsAnswer: false))
+            default:
+                continue
+            }
+        }
+    }
+}

@@ -1,0 +1,169 @@
+import CleanRoomsModel
+import JSON
+
+/// The methods account nodes call on each other (`docs/cross-account.md`). Only nodes of the
+/// cluster, authenticated with their node secret, can call them; clients cannot.
+enum PeerMethod {
+    static let startJob = "peer.StartJob"
+    static let jobStatus = "peer.JobStatus"
+    static let startExport = "peer.StartExport"
+    static let exportStatus = "peer.ExportStatus"
+    static let deleteJob = "peer.DeleteJob"
+    static let sync = "peer.Sync"
+}
+
+/// A client call that waits for another account's node, and what to commit when it answers.
+struct PendingCall {
+    enum Kind {
+        /// A cross-account start: the submitter's copy, committed if the owner accepts.
+        case start(AudienceGenerationJob)
+        /// An export of a submitted job: the record the caller's account keeps.
+        case export(AudienceExportJob)
+    }
+
+    let call: Call
+    let kind: Kind
+}
+
+extension AccountNodeCore {
+    /// Peer methods throw `AWSError`; untyped for the same compiler reason as `Handler`.
+    typealias PeerHandler = (AccountNodeCore, PeerRequest) throws -> Reply
+
+    nonisolated(unsafe) static let peerHandlers: [String: PeerHandler] = [
+        PeerMethod.startJob: CrossAccountStart.startFromPeer,
+        PeerMethod.jobStatus: JobReplication.jobStatusFromPeer,
+        PeerMethod.startExport: JobReplication.startExportFromPeer,
+        PeerMethod.exportStatus: JobReplication.exportStatusFromPeer,
+        PeerMethod.deleteJob: DeletePropagation.deleteFromPeer,
+        PeerMethod.sync: JobSync.syncFromPeer,
+    ]
+
+    /// Handles a request from another account's node; the effects end with its answer, which
+    /// (like any answer) goes out only once what it depends on is durable. Never audited: the
+    /// caller's own account records the call (XA-10).
+    public func handlePeer(_ request: PeerRequest) -> [Effect] {
+        let reply: Reply
+        if let handler = AccountNodeCore.peerHandlers[request.method] {
+            do { reply = try handler(self, request) } catch {
+                reply = .error(error as? AWSError ?? AWSError(.internalService, "\(error)"))
+            }
+        } else {
+            reply = .error(AWSError(AWSErrorCode("UnknownOperationException", 404), "Method not found: \(request.method) is not a peer method of this node"),
+                           protocolCode: -32601)
+        }
+        answerPeer(request.token, reply)
+        return effectsOfInternalStep()
+    }
+
+    /// What became of a message this node sent (`Effect.sendPeer`).
+    public func peerAnswered(_ token: String, _ outcome: PeerOutcome, now: Double) -> [Effect] {
+        if let p = pendingCalls.removeValue(forKey: token) {
+            switch p.kind {
+            case .start(let job): CrossAccountStart.resolve(self, p.call, job, outcome, now: now)
+            case .export(let export): JobReplication.resolveExport(self, p.call, export, outcome, now: now)
+            }
+        } else if token.hasPrefix("outbox:") {
+            DeletePropagation.outboxAnswered(self, token, outcome)
+        } else if token.hasPrefix("sync:"), case .answered(let digest) = outcome {
+            let account = String(token.split(separator: ":")[1])
+            JobSync.reconcile(self, digest, from: account, now: now)
+        }
+        return effectsOfInternalStep()
+    }
+
+    /// A link to `account`'s node has (re)opened: redeliver what it has not acknowledged and
+    /// compare notes.
+    public func peerConnected(_ account: String, now: Double) -> [Effect] {
+        for e in state.outbox.values.sorted(by: { $0.createdAt < $1.createdAt }) where e.account == account {
+            DeletePropagation.deliver(self, e, delay: 0)
+        }
+        JobSync.send(self, to: account, now: now)
+        return effectsOfInternalStep()
+    }
+
+    /// The periodic sync: one digest to every account this node shares jobs with.
+    public func syncTick(now: Double) -> [Effect] {
+        for account in JobSync.counterparts(self) { JobSync.send(self, to: account, now: now) }
+        return effectsOfInternalStep()
+    }
+
+    /// After recovery: starts nobody answered are aborted (presumed abort), undelivered
+    /// messages go out again, and interrupted work resumes.
+    public func resumeAfterRecovery(now: Double) -> [Effect] {
+        for intent in state.startIntents.values.sorted(by: { $0.createdAt < $1.createdAt }) {
+            emit(.startIntentResolved(jobID: intent.jobID))
+            DeletePropagation.tombstone(self, jobID: intent.jobID, counterpart: intent.owner, now: now, tellCounterpart: true)
+        }
+        for e in state.outbox.values.sorted(by: { $0.createdAt < $1.createdAt }) where outboxAttempts[e.id] == nil {
+            DeletePropagation.deliver(self, e, delay: 0)
+        }
+        return resumableWork()
+    }
+
+    /// A fresh token for a message this node sends.
+    func nextMessageToken(_ kind: String) -> String {
+        messageCounter += 1
+        return "\(kind):\(messageCounter)"
+    }
+}
+
+/// Reading the params of a peer request: the sender is a node of the cluster, but its input is
+/// still checked (a wrong type is a `ValidationException`, never a crash).
+extension PeerRequest {
+    func string(_ name: String) throws(AWSError) -> String {
+        guard let s = params[name]?.stringValue, !s.isEmpty, s.utf8.count <= 2048 else {
+            throw AWSError(.validation, "\(method): \(name) must be a non-empty string")
+        }
+        return s
+    }
+
+    func optionalString(_ name: String) -> String? { params[name]?.stringValue }
+
+    /// A job id: the UUID both copies share.
+    func jobID(_ name: String = "jobID") throws(AWSError) -> String {
+        let id = try string(name)
+        guard id.utf8.count == 36, id.utf8.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) || $0 == 0x2D }) else {
+            throw AWSError(.validation, "\(method): \(name) \(id) is not a job id")
+        }
+        return id
+    }
+
+    func statusDetails() -> StatusDetails? {
+        guard let d = params["statusDetails"], d.objectValue != nil else { return nil }
+        return StatusDetails(statusCode: d["statusCode"]?.stringValue, message: d["message"]?.stringValue)
+    }
+}
+
+/// Job statuses in the order a job moves through them (a status never goes back).
+enum JobStatusOrder {
+    static func rank(_ status: String) -> Int? {
+        switch status {
+        case "CREATE_PENDING": return 0
+        case "CREATE_IN_PROGRESS": return 1
+        case "ACTIVE", "CREATE_FAILED": return 2
+        default: return nil
+        }
+    }
+
+    static func isForward(from old: String, to new: String) -> Bool {
+        guard let n = rank(new) else { return false }
+        return n > (rank(old) ?? 0)
+    }
+}
+
+/// PV-1: S3 and Glue locations never leave the account. Status messages the other account
+/// sees have any `s3://…` reference replaced.
+enum LocationScrubber {
+    static func scrub(_ details: StatusDetails?) -> StatusDetails? {
+        guard var d = details else { return nil }
+        d.message = d.message.map(scrub)
+        return d
+    }
+
+    static func scrub(_ text: String) -> String {
+        guard text.contains("s3://") else { return text }
+        return text.split(separator: " ", omittingEmptySubsequences: false)
+            .map { $0.hasPrefix("s3://") || $0.hasPrefix("(s3://") ? "(a location in the owner's account)" : String($0) }
+            .joined(separator: " ")
+    }
+}

@@ -1,0 +1,257 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import AccountNode
+import CleanRoomsModel
+import JSON
+import Wire
+
+/// This node's outgoing links to the other accounts' nodes, one per account, opened when there
+/// is something to send and reopened after a failure.
+///
+/// Guarantees: every message that expects an answer gets exactly one outcome: its answer, the
+/// error it was refused with, or `.unreachable` (no endpoint, connect or authentication failed,
+/// link lost, or no answer within its time-out). Outcomes are never reported from inside `send`
+/// (always from the loop), so the node never re-enters itself. A message that times out closes
+/// the link (it may be stuck); the next message opens a new one. The link authenticates with
+/// the handshake of `Handshake` as this node's account, keyed by this node's secret, and checks
+/// the other node's proof before anything is sent.
+final class PeerLinks {
+    typealias Endpoint = (host: String, port: UInt16)
+
+    let loop: PollLoop
+    let account: String
+    let secret: [UInt8]
+    let maxLineLength: Int
+    let endpoint: (String) -> Endpoint?
+    /// The outcome of a message sent with an answer expected.
+    var onOutcome: (String, PeerOutcome) -> Void = { _, _ in }
+    /// A link has authenticated (a first connection or a reconnection).
+    var onConnected: (String) -> Void = { _ in }
+    let readBuffer = ScratchBuffer(size: 65536)
+    private var links: [String: PeerLink] = [:]
+
+    init(loop: PollLoop, account: String, secret: [UInt8], maxLineLength: Int, endpoint: @escaping (String) -> Endpoint?) {
+        self.loop = loop
+        self.account = account
+        self.secret = secret
+        self.maxLineLength = maxLineLength
+        self.endpoint = endpoint
+    }
+
+    /// Sends `method(params)` to `to`'s node; `token` (if any) names the outcome. A `lost`
+    /// message (an injected fault) is not written: its sender sees a time-out.
+    func send(to: String, method: String, params: JSON, token: String?, timeout: Double, lost: Bool = false) {
+        let link: PeerLink
+        if let l = links[to] { link = l } else {
+            link = PeerLink(account: to, owner: self)
+            links[to] = link
+        }
+        link.submit(method: method, params: params, token: token, timeout: timeout, lost: lost)
+    }
+
+    /// Reports outcomes from the loop, never from inside a call into this object.
+    func report(_ outcomes: [(String, PeerOutcome)]) {
+        guard !outcomes.isEmpty else { return }
+        loop.after(0) { [weak self] in
+            guard let self else { return }
+            for (token, outcome) in outcomes { self.onOutcome(token, outcome) }
+        }
+    }
+
+    var connectedAccounts: [String] { links.values.filter(\.isReady).map(\.account).sorted() }
+
+    func closeAll() { for l in links.values { l.fail("node stopping") } }
+}
+
+/// One outgoing connection to another account's node.
+final class PeerLink: PollHandler {
+    private enum State {
+        case idle
+        case connecting
+        case awaitingChallenge
+        case authenticating(serverNonce: String, clientNonce: String)
+        case ready
+    }
+
+    let account: String
+    unowned let owner: PeerLinks
+    private(set) var fd: Int32 = -1
+    private var state = State.idle
+    private var framer: LineFramer
+    private var output = OutputBuffer()
+    /// Lines waiting for the link to be ready.
+    private var queued: [[UInt8]] = []
+    /// Requests sent or queued that expect an answer: their token and time-out timer.
+    private var inflight: [Int: (token: String, timer: UInt64)] = [:]
+    private var nextID = 0
+    /// Bumped on every new connection, so timers of an old one do nothing.
+    private var generation = 0
+    private static let authID = RPCID.string("auth")
+
+    init(account: String, owner: PeerLinks) {
+        self.account = account
+        self.owner = owner
+        framer = LineFramer(maxLineLength: owner.maxLineLength)
+    }
+
+    var isReady: Bool { if case .ready = state { return true } else { return false } }
+
+    var wantsWrite: Bool {
+        if case .connecting = state { return true }
+        return !output.isEmpty
+    }
+
+    func submit(method: String, params: JSON, token: String?, timeout: Double, lost: Bool) {
+        nextID += 1
+        let id = nextID
+        if let token {
+            let gen = generation
+            let timer = owner.loop.after(timeout) { [weak self] in
+                guard let self, let entry = self.inflight.removeValue(forKey: id) else { return }
+                self.owner.report([(entry.token, .unreachable("no answer from account \(self.account)'s node within \(timeout) s"))])
+                if self.generation == gen { self.fail("a request timed out") }
+            }
+            inflight[id] = (token, timer)
+        }
+        if lost { return }
+        let line = RPCMessage.request(id: .number(id), method: method, params: params).line
+        if isReady {
+            output.append(line)
+            flush()
+        } else {
+            queued.append(line)
+            if case .idle = state { connect() }
+        }
+    }
+
+    private func connect() {
+        guard let (host, port) = owner.endpoint(account), port != 0 else {
+            fail("no endpoint is known for account \(account) (is its node up?)")
+            return
+        }
+        generation += 1
+        let gen = generation
+        do {
+            let (fd, connected) = try Socket.startConnect(host: host, port: port)
+            self.fd = fd
+            framer = LineFramer(maxLineLength: owner.maxLineLength)
+            state = connected ? .awaitingChallenge : .connecting
+            owner.loop.register(self)
+        } catch {
+            fail("cannot connect to \(host):\(port): \(error)")
+            return
+        }
+        // Connecting and authenticating get the same bound as a request.
+        owner.loop.after(10) { [weak self] in
+            guard let self, self.generation == gen, !self.isReady, self.fd >= 0 else { return }
+            self.fail("could not connect to and authenticate with account \(self.account)'s node within 10 s")
+        }
+    }
+
+    func writable(_ loop: PollLoop) {
+        if case .connecting = state {
+            let err = Socket.connectError(fd)
+            guard err == 0 else {
+                fail("connect: \(String(cString: strerror(err)))")
+                return
+            }
+            state = .awaitingChallenge
+        }
+        flush()
+    }
+
+    func readable(_ loop: PollLoop) {
+        if case .connecting = state {
+            writable(loop)
+            if case .idle = state { return }
+        }
+        for _ in 0..<16 where fd >= 0 {
+            let r: Socket.ReadResult
+            do { r = try owner.readBuffer.bytes.withUnsafeMutableBytes { try Socket.read(fd, into: $0) } } catch {
+                fail("read: \(error)")
+                return
+            }
+            switch r {
+            case .wouldBlock: return
+            case .closed:
+                fail("account \(account)'s node closed the connection")
+                return
+            case .bytes(let n):
+                for event in framer.feed(owner.readBuffer.bytes[0..<n]) {
+                    guard fd >= 0 else { return }
+                    switch event {
+                    case .line(let line): handle(line)
+                    case .tooLong(let limit):
+                        fail("account \(account)'s node sent a line over \(limit) bytes")
+                        return
+                    }
+                }
+            }
+        }
+    }
+
+    private func handle(_ line: [UInt8]) {
+        guard case .success(let message) = RPCMessage.parse(line) else { return }
+        switch (state, message) {
+        case (.awaitingChallenge, .notification(let method, let params)) where method == Handshake.challengeMethod:
+            guard params["account"]?.stringValue == account, let nonce = params["nonce"]?.stringValue else {
+                fail("the node at account \(account)'s endpoint is not account \(account)'s node")
+                return
+            }
+            let clientNonce = Handshake.nonce()
+            let identity = Handshake.Identity.peer(account: owner.account)
+            let signature = Handshake.clientSignature(secret: owner.secret, serverAccount: account, serverNonce: nonce, clientNonce: clientNonce, identity: identity)
+            state = .authenticating(serverNonce: nonce, clientNonce: clientNonce)
+            output.append(RPCMessage.request(id: PeerLink.authID, method: Handshake.authenticateMethod,
+                                         params: Handshake.authenticateParams(identity: identity, clientNonce: clientNonce, signature: signature)).line)
+            flush()
+        case (.authenticating(let serverNonce, let clientNonce), .result(let id, let r)) where id == PeerLink.authID:
+            let expected = Handshake.serverSignature(secret: owner.secret, serverAccount: account, serverNonce: serverNonce, clientNonce: clientNonce,
+                                                     identity: .peer(account: owner.account))
+            guard let proof = r["serverSignature"]?.stringValue, Handshake.verify(proof, expected: expected) else {
+                fail("account \(account)'s node could not prove it holds the cluster's secret")
+                return
+            }
+            state = .ready
+            for l in queued { output.append(l) }
+            queued.removeAll()
+            flush()
+            owner.onConnected(account)
+        case (.authenticating, .error(_, let e)):
+            fail("account \(account)'s node refused this node: \(e)")
+        case (.ready, .result(.number(let n), let r)):
+            guard let entry = inflight.removeValue(forKey: n) else { return }
+            owner.loop.cancel(entry.timer)
+            owner.onOutcome(entry.token, .answered(r))
+        case (.ready, .error(.some(.number(let n)), let e)):
+            guard let entry = inflight.removeValue(forKey: n) else { return }
+            owner.loop.cancel(entry.timer)
+            owner.onOutcome(entry.token, .refused(AWSError(AWSErrorCode(e.type, e.httpStatus), e.message)))
+        default:
+            break  // notifications and anything out of turn
+        }
+    }
+
+    private func flush() {
+        guard fd >= 0 else { return }
+        if case .connecting = state { return }
+        do { try output.write(to: fd) } catch { fail("write: \(error)") }
+    }
+
+    /// Closes the link and fails everything waiting on it (reported from the loop).
+    func fail(_ reason: String) {
+        if fd >= 0 {
+            owner.loop.unregister(fd)
+            Socket.close(fd)
+            fd = -1
+        }
+        state = .idle
+        output.removeAll()
+        queued.removeAll()
+        let failed = inflight.sorted { $0.key < $1.key }.map { ($0.value.token, PeerOutcome.unreachable(reason)) }
+        for entry in inflight.values { owner.loop.cancel(entry.timer) }
+        inflight.removeAll()
+        owner.report(failed)
+    }
+}

@@ -120,14 +120,24 @@ public enum Effect: Sendable {
     case sendPeer(PeerMessage)
 }
 
-/// An S3 object the work reads: how errors name it, and the blob that holds its bytes.
+/// Data the work reads: how errors name it, and where its bytes are: a blob, or (for small
+/// data another account sent, such as a seed) inline as base64, kept in the state itself so it
+/// is durable with the record that creates it and goes with the record that deletes it.
 public struct DataObject: Codable, Sendable, Equatable {
     public var source: String
+    /// The blob holding the bytes ("" when they are inline).
     public var blob: String
+    public var inline: String?
 
     public init(source: String, blob: String) {
         self.source = source
         self.blob = blob
+    }
+
+    public init(source: String, inlineBytes: [UInt8]) {
+        self.source = source
+        blob = ""
+        inline = Base64.encode(inlineBytes)
     }
 }
 

@@ -29,7 +29,7 @@ enum JobWork {
         core.cancelWork(job.arn)
         core.deleteFile(.audience(job.id))
         // The seed another account sent for the run is the job's data too.
-        if job.jobRole == .owner { for o in job.plan?.seed ?? [] { core.deleteBlob(o.blob) } }
+        if job.jobRole == .owner { for o in job.plan?.seed ?? [] where !o.blob.isEmpty { core.deleteBlob(o.blob) } }
     }
 
     static func metrics(_ plan: GenerationPlan, _ g: WorkResult.GeneratedAudience) -> JSON {

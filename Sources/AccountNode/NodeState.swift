@@ -242,15 +242,32 @@ public struct NodeState: Codable, Sendable {
 
     public init() {}
 
+    /// Job ARNs by job id and by name (rebuilt on load, kept by `apply`, not stored).
+    private(set) var jobArnByID: [String: String] = [:]
+    private(set) var jobArnByName: [String: String] = [:]
+
     /// The job with this id (both copies of a cross-account job share it; the ARN differs).
     public func job(id: String) -> AudienceGenerationJob? {
-        audienceGenerationJobs.values.first { $0.id == id }
+        jobArnByID[id].flatMap { audienceGenerationJobs[$0] }
+    }
+
+    /// Whether a live job has this name.
+    public func hasJob(named name: String) -> Bool { jobArnByName[name] != nil }
+
+    mutating func indexJob(_ j: AudienceGenerationJob) {
+        jobArnByID[j.id] = j.arn
+        jobArnByName[j.name] = j.arn
+    }
+
+    mutating func unindexJob(_ j: AudienceGenerationJob) {
+        jobArnByID[j.id] = nil
+        if jobArnByName[j.name] == j.arn { jobArnByName[j.name] = nil }
     }
 
     /// Blobs the state refers to: S3 objects and the seed data held for other accounts' jobs.
     public var referencedBlobs: Set<String> {
         var out = Set(buckets.values.flatMap { $0.objects.values.map(\.blob) })
-        for j in audienceGenerationJobs.values where j.jobRole == .owner { for o in j.plan?.seed ?? [] { out.insert(o.blob) } }
+        for j in audienceGenerationJobs.values where j.jobRole == .owner { for o in j.plan?.seed ?? [] where !o.blob.isEmpty { out.insert(o.blob) } }
         return out
     }
 
@@ -275,6 +292,7 @@ public struct NodeState: Codable, Sendable {
         tombstones = try c.decodeIfPresent([String: Tombstone].self, forKey: .tombstones) ?? [:]
         outbox = try c.decodeIfPresent([String: OutboxEntry].self, forKey: .outbox) ?? [:]
         startIntents = try c.decodeIfPresent([String: StartIntent].self, forKey: .startIntents) ?? [:]
+        for j in audienceGenerationJobs.values { indexJob(j) }
     }
 
     /// Index from access key id to the user that holds it (rebuilt, not stored).

@@ -121,7 +121,9 @@ extension NodeState {
         case .configuredAudienceModelPolicy(let arn, let policy):
             configuredAudienceModels[arn]?.policy = policy
         case .audienceGenerationJobCreated(let j):
+            if let old = audienceGenerationJobs[j.arn] { unindexJob(old) }
             audienceGenerationJobs[j.arn] = j
+            indexJob(j)
         case .audienceGenerationJobStatus(let arn, let status, let details, let metrics, let candidates, let at):
             guard var j = audienceGenerationJobs[arn] else { break }
             j.status = status
@@ -131,6 +133,7 @@ extension NodeState {
             j.updateTime = at
             audienceGenerationJobs[arn] = j
         case .audienceGenerationJobDeleted(let arn):
+            if let old = audienceGenerationJobs[arn] { unindexJob(old) }
             audienceGenerationJobs[arn] = nil
             for (id, e) in audienceExportJobs where e.audienceGenerationJobArn == arn { audienceExportJobs[id] = nil }
         case .audienceExportJobCreated(let e):

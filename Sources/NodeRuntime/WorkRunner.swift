@@ -1,6 +1,7 @@
 import AccountNode
 import Dispatch
 import Foundation
+import JSON
 import Lookalike
 import Synchronization
 
@@ -98,6 +99,11 @@ final class WorkRunner: @unchecked Sendable {
     private func read(_ objects: [DataObject]) throws(WorkFailure) -> [(DataObject, [UInt8])] {
         var out: [(DataObject, [UInt8])] = []
         for o in objects {
+            if let inline = o.inline {
+                guard let bytes = Base64.decode(inline) else { throw WorkFailure(statusCode: "DATA_UNREADABLE", message: "\(o.source) is damaged") }
+                out.append((o, bytes))
+                continue
+            }
             do { out.append((o, try blobs.read(o.blob))) } catch {
                 throw WorkFailure(statusCode: "DATA_UNREADABLE", message: "\(o.source) can no longer be read (was it deleted?)")
             }

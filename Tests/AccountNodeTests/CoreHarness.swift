@@ -15,6 +15,8 @@ final class CoreHarness {
     var work: [Work] = []
     /// Messages the core sent to other accounts' nodes, in order.
     var sent: [PeerMessage] = []
+    /// Every reply the core gave, by request token.
+    var replies: [UInt64: Reply] = [:]
     var now: Double = 1_767_225_600  // 2026-01-01T00:00:00Z
     var nextToken: UInt64 = 0
     static let adminKey = "AKIAADMIN00000000001"
@@ -27,6 +29,11 @@ final class CoreHarness {
         perform(core.bootstrapIfNeeded(now: now))
     }
 
+    /// Drives an existing core (one rebuilt from a log, say) without bootstrapping it.
+    init(wrapping core: AccountNodeCore) {
+        self.core = core
+    }
+
     @discardableResult
     func perform(_ effects: [Effect]) -> Reply? {
         var reply: Reply?
@@ -36,7 +43,9 @@ final class CoreHarness {
             case .deleteBlob(let id): blobs[id] = nil
             case .persist(let events): log += events
             case .audit(let a): audit.append(a)
-            case .reply(_, let r): reply = r
+            case .reply(let token, let r):
+                reply = r
+                replies[token.value] = r
             case .startWork(let w): work.append(w)
             case .sendPeer(let m): sent.append(m)
             case .cancelWork, .deleteFile: break
@@ -49,9 +58,11 @@ final class CoreHarness {
     /// the operation's output shape.
     @discardableResult
     func call(_ method: String, _ params: JSON = [:], key: String = CoreHarness.adminKey, sourceLocation: SourceLocation = #_sourceLocation) throws -> JSON {
-        nextToken += 1
-        now += 1
-        let reply = perform(core.handle(ClientRequest(token: RequestToken(nextToken), method: method, params: params, accessKeyID: key, sourceIP: "127.0.0.1", now: now)))
+        try result(method, replies[send(method, params, key: key)], sourceLocation: sourceLocation)
+    }
+
+    /// A reply as `call` returns it.
+    func result(_ method: String, _ reply: Reply?, sourceLocation: SourceLocation = #_sourceLocation) throws -> JSON {
         switch reply {
         case .result(let r)?, .resultWithBody(let r, _)?:
             let parts = method.split(separator: ".")
@@ -71,6 +82,16 @@ final class CoreHarness {
             Issue.record("no reply", sourceLocation: sourceLocation)
             return .null
         }
+    }
+
+    /// Sends a request and returns its token; the reply (if the core gave one yet) is in `replies`.
+    @discardableResult
+    func send(_ method: String, _ params: JSON = [:], key: String = CoreHarness.adminKey) -> UInt64 {
+        nextToken += 1
+        now += 1
+        let token = nextToken
+        perform(core.handle(ClientRequest(token: RequestToken(token), method: method, params: params, accessKeyID: key, sourceIP: "127.0.0.1", now: now)))
+        return token
     }
 
     /// Expects an AWS error of `type`; returns its message.

@@ -17,6 +17,8 @@ enum CrossAccountStart {
     static let action = "cleanrooms-ml:StartAudienceGenerationJob"
     /// Seed bytes travel inline in one message; the simulation caps them.
     static let maxSeedBytes = 1 << 20
+    /// Seeds up to this size are kept in the owner's job record rather than in blobs.
+    static let inlineSeedBytes = 64 << 10
 
     // MARK: Submitter (A)
 
@@ -138,22 +140,29 @@ enum CrossAccountStart {
         }
         // XA-5: B's name space holds ACCOUNT-NAME.
         let localName = "\(request.from)-\(name)"
-        if core.state.audienceGenerationJobs.values.contains(where: { $0.name == localName }) {
+        if core.state.hasJob(named: localName) {
             throw AWSError(.conflict, "An audience generation job named \(localName) already exists in account \(core.config.account)")
         }
         let parts = request.params["seedData"]?.arrayValue ?? []
         guard !parts.isEmpty, parts.count <= 10_000 else { throw AWSError(.validation, "\(request.method): seedData must hold the seed's objects") }
         var seed: [DataObject] = []
-        var blobs: [(String, [UInt8])] = []
+        var total = 0
         for (k, part) in parts.enumerated() {
             guard let text = part.stringValue, let bytes = Base64.decode(text) else {
                 throw AWSError(.validation, "\(request.method): seedData[\(k)] is not base64")
             }
-            let blob = core.newUUID()
-            blobs.append((blob, bytes))
-            seed.append(DataObject(source: "seed object \(k + 1) of \(parts.count) from account \(request.from)", blob: blob))
+            total += bytes.count
+            seed.append(DataObject(source: "seed object \(k + 1) of \(parts.count) from account \(request.from)", inlineBytes: bytes))
         }
-        for (blob, bytes) in blobs { core.writeBlob(blob, bytes) }
+        // Small seeds live in the job's record (durable with it, gone with it: one log write);
+        // larger ones in blobs of their own.
+        if total > inlineSeedBytes {
+            for k in seed.indices {
+                let blob = core.newUUID()
+                core.writeBlob(blob, Base64.decode(seed[k].inline ?? "") ?? [])
+                seed[k] = DataObject(source: seed[k].source, blob: blob)
+            }
+        }
         // TG-2: the request's tags stay in A; B's copy carries the CAM's tags or none.
         let jobTags = cam.childResourceTagOnCreatePolicy == "FROM_PARENT_RESOURCE" ? cam.tags : [:]
         let sizes = cam.audienceSizeConfig

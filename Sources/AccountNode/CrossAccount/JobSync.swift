@@ -22,21 +22,35 @@ enum JobSync {
         return out
     }
 
-    static func digest(_ core: AccountNodeCore, for account: String, now: Double) -> JSON {
-        let jobs = core.state.audienceGenerationJobs.values.filter { $0.counterpart == account }.sorted { $0.id < $1.id }.map { j -> JSON in
-            var entry = j.jobRole == .owner ? JobReplication.statusPayload(core, j) : ["jobID": .string(j.id), "status": .string(j.status)]
-            entry["role"] = .string(j.jobRole.rawValue)
-            return entry
-        }
+    /// Shared jobs a digest lists at most; a sync covers the next window of ids, the next sync
+    /// the one after, so a digest stays small however many jobs two accounts share.
+    static let digestJobs = 1000
+
+    /// A digest of what this node shares with `account`: the jobs with ids in (`after`,
+    /// `through`] (`through` nil: to the end), every start in flight, the newest tombstones.
+    static func digest(_ core: AccountNodeCore, for account: String, after: String, through: String?, now: Double) -> JSON {
+        let jobs = core.state.audienceGenerationJobs.values
+            .filter { $0.counterpart == account && $0.id > after && (through == nil || $0.id <= through!) }
+            .sorted { $0.id < $1.id }.map { j -> JSON in
+                var entry = j.jobRole == .owner ? JobReplication.statusPayload(core, j) : ["jobID": .string(j.id), "status": .string(j.status)]
+                entry["role"] = .string(j.jobRole.rawValue)
+                return entry
+            }
         let intents = core.state.startIntents.values.filter { $0.owner == account }.map { JSON.string($0.jobID) }
         let tombstones = core.state.tombstones.values.filter { $0.counterpart == account }.sorted { $0.deletedAt > $1.deletedAt }
             .prefix(digestTombstones).map { JSON.string($0.jobID) }
-        return ["takenAt": .number(now), "jobs": .array(jobs), "intents": .array(intents), "tombstones": .array(Array(tombstones))]
+        return .compactObject(["takenAt": .number(now), "after": .string(after), "through": through.map { .string($0) },
+                               "jobs": .array(jobs), "intents": .array(intents), "tombstones": .array(Array(tombstones))])
     }
 
+    /// Sends the next window of the digest to `account`.
     static func send(_ core: AccountNodeCore, to account: String, now: Double) {
+        let after = core.syncCursor[account] ?? ""
+        let ids = core.state.audienceGenerationJobs.values.filter { $0.counterpart == account && $0.id > after }.map(\.id).sorted()
+        let through = ids.count > digestJobs ? ids[digestJobs - 1] : nil
+        core.syncCursor[account] = through ?? ""
         core.send(PeerMessage(token: "sync:\(account):\(core.nextMessageToken("n"))", account: account, method: PeerMethod.sync,
-                              params: digest(core, for: account, now: now), timeout: core.config.crossAccount.callTimeout))
+                              params: digest(core, for: account, after: after, through: through, now: now), timeout: core.config.crossAccount.callTimeout))
     }
 
     static func syncFromPeer(_ core: AccountNodeCore, _ request: PeerRequest) throws(AWSError) -> Reply {
@@ -44,7 +58,8 @@ enum JobSync {
             throw AWSError(.validation, "\(request.method): a digest has takenAt and jobs")
         }
         reconcile(core, request.params, from: request.from, now: request.now)
-        return .result(digest(core, for: request.from, now: request.now))
+        return .result(digest(core, for: request.from, after: request.params["after"]?.stringValue ?? "",
+                              through: request.params["through"]?.stringValue, now: request.now))
     }
 
     /// Repairs this side against the other side's digest.
@@ -54,13 +69,15 @@ enum JobSync {
         var theirs: [String: JSON] = [:]
         for j in digest["jobs"]?.arrayValue ?? [] { if let id = j["jobID"]?.stringValue { theirs[id] = j } }
         let takenAt = digest["takenAt"]?.numberValue ?? 0
+        let after = digest["after"]?.stringValue ?? "", through = digest["through"]?.stringValue
         let mine = core.state.audienceGenerationJobs.values.filter { $0.counterpart == account }.sorted { $0.id < $1.id }
         for job in mine {
             if tombstones.contains(job.id) {
                 DeletePropagation.deleteLocally(core, job, now: now)
             } else if let entry = theirs[job.id] {
                 if entry["role"]?.stringValue == JobRole.owner.rawValue { JobReplication.applyOwnerStatus(core, job, entry, now: now) }
-            } else if !intents.contains(job.id), job.createTime < takenAt - core.config.crossAccount.orphanGrace {
+            } else if job.id > after, through == nil || job.id <= through!, !intents.contains(job.id),
+                      job.createTime < takenAt - core.config.crossAccount.orphanGrace {
                 DeletePropagation.deleteLocally(core, job, now: now)
             }
         }

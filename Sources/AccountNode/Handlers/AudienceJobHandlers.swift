@@ -91,7 +91,7 @@ enum AudienceJobHandlers {
 
     /// XA-5: a name is unique among the account's jobs and the starts it has in flight.
     static func requireFreeName(_ core: AccountNodeCore, _ name: String) throws(AWSError) {
-        if core.state.audienceGenerationJobs.values.contains(where: { $0.name == name }) || core.state.startIntents.values.contains(where: { $0.name == name }) {
+        if core.state.hasJob(named: name) || core.state.startIntents.values.contains(where: { $0.name == name }) {
             throw AWSError(.conflict, "An audience generation job named \(name) already exists")
         }
     }

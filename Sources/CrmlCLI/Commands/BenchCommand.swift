@@ -6,6 +6,7 @@ enum BenchCommand {
         usage: crml bench policy [--seconds S]
                crml bench node [--seconds S] [--connections N] [--dir DIR]
                crml bench lookalike [--users N] [--items N] [--interactions N]
+               crml bench cross-account [--seconds S] [--connections N] [--deletes N]
 
         policy   decisions per second of the policy engine: the seed's resource policy plus a
                  20-statement identity policy, compiled once, evaluated on one thread.
@@ -13,6 +14,9 @@ enum BenchCommand {
                  beside a raw loopback TCP round trip.
         lookalike training time on a million interactions, generation time for a 1,000-user
                  seed, quality, peak memory.
+        cross-account
+                 starts on another account's CAM per second with p50/p99 (1 and N clients), and the
+                 time from a delete acknowledged in A to the copy gone in B.
 
         Build in release mode for meaningful figures: swift run -c release crml bench node
 
@@ -23,6 +27,7 @@ enum BenchCommand {
         case "policy": return try PolicyBenchmark.run(Array(args.dropFirst()))
         case "node": return try NodeBenchmark.run(Array(args.dropFirst()))
         case "lookalike": return try LookalikeBenchmark.run(Array(args.dropFirst()))
+        case "cross-account": return try CrossAccountBenchmark.run(Array(args.dropFirst()))
         case "--help", "-h":
             Console.out(help)
             return .ok

@@ -1,0 +1,120 @@
+import ClusterConfig
+import CleanRoomsModel
+import Foundation
+import JSON
+import Lookalike
+import Synchronization
+import Wire
+
+/// `crml bench cross-account`: the cross-account protocols on two real node processes, no faults.
+enum CrossAccountBenchmark {
+    static let spec = CommandSpec(
+        usage: "crml bench cross-account [--seconds S] [--connections N] [--deletes N]",
+        summary: """
+            Starts a temporary two-account cluster: B trains a small model and shares it with A. Then measures
+            StartAudienceGenerationJob called in A on B's CAM (each start: A's intent, B's durable copy, A's
+            commit) with 1 and N concurrent clients, and the time from A's delete being acknowledged to B's copy
+            being gone as a reader of B sees it. Build with -c release.
+            """,
+        options: [("seconds", "how long to measure each start case (default 3)"),
+                  ("connections", "concurrent clients for the parallel case (default 16)"),
+                  ("deletes", "deletes to time (default 200)")])
+
+    static func run(_ args: [String]) throws -> ExitCode {
+        guard let parsed = try spec.parse(args) else { return .ok }
+        let seconds = try parsed.double("seconds", default: 3)
+        let connections = try parsed.int("connections", default: 16)
+        let deletes = try parsed.int("deletes", default: 200)
+        let dir = ClusterDirectory(path: NSTemporaryDirectory() + "crml-bench-xa-\(getpid())")
+        let cluster = try ClusterCommand.launch(dir, ids: ClusterCommand.defaultIDs(2))
+        defer {
+            try? ClusterCommand.stopAll(dir)
+            try? FileManager.default.removeItem(atPath: dir.path)
+        }
+        let (a, b) = (cluster.accounts[0], cluster.accounts[1])
+        func connect(_ acct: ClusterFile.Account) throws -> RPCClient {
+            do { return try dir.adminClient(cluster, acct, readerThread: false) } catch { throw NodeConnection.failure(error, operation: "connect", endpoint: "\(acct.host):\(acct.port)") }
+        }
+        let adminA = try connect(a), adminB = try connect(b)
+        let start = try setUp(a: adminA, b: adminB, idA: a.id.rawValue, idB: b.id.rawValue, region: cluster.region)
+        Console.out("cross-account benchmark: A \(a.id) at \(a.host):\(a.port), B \(b.id) at \(b.host):\(b.port), \(seconds) s per case\n")
+
+        var results: [NodeBenchmark.Figures] = []
+        let started = Atomic<Int>(0)  // every start needs a name of its own
+        for n in Array(Set([1, connections])).sorted() {
+            results.append(try NodeBenchmark.measure("cross-account StartAudienceGenerationJob", connections: n, seconds: seconds, connect: { try connect(a) }) { c, _ in
+                _ = try c.call("cleanroomsml.StartAudienceGenerationJob", start("job-\(started.add(1, ordering: .relaxed).newValue)"))
+            })
+        }
+        for r in results { Console.out(r.line + "\n") }
+
+        // Delete propagation, measured on jobs whose runs are over (so no backlog of runs competes).
+        let arns = try (0..<deletes).map { k in try adminA.call("cleanroomsml.StartAudienceGenerationJob", start("del-\(k)"))["audienceGenerationJobArn"]?.stringValue ?? "" }
+        let idA = a.id.rawValue, idB = b.id.rawValue
+        let lastB = arns.last!.replacingOccurrences(of: ":\(idA):", with: ":\(idB):")
+        let drained = DemoCommand.waitUntil(600) {
+            ((try? adminB.call("cleanroomsml.GetAudienceGenerationJob", ["audienceGenerationJobArn": .string(lastB)]))?["status"]?.stringValue ?? "") == "ACTIVE"
+        }
+        guard drained else { throw CommandFailure(code: .failed, message: "B's runs did not finish within 10 minutes") }
+        var visible: [Double] = []
+        for arn in arns {
+            let arnB = arn.replacingOccurrences(of: ":\(idA):", with: ":\(idB):")
+            _ = try adminA.call("cleanroomsml.DeleteAudienceGenerationJob", ["audienceGenerationJobArn": .string(arn)])
+            let acked = PollLoop.now()
+            while true {
+                do { _ = try adminB.call("cleanroomsml.GetAudienceGenerationJob", ["audienceGenerationJobArn": .string(arnB)]) } catch {
+                    guard case .service(let e) = error, e.type == "ResourceNotFoundException" else { throw error }
+                    break
+                }
+                if PollLoop.now() - acked > 30 { throw CommandFailure(code: .failed, message: "B's copy of \(arn) was still there 30 s after A's delete") }
+            }
+            visible.append(PollLoop.now() - acked)
+        }
+        visible.sort()
+        let f = NodeBenchmark.Figures(name: "delete: A acknowledged → gone in B", connections: 1, calls: visible.count, seconds: 1, latencies: visible)
+        Console.out(f.name.padding(toLength: 41, withPad: " ", startingAt: 0)
+            + String(format: "p50 %7.1f µs   p99 %7.1f µs   max %7.1f µs   (%d deletes)\n", f.percentile(0.5) * 1e6, f.percentile(0.99) * 1e6, (visible.last ?? 0) * 1e6, visible.count))
+        return .ok
+    }
+
+    /// B: sample data, a trained model, a CAM with the seed's policy for A. A: a seed and a role.
+    /// Returns the params of a start named as given.
+    static func setUp(a: RPCClient, b: RPCClient, idA: String, idB: String, region: String) throws -> @Sendable (String) -> JSON {
+        var o = SyntheticData.Options()
+        (o.users, o.items, o.interactions, o.groups, o.seedUsers, o.seed) = (800, 200, 12_000, 4, 60, 11)
+        let files = SyntheticData.generate(o)
+        let trust = DemoCommand.trust
+        _ = try b.call("s3.CreateBucket", ["Bucket": "data"])
+        _ = try b.call("s3.PutObject", ["Bucket": "data", "Key": "interactions/part-0.csv", "Body": .string(Base64.encode(files.interactions))])
+        _ = try b.call("glue.CreateDatabase", ["DatabaseInput": ["Name": "ads"]])
+        _ = try b.call("glue.CreateTable", ["DatabaseName": "ads", "TableInput": ["Name": "interactions", "StorageDescriptor": ["Location": "s3://data/interactions/"]]])
+        _ = try b.call("iam.CreateRole", ["RoleName": "ml", "AssumeRolePolicyDocument": .string(trust)])
+        let ds = try b.call("cleanroomsml.CreateTrainingDataset", [
+            "name": "ds", "roleArn": .string("arn:aws:iam::\(idB):role/ml"),
+            "trainingData": [["type": "INTERACTIONS", "inputConfig": [
+                "schema": [["columnName": "user_id", "columnTypes": ["USER_ID"]], ["columnName": "item_id", "columnTypes": ["ITEM_ID"]], ["columnName": "timestamp", "columnTypes": ["TIMESTAMP"]]],
+                "dataSource": ["glueDataSource": ["databaseName": "ads", "tableName": "interactions"]]]]]])
+        let model = try b.call("cleanroomsml.CreateAudienceModel", ["name": "m", "trainingDatasetArn": ds["trainingDatasetArn"] ?? .null])["audienceModelArn"] ?? .null
+        guard try DemoCommand.poll(b, "cleanroomsml.GetAudienceModel", ["audienceModelArn": model])["status"] == "ACTIVE" else {
+            throw CommandFailure(code: .failed, message: "the benchmark's model did not train")
+        }
+        _ = try b.call("s3.CreateBucket", ["Bucket": "out"])
+        let cam = try b.call("cleanroomsml.CreateConfiguredAudienceModel", [
+            "name": "cam", "audienceModelArn": model, "sharedAudienceMetrics": ["ALL"], "minMatchingSeedSize": 25,
+            "outputConfig": ["roleArn": .string("arn:aws:iam::\(idB):role/ml"), "destination": ["s3Destination": ["s3Uri": "s3://out/audiences"]]],
+            "audienceSizeConfig": ["audienceSizeType": "ABSOLUTE", "audienceSizeBins": [50]],
+        ])["configuredAudienceModelArn"]?.stringValue ?? ""
+        let policy = """
+            {"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":["\(idA)"]},"Action":["cleanrooms-ml:StartAudienceGenerationJob"],
+             "Resource":["\(cam)","arn:aws:cleanrooms-ml:\(region):\(idB):audience-generation-job/*"]}]}
+            """
+        _ = try b.call("cleanroomsml.PutConfiguredAudienceModelPolicy", ["configuredAudienceModelArn": .string(cam), "configuredAudienceModelPolicy": .string(policy)])
+        _ = try a.call("s3.CreateBucket", ["Bucket": "seeds"])
+        _ = try a.call("s3.PutObject", ["Bucket": "seeds", "Key": "seed.csv", "Body": .string(Base64.encode(files.seed))])
+        _ = try a.call("iam.CreateRole", ["RoleName": "seed", "AssumeRolePolicyDocument": .string(trust)])
+        return { name in
+            ["name": .string(name), "configuredAudienceModelArn": .string(cam),
+             "seedAudience": ["dataSource": ["s3Uri": "s3://seeds/seed.csv"], "roleArn": .string("arn:aws:iam::\(idA):role/seed")]]
+        }
+    }
+}

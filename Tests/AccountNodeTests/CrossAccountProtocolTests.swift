@@ -104,6 +104,46 @@ import Testing
         #expect(h.core.state.outbox.isEmpty && h.core.state.startIntents.isEmpty)
     }
 
+    @Test("ML-3 XA-2: an export's status pushed before the answer to its start is kept; a lost export push is repaired by sync")
+    func exportPushes() throws {
+        let p = try CorePair()
+        let arnA = try p.start("j")
+        p.finishRun(CorePair.other(arnA))
+        p.pump()
+        func export(_ name: String) throws -> (token: UInt64, id: String) {
+            let token = p.a.send("cleanroomsml.StartAudienceExportJob", ["audienceGenerationJobArn": .string(arnA), "name": .string(name), "audienceSize": ["type": "ABSOLUTE", "value": 5]])
+            p.collect()
+            return (token, try #require(p.queue.last?.message.params["exportID"]?.stringValue))
+        }
+        func runExport(_ id: String) {
+            p.b.perform(p.b.core.workStarted(id, now: p.b.now))
+            p.b.perform(p.b.core.workFinished(.audienceExported(exportID: id, .success(Array("user_id,score\nu1,1\n".utf8))), now: p.b.now))
+        }
+        // B answers, runs the export and pushes ACTIVE, and the pushes overtake the answer.
+        let (t1, id1) = try export("first")
+        let (_, start) = p.queue.removeLast()
+        p.nextPeerToken += 1
+        p.b.perform(p.b.core.handlePeer(PeerRequest(token: RequestToken(p.nextPeerToken), from: "111111111111", method: start.method, params: start.params, now: p.b.now)))
+        guard case .result(let answer)? = p.b.replies[p.nextPeerToken] else { Issue.record("B refused the export"); return }
+        runExport(id1)
+        p.pump()
+        p.a.perform(p.a.core.peerAnswered(start.token, .answered(answer), now: p.a.now))
+        _ = try p.a.result("export", p.a.replies[t1])
+        #expect(p.a.core.state.audienceExportJobs[id1]?.status == "ACTIVE")
+        #expect(p.a.core.state.audienceExportJobs[id1]?.outputLocation == nil, "PV-1")
+
+        // Every push of the second export is lost; sync brings A up to date.
+        let (t2, id2) = try export("second")
+        p.pump()
+        _ = try p.a.result("export", p.a.replies[t2])
+        runExport(id2)
+        p.pump { $0.method == "peer.ExportStatus" ? .drop : .deliver }
+        #expect(p.a.core.state.audienceExportJobs[id2]?.status == "CREATE_PENDING")
+        p.a.perform(p.a.core.syncTick(now: p.a.now))
+        p.pump()
+        #expect(p.a.core.state.audienceExportJobs[id2]?.status == "ACTIVE")
+    }
+
     @Test("XA-8: a seed too large to keep in the job's record is held as a blob on B and goes with the job")
     func largeSeed() throws {
         let p = try CorePair()

@@ -75,11 +75,14 @@ enum JobReplication {
             var record = export
             record.updateTime = now
             core.emit(.audienceExportJobCreated(record))
-            applyExportStatus(core, record, answer, now: now)
+            // B may have pushed progress before its answer arrived (they travel on different links).
+            applyExportStatus(core, record, core.earlyStatus.removeValue(forKey: export.id) ?? answer, now: now)
             core.finish(call, .result([:]))
         case .refused(let error):
+            core.earlyStatus[export.id] = nil
             core.finish(call, .error(error))
         case .unreachable(let why):
+            core.earlyStatus[export.id] = nil
             // If B did start it, the export belongs to the job and goes when the job does.
             core.finish(call, .error(AWSError(.internalService, "The node of the account that runs this job did not answer (\(why)); the export was not recorded. Retry the request.")))
         }
@@ -128,6 +131,10 @@ enum JobReplication {
         if let e = core.state.audienceExportJobs[exportID], let job = core.state.audienceGenerationJobs[e.audienceGenerationJobArn],
            job.counterpart == request.from, job.jobRole == .submitter {
             applyExportStatus(core, e, request.params, now: request.now)
+        } else if core.pendingCalls["export:\(exportID)"] != nil {
+            // The answer to the start is still on its way: keep the newest status for it.
+            let old = core.earlyStatus[exportID]?["status"]?.stringValue ?? "CREATE_PENDING"
+            if let s = request.params["status"]?.stringValue, JobStatusOrder.isForward(from: old, to: s) { core.earlyStatus[exportID] = request.params }
         }
         return .result([:])
     }

@@ -34,6 +34,11 @@ enum JobSync {
             .sorted { $0.id < $1.id }.map { j -> JSON in
                 var entry = j.jobRole == .owner ? JobReplication.statusPayload(core, j) : ["jobID": .string(j.id), "status": .string(j.status)]
                 entry["role"] = .string(j.jobRole.rawValue)
+                if j.jobRole == .owner {
+                    // The exports the other account asked for, so a lost export push is repaired too.
+                    let exports = core.state.audienceExportJobs.values.filter { $0.audienceGenerationJobArn == j.arn && $0.requestedBy == account }
+                    if !exports.isEmpty { entry["exports"] = .array(exports.sorted { $0.id < $1.id }.map { JobReplication.exportPayload(j, $0) }) }
+                }
                 return entry
             }
         let intents = core.state.startIntents.values.filter { $0.owner == account }.map { JSON.string($0.jobID) }
@@ -75,7 +80,14 @@ enum JobSync {
             if tombstones.contains(job.id) {
                 DeletePropagation.deleteLocally(core, job, now: now)
             } else if let entry = theirs[job.id] {
-                if entry["role"]?.stringValue == JobRole.owner.rawValue { JobReplication.applyOwnerStatus(core, job, entry, now: now) }
+                if entry["role"]?.stringValue == JobRole.owner.rawValue, job.jobRole == .submitter {
+                    JobReplication.applyOwnerStatus(core, job, entry, now: now)
+                    for e in entry["exports"]?.arrayValue ?? [] {
+                        if let id = e["exportID"]?.stringValue, let mine = core.state.audienceExportJobs[id], mine.audienceGenerationJobArn == job.arn {
+                            JobReplication.applyExportStatus(core, mine, e, now: now)
+                        }
+                    }
+                }
             } else if job.id > after, through == nil || job.id <= through!, !intents.contains(job.id),
                       job.createTime < takenAt - core.config.crossAccount.orphanGrace {
                 DeletePropagation.deleteLocally(core, job, now: now)

@@ -194,7 +194,7 @@ extension DemoCommand {
         }
 
         run.step("XA-8 XA-9", "B denies everything (a Deny-all resource policy, identity policy and SCP), then A deletes the first job",
-                 expected: "B's own admin is denied; A's delete succeeds and B's copy, its seed, audience and export output are gone") {
+                 expected: "B's own admin is denied; A's delete succeeds and B's copy (with the seed it held), its audience and the export's output are gone") {
             let denyAll = #"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"*","Resource":"*"}]}"#
             _ = try adminB.call("cleanroomsml.PutConfiguredAudienceModelPolicy", ["configuredAudienceModelArn": .string(camArn),
                 "configuredAudienceModelPolicy": #"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Principal":"*","Action":"*","Resource":"*"}]}"#])
@@ -209,10 +209,10 @@ extension DemoCommand {
             let before = blobs()
             _ = try analyst.call("cleanroomsml.DeleteAudienceGenerationJob", ["audienceGenerationJobArn": .string(arnA)])
             let gone = try waitUntil { try jobCount(adminB) == 1 }
-            // The seed B held and the export's output object are blobs on B's disk.
-            let freed = waitUntil { before - blobs() == 2 }
+            // The export's output object is a blob on B's disk (the small seed lives in the job's record).
+            let freed = waitUntil { before - blobs() == 1 }
             let audience = FileManager.default.fileExists(atPath: dir.dataDir(b.id) + "/audiences/\(arnB.split(separator: "/").last ?? "").csv")
-            return Outcome(saw: "B's admin reading its copy → \(bDenied ?? "allowed"); after A's delete B holds \(try jobCount(adminB)) job(s), \(before - blobs()) blobs fewer (seed, export output), audience file \(audience ? "still there" : "gone")",
+            return Outcome(saw: "B's admin reading its copy → \(bDenied ?? "allowed"); after A's delete B holds \(try jobCount(adminB)) job(s), \(before - blobs()) blob fewer (the export output), audience file \(audience ? "still there" : "gone")",
                            ok: bDenied == "AccessDeniedException" && gone && freed && !audience)
         }
 

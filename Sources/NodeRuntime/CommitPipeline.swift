@@ -78,7 +78,14 @@ final class CommitPipeline: @unchecked Sendable {
 
     private func process(_ jobs: [Job]) {
         var dones: [(@Sendable (UInt64) -> Void, UInt64)] = []
-        var auditLines: [[UInt8]] = []
+        // Audit events are encoded after the log is synced, so they never delay a commit.
+        var auditEvents: [AuditEvent] = []
+        func writeAudit() {
+            guard !auditEvents.isEmpty else { return }
+            let lines = auditEvents.map { JSONWriter.bytes($0.json) }
+            auditEvents.removeAll()
+            fail { () throws(FileError) in try audit.append(lines) }
+        }
         var unsynced = false
         func flush() {
             guard unsynced || !dones.isEmpty else { return }
@@ -95,7 +102,7 @@ final class CommitPipeline: @unchecked Sendable {
                 unsynced = unsynced || !records.isEmpty
                 dones.append((done, wal.lastLSN))
             case .audit(let events):
-                for e in events { auditLines.append(JSONWriter.bytes(e.json)) }
+                auditEvents += events
             case .snapshot(let state, let done):
                 flush()
                 let lsn = wal.lastLSN
@@ -103,13 +110,12 @@ final class CommitPipeline: @unchecked Sendable {
                 fail { () throws(FileError) in try wal.startNewSegment() }
                 done(lsn)
             case .compactAudit(let lines):
-                fail { () throws(FileError) in try audit.append(auditLines) }
-                auditLines.removeAll()
+                writeAudit()
                 fail { () throws(FileError) in try audit.compact(lines) }
             }
         }
         flush()
-        fail { () throws(FileError) in try audit.append(auditLines) }
+        writeAudit()
     }
 
     /// Storage errors are fatal: the node stops rather than acknowledge what it cannot keep.

@@ -77,10 +77,11 @@ final class WorkRunner: @unchecked Sendable {
 
     private func isCancelled(_ id: String) -> Bool { cancelled.withLock { $0.contains(id) } }
 
-    /// Waits out the injected minimum duration, stopping early if the work is cancelled.
+    /// Waits out the injected minimum duration (read again as it goes, so lowering it releases
+    /// work already waiting), stopping early if the work is cancelled.
     private func stretch(_ id: String) {
-        let until = Date().addingTimeInterval(minimumDuration())
-        while Date() < until && !isCancelled(id) { usleep(5_000) }
+        let start = Date()
+        while Date().timeIntervalSince(start) < minimumDuration() && !isCancelled(id) { usleep(5_000) }
     }
 
     private func run() {

@@ -140,7 +140,7 @@ import Wire
         }
     }
 
-    @Test("XA-8: both sides delete at the same moment; both calls succeed and both copies go")
+    @Test("XA-8: both sides delete at the same moment; neither is refused (at most one finds the job already gone) and both copies go")
     func bothDeleteAtOnce() async throws {
         try await withCluster(accounts: 2, label: "xa8-both") { c in
             let s = try await CrossAccountScene.prepare(c)
@@ -151,7 +151,9 @@ import Wire
                 async let fromA = errorType { _ = try await s.a.call("cleanroomsml.DeleteAudienceGenerationJob", ["audienceGenerationJobArn": .string(arnA)]) }
                 async let fromB = errorType { _ = try await s.b.call("cleanroomsml.DeleteAudienceGenerationJob", ["audienceGenerationJobArn": .string(arnB)]) }
                 let (ra, rb) = await (fromA, fromB)
-                #expect(ra == nil && rb == nil, "A: \(ra ?? "ok"), B: \(rb ?? "ok")")
+                // Each call succeeds, or finds the job already deleted by the other side's call.
+                let fine: Set<String?> = [nil, "ResourceNotFoundException"]
+                #expect(fine.contains(ra) && fine.contains(rb) && (ra == nil || rb == nil), "A: \(ra ?? "ok"), B: \(rb ?? "ok")")
             }
             #expect(try await Self.settled(s.a))
             #expect(try await Self.settled(s.b))

@@ -9,7 +9,7 @@ import Wire
 /// `crml bench cross-account`: the cross-account protocols on two real node processes, no faults.
 enum CrossAccountBenchmark {
     static let spec = CommandSpec(
-        usage: "crml bench cross-account [--seconds S] [--connections N] [--deletes N]",
+        usage: "crml bench cross-account [--seconds S] [--connections N] [--deletes N] [--hold-runs]",
         summary: """
             Starts a temporary two-account cluster: B trains a small model and shares it with A. Then measures
             StartAudienceGenerationJob called in A on B's CAM (each start: A's intent, B's durable copy, A's
@@ -18,7 +18,8 @@ enum CrossAccountBenchmark {
             """,
         options: [("seconds", "how long to measure each start case (default 3)"),
                   ("connections", "concurrent clients for the parallel case (default 16)"),
-                  ("deletes", "deletes to time (default 200)")])
+                  ("deletes", "deletes to time (default 200)")],
+        flags: [("hold-runs", "hold B's runs (an injected delay) while starts are measured, to see the start path alone")])
 
     static func run(_ args: [String]) throws -> ExitCode {
         guard let parsed = try spec.parse(args) else { return .ok }
@@ -39,6 +40,7 @@ enum CrossAccountBenchmark {
         let start = try setUp(a: adminA, b: adminB, idA: a.id.rawValue, idB: b.id.rawValue, region: cluster.region)
         Console.out("cross-account benchmark: A \(a.id) at \(a.host):\(a.port), B \(b.id) at \(b.host):\(b.port), \(seconds) s per case\n")
 
+        if parsed.has("hold-runs") { _ = try adminB.call("admin.SetWorkDelay", ["seconds": 3600]) }
         var results: [NodeBenchmark.Figures] = []
         let started = Atomic<Int>(0)  // every start needs a name of its own
         for n in Array(Set([1, connections])).sorted() {
@@ -47,6 +49,7 @@ enum CrossAccountBenchmark {
             })
         }
         for r in results { Console.out(r.line + "\n") }
+        if parsed.has("hold-runs") { _ = try adminB.call("admin.SetWorkDelay", ["seconds": 0]) }
 
         // Delete propagation, measured on jobs whose runs are over (so no backlog of runs competes).
         let arns = try (0..<deletes).map { k in try adminA.call("cleanroomsml.StartAudienceGenerationJob", start("del-\(k)"))["audienceGenerationJobArn"]?.stringValue ?? "" }

@@ -35,8 +35,10 @@ public enum FileIO {
         defer { close(fd) }
         var out = [UInt8]()
         var st = stat()
-        if fstat(fd, &st) == 0 { out.reserveCapacity(Int(st.st_size)) }
-        var buf = [UInt8](repeating: 0, count: 1 << 20)
+        let size = fstat(fd, &st) == 0 ? Int(st.st_size) : 0
+        out.reserveCapacity(size)
+        // A buffer the size of the file (one byte more, to see the end), up to 1 MiB per read.
+        var buf = [UInt8](repeating: 0, count: min(max(size + 1, 4096), 1 << 20))
         while true {
             let n = buf.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
             if n < 0 { if errno == EINTR { continue }; throw FileError("read", path) }

@@ -21,7 +21,7 @@ import TestSupport
         return lines.joined(separator: "\n")
     }
 
-    @Test("README walkthrough: three accounts, a user and a policy, data, Glue, a training dataset, tags, audit (XA-7, XA-10, TG-3)")
+    @Test("README walkthrough: three accounts, a user and a policy, data, Glue, a training dataset, tags, a job across accounts, audit (XA-1, XA-4, XA-5, XA-7, XA-8, XA-10, TG-3, PV-3)")
     func walkthroughRunsAsWritten() async throws {
         let script = try Self.walkthroughScript()
         #expect(script.contains("crml cluster up --accounts 3"))
@@ -39,6 +39,12 @@ import TestSupport
         #expect(r.stderrText.contains("An error occurred (AccessDeniedException) when calling the GetTrainingDataset operation"))
         #expect(r.stdoutText.contains("\"team\": \"ads\""))
         #expect(r.stdoutText.contains("CreateTrainingDataset\n"))
+        // The cross-account part (XA-1, XA-4, XA-5, XA-8, PV-3).
+        #expect(r.stdoutText.contains("b-job\tACTIVE\t222222222222"))
+        #expect(r.stdoutText.contains("222222222222-b-job\tACTIVE\t222222222222\tNone"))
+        #expect(r.stdoutText.contains("denied: that is B's ARN"))
+        #expect(r.stdoutText.contains("gone from A too"))
+        #expect(r.stderrText.contains("An error occurred (ResourceNotFoundException) when calling the GetAudienceGenerationJob operation"))
     }
 
     @Test("crml demo passes from the package root and stops its nodes")

@@ -98,4 +98,48 @@ import Wire
             #expect(a2["metrics"] == nil)
         }
     }
+
+    @Test("PV-2: a seed given as SQL is refused without a collaboration, so the owner never learns of one; the owner's copy says nothing about the seed's kind")
+    func sqlSeedsDoNotCross() async throws {
+        try await withCluster(accounts: 2, label: "pv2") { c in
+            let s = try await CrossAccountScene.prepare(c)
+            var params = s.startParams(name: "sql")
+            params["seedAudience"] = ["sqlParameters": ["queryString": "SELECT user_id FROM seeds"], "roleArn": .string(s.roleA)]
+            #expect(await errorType { _ = try await s.a.call("cleanroomsml.StartAudienceGenerationJob", params) } == "ValidationException")
+            #expect(try await s.b.call("admin.Status")["audienceGenerationJobs"] == 0)
+            let arn = try await s.start("s3-seed")
+            let copyB = try await s.waitFor(s.b, s.otherARN(arn))
+            let text = JSONWriter.string(copyB)
+            #expect(copyB["seedAudience"] == nil && copyB["protectedQueryIdentifier"] == nil)
+            #expect(!text.contains("sqlParameters") && !text.contains("dataSource") && !text.contains("s3Uri"))
+        }
+    }
+
+    @Test("XA-7: other Clean Rooms ML operations on B's resources are denied to A, even with a resource policy that allows A everything")
+    func onlyStartCrosses() async throws {
+        try await withCluster(accounts: 2, label: "xa7") { c in
+            let s = try await CrossAccountScene.prepare(c)
+            let arnA = try await s.start("crossing")
+            let arnB = s.otherARN(arnA)
+            try await s.waitFor(s.b, arnB)
+            _ = try await s.b.call("cleanroomsml.PutConfiguredAudienceModelPolicy", ["configuredAudienceModelArn": .string(s.camArn), "configuredAudienceModelPolicy": .string(
+                #"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"\#(s.accountA)"},"Action":"cleanrooms-ml:*","Resource":"*"}]}"#)])
+            let model = try await s.b.call("cleanroomsml.GetConfiguredAudienceModel", ["configuredAudienceModelArn": .string(s.camArn)])["audienceModelArn"] ?? .null
+            let calls: [(String, JSON)] = [
+                ("cleanroomsml.GetConfiguredAudienceModel", ["configuredAudienceModelArn": .string(s.camArn)]),
+                ("cleanroomsml.GetConfiguredAudienceModelPolicy", ["configuredAudienceModelArn": .string(s.camArn)]),
+                ("cleanroomsml.UpdateConfiguredAudienceModel", ["configuredAudienceModelArn": .string(s.camArn), "minMatchingSeedSize": 30]),
+                ("cleanroomsml.DeleteConfiguredAudienceModel", ["configuredAudienceModelArn": .string(s.camArn)]),
+                ("cleanroomsml.GetAudienceModel", ["audienceModelArn": model]),
+                ("cleanroomsml.TagResource", ["resourceArn": .string(s.camArn), "tags": ["x": "y"]]),
+                ("cleanroomsml.ListTagsForResource", ["resourceArn": .string(arnB)]),
+                ("cleanroomsml.ListAudienceExportJobs", ["audienceGenerationJobArn": .string(arnB)]),
+            ]
+            for (method, params) in calls {
+                #expect(await errorType { _ = try await s.a.call(method, params) } == "AccessDeniedException", "\(method)")
+            }
+            // And the start itself still crosses.
+            _ = try await s.start("still-crossing")
+        }
+    }
 }

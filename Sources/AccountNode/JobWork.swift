@@ -102,7 +102,9 @@ extension AccountNodeCore {
             return
         }
         let base = prefix.hasSuffix("/") || prefix.isEmpty ? prefix : prefix + "/"
-        let key = "\(base)\(job.id)/\(e.name).csv"
+        // Exports another account asked for have their own folder: names are unique per account
+        // only, and one account's export must never overwrite the other's.
+        let key = e.requestedBy.map { "\(base)\(job.id)/requested-by-\($0)/\(e.name).csv" } ?? "\(base)\(job.id)/\(e.name).csv"
         let blob = newUUID()
         let old = state.buckets[bucket]?.objects[key]
         writeBlob(blob, csv)

@@ -18,6 +18,9 @@ public struct NodeConfig: Sendable {
     /// The other accounts of the cluster (nil: do not check); a start on a CAM of any other
     /// account is refused as a resource policy would refuse it.
     public var peers: Set<String>?
+    /// The organization of each account of the cluster that is in one (`aws:PrincipalOrgID` for
+    /// principals of other accounts).
+    public var organizations: [String: String] = [:]
     /// How the node talks to other accounts' nodes.
     public var crossAccount = CrossAccountTiming()
 

@@ -44,6 +44,7 @@ var config = NodeConfig(account: account, region: cluster.region, partition: clu
                         admin: .init(userName: me.admin.userName, accessKeyID: me.admin.accessKeyId, secretAccessKey: me.admin.secretAccessKey),
                         organizationID: org?.id, serviceControlPolicies: org?.scps)
 config.peers = Set(cluster.accounts.map(\.id.rawValue).filter { $0 != account.rawValue })
+for a in cluster.accounts { if let o = cluster.organization(of: a.id) { config.organizations[a.id.rawValue] = o.id } }
 let clusterDir = URL(fileURLWithPath: clusterPath).deletingLastPathComponent().path
 var runtimeOptions = AccountNodeRuntime.Options(dataDir: options["data-dir"] ?? me.dataDir ?? "\(clusterDir)/nodes/\(account)/data")
 runtimeOptions.host = options["host"] ?? me.host

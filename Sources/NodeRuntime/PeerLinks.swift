@@ -105,7 +105,16 @@ final class PeerLink: PollHandler {
     func submit(method: String, params: JSON, token: String?, timeout: Double, lost: Bool) {
         nextID += 1
         let id = nextID
+        if !lost, !isReady, case .idle = state {
+            connect()
+            // Could not even start connecting: this message is unreachable now, not in 5 s.
+            if case .idle = state {
+                if let token { owner.report([(token, .unreachable("cannot connect to account \(account)'s node"))]) }
+                return
+            }
+        }
         if let token {
+            // The connection this message goes out on: its time-out closes that one, not a later one.
             let gen = generation
             let timer = owner.loop.after(timeout) { [weak self] in
                 guard let self, let entry = self.inflight.removeValue(forKey: id) else { return }
@@ -121,7 +130,6 @@ final class PeerLink: PollHandler {
             flush()
         } else {
             queued.append(line)
-            if case .idle = state { connect() }
         }
     }
 
@@ -166,7 +174,10 @@ final class PeerLink: PollHandler {
             writable(loop)
             if case .idle = state { return }
         }
-        for _ in 0..<16 where fd >= 0 {
+        // What a line sets off may close this connection and open another: lines read from the
+        // old one are then dropped, never handled in the new one's state.
+        let gen = generation
+        for _ in 0..<16 where fd >= 0 && generation == gen {
             let r: Socket.ReadResult
             do { r = try owner.readBuffer.bytes.withUnsafeMutableBytes { try Socket.read(fd, into: $0) } } catch {
                 fail("read: \(error)")
@@ -179,7 +190,7 @@ final class PeerLink: PollHandler {
                 return
             case .bytes(let n):
                 for event in framer.feed(owner.readBuffer.bytes[0..<n]) {
-                    guard fd >= 0 else { return }
+                    guard fd >= 0, generation == gen else { return }
                     switch event {
                     case .line(let line): handle(line)
                     case .tooLong(let limit):

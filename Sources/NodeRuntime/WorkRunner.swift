@@ -166,6 +166,12 @@ final class WorkRunner: @unchecked Sendable {
                 do { try FileIO.writeDurably(audiencePath(audienceFile), csv) } catch {
                     throw WorkFailure(statusCode: "STORAGE_FAILURE", message: "\(error)")
                 }
+                // A delete that came while the file was being written has already removed what
+                // there was: remove this too.
+                if isCancelled(arn) {
+                    FileIO.remove(audiencePath(audienceFile))
+                    throw WorkFailure(statusCode: "CANCELLED", message: "deleted while generating")
+                }
                 return WorkResult.GeneratedAudience(relevance: bins.isEmpty ? [] : result.relevance.map(\.score), recall: result.recall,
                                                     candidates: result.candidates, matchedSeeds: result.matchedSeeds)
             })

@@ -144,6 +144,54 @@ import Testing
         #expect(p.a.core.state.audienceExportJobs[id2]?.status == "ACTIVE")
     }
 
+    @Test("PV-1: a failure about the seed reaches A with its message; any other failure only as a code and a fixed sentence")
+    func failureMessages() throws {
+        let p = try CorePair()
+        for (code, message) in [("INSUFFICIENT_SEED_MATCHES", "3 of the seed's users match the model; 25 are needed"),
+                                ("STORAGE_FAILURE", "open /data/nodes/222222222222/audiences/x.csv.tmp: No space left on device")] {
+            let arnA = try p.start("j-\(code)")
+            let arnB = CorePair.other(arnA)
+            p.b.perform(p.b.core.workStarted(arnB, now: p.b.now))
+            p.b.perform(p.b.core.workFinished(.audienceGenerated(jobArn: arnB, .failure(WorkFailure(statusCode: code, message: message))), now: p.b.now))
+            p.pump()
+            let a = try #require(p.job(p.a, arnA))
+            #expect(a["status"] == "CREATE_FAILED")
+            #expect(a["statusDetails"]?["statusCode"]?.stringValue == code)
+            let seen = a["statusDetails"]?["message"]?.stringValue ?? ""
+            #expect(code == "STORAGE_FAILURE" ? !seen.contains("/data/") && seen.contains("model owner") : seen == message, "\(seen)")
+        }
+    }
+
+    @Test("XA-5 ML-3: B's name check counts B's own starts in flight; exports of the same name by A and by B never share an output object")
+    func namesAndOutputs() throws {
+        let p = try CorePair()
+        // B itself is starting a job named 111111111111-foo elsewhere (its message held back).
+        try p.b.call("s3.PutObject", ["Bucket": "data", "Key": "seed.csv", "Body": .string(Base64.encode(Array("user_id\nu1\n".utf8)))])
+        let elsewhere = p.b.send("cleanroomsml.StartAudienceGenerationJob", [
+            "name": "111111111111-foo", "configuredAudienceModelArn": "arn:aws:cleanrooms-ml:us-west-1:111111111111:configured-audience-model/x",
+            "seedAudience": ["dataSource": ["s3Uri": "s3://data/seed.csv"], "roleArn": "arn:aws:iam::222222222222:role/crml"]])
+        #expect(p.b.replies[elsewhere] == nil && p.b.core.state.startIntents.count == 1)
+        p.b.sent.removeAll()
+        let clash = p.a.send("cleanroomsml.StartAudienceGenerationJob", p.startParams("foo"))
+        p.pump()
+        guard case .error(let e, _)? = p.a.replies[clash] else { Issue.record("the clash was accepted"); return }
+        #expect(e.code.name == "ConflictException")
+
+        let arnA = try p.start("shared")
+        let arnB = CorePair.other(arnA)
+        p.finishRun(arnB)
+        p.pump()
+        try p.b.call("cleanroomsml.StartAudienceExportJob", ["audienceGenerationJobArn": .string(arnB), "name": "top", "audienceSize": ["type": "ABSOLUTE", "value": 5]])
+        let fromA = p.a.send("cleanroomsml.StartAudienceExportJob", ["audienceGenerationJobArn": .string(arnA), "name": "top", "audienceSize": ["type": "ABSOLUTE", "value": 5]])
+        p.pump()
+        _ = try p.a.result("export", p.a.replies[fromA])
+        for e in p.b.core.state.audienceExportJobs.values {
+            p.b.perform(p.b.core.workFinished(.audienceExported(exportID: e.id, .success(Array("user_id,score\n\(e.id),1\n".utf8))), now: p.b.now))
+        }
+        let locations = p.b.core.state.audienceExportJobs.values.compactMap(\.outputLocation)
+        #expect(locations.count == 2 && Set(locations).count == 2, "\(locations)")
+    }
+
     @Test("XA-8: a seed too large to keep in the job's record is held as a blob on B and goes with the job")
     func largeSeed() throws {
         let p = try CorePair()

@@ -58,8 +58,7 @@ enum CrossAccountStart {
             "includeSeedInOutput": .bool(includeSeed), "requestTags": .object(tags.mapValues { .string($0) }),
             "principal": .compactObject(["arn": .string(p.arn), "kind": .string(p.kind.rawValue), "name": p.name.map { .string($0) },
                                          "userID": p.userID.map { .string($0) }, "roleARN": p.roleARN.map { .string($0) },
-                                         "tags": .object(call.caller.tags.mapValues { .string($0) }),
-                                         "orgID": core.config.organizationID.map { .string($0) }]),
+                                         "tags": .object(call.caller.tags.mapValues { .string($0) })]),
         ])
         let token = "start:\(id)"
         core.pendingCalls[token] = PendingCall(call: call, kind: .start(job))
@@ -79,9 +78,9 @@ enum CrossAccountStart {
                 var copy = job
                 copy.updateTime = now
                 core.emit(.audienceGenerationJobCreated(copy))
-                let early = core.earlyStatus.removeValue(forKey: job.id) ?? answer
-                JobReplication.applyOwnerStatus(core, copy, early, now: now)
+                JobReplication.applyOwnerStatus(core, copy, core.earlyStatus[job.id] ?? answer, now: now)
             }
+            core.earlyStatus[job.id] = nil
             core.finish(call, .result(["audienceGenerationJobArn": .string(job.arn)]))
         case .refused(let error):
             core.earlyStatus[job.id] = nil
@@ -123,7 +122,8 @@ enum CrossAccountStart {
             ctx["aws:EpochTime"] = .single(String(Int(request.now)))
             ctx["aws:RequestedRegion"] = .single(core.config.region)
             ctx["aws:SecureTransport"] = .single("false")
-            if let org = request.params["principal"]?["orgID"]?.stringValue { ctx["aws:PrincipalOrgID"] = .single(org) }
+            // The organization comes from the cluster's configuration, not from A's claim.
+            if let org = core.config.organizations[request.from] { ctx["aws:PrincipalOrgID"] = .single(org) }
             ctx.setPrincipalTags((request.params["principal"]?["tags"]?.objectValue ?? [:]).compactMapValues(\.stringValue))
             ctx.setRequestTags(tags)
             if resource == camArn, let cam { ctx.setResourceTags(cam.tags) }
@@ -140,7 +140,7 @@ enum CrossAccountStart {
         }
         // XA-5: B's name space holds ACCOUNT-NAME.
         let localName = "\(request.from)-\(name)"
-        if core.state.hasJob(named: localName) {
+        if core.state.hasJob(named: localName) || core.state.startIntents.values.contains(where: { $0.name == localName }) {
             throw AWSError(.conflict, "An audience generation job named \(localName) already exists in account \(core.config.account)")
         }
         let parts = request.params["seedData"]?.arrayValue ?? []

@@ -96,7 +96,7 @@ enum JobReplication {
             throw AWSError(.resourceNotFound, "Audience generation job \(id) not found")
         }
         if let existing = core.state.audienceExportJobs[exportID] {
-            guard existing.requestedBy == request.from else { throw AWSError(.conflict, "Export \(exportID) already exists") }
+            guard existing.requestedBy == request.from, existing.audienceGenerationJobArn == job.arn else { throw AWSError(.conflict, "Export \(exportID) already exists") }
             return .result(exportPayload(job, existing))
         }
         let size = request.params["audienceSize"] ?? [:]

@@ -151,12 +151,21 @@ enum JobStatusOrder {
     }
 }
 
-/// PV-1: S3 and Glue locations never leave the account. Status messages the other account
-/// sees have any `s3://…` reference replaced.
+/// PV-1: nothing about the owner's storage leaves its account. The other account sees a status
+/// code and, for failures about the seed it sent, the message (with any `s3://` location
+/// replaced); every other failure reaches it as a fixed sentence, since such messages may name
+/// buckets, files or the owner's setup.
 enum LocationScrubber {
+    /// Failures whose message is about the submitter's own seed.
+    static let seedFailures: Set<String> = ["INSUFFICIENT_SEED_MATCHES", "INVALID_SEED"]
+
     static func scrub(_ details: StatusDetails?) -> StatusDetails? {
         guard var d = details else { return nil }
-        d.message = d.message.map(scrub)
+        if let code = d.statusCode, seedFailures.contains(code) {
+            d.message = d.message.map(scrub)
+        } else if d.statusCode != nil || d.message != nil {
+            d.message = "The run failed in the model owner's account\(d.statusCode.map { " (\($0))" } ?? "")."
+        }
         return d
     }
 

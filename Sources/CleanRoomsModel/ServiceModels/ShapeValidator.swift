@@ -33,6 +33,22 @@ extension ServiceModel {
         if let e = v.error(code: validationError) { throw e }
     }
 
+    /// Whether `value` matches `pattern` whole. Answers are remembered (a bounded memo, cleared
+    /// when full): nodes see the same ARNs and names again and again, and a regular-expression
+    /// match costs far more than a lookup.
+    static func matches(_ value: String, pattern: String) -> Bool {
+        let key = MatchKey(pattern: pattern, value: value)
+        if let known = matchMemo.withLock({ $0[key] }) { return known }
+        let ok = regex(pattern).map { (try? $0.wholeMatch(in: value)) != nil } ?? true
+        if value.utf8.count <= 2048 {
+            matchMemo.withLock { memo in
+                if memo.count >= 8192 { memo.removeAll(keepingCapacity: true) }
+                memo[key] = ok
+            }
+        }
+        return ok
+    }
+
     /// The compiled regular expression of a pattern, cached for the life of the process.
     static func regex(_ pattern: String) -> Regex<AnyRegexOutput>? {
         if let r = regexCache.withLock({ $0[pattern] }) { return r.regex }
@@ -48,6 +64,13 @@ private struct CachedRegex: @unchecked Sendable {
 }
 
 private let regexCache = Mutex<[String: CachedRegex]>([:])
+
+private struct MatchKey: Hashable {
+    let pattern: String
+    let value: String
+}
+
+private let matchMemo = Mutex<[MatchKey: Bool]>([:])
 
 /// One validation pass, collecting the errors it finds.
 private struct ValidationRun {
@@ -130,7 +153,7 @@ private struct ValidationRun {
                 return
             }
             length(s.unicodeScalars.count, shape, value, path)
-            if let pattern = shape.pattern, let regex = ServiceModel.regex(pattern), (try? regex.wholeMatch(in: s)) == nil {
+            if let pattern = shape.pattern, !ServiceModel.matches(s, pattern: pattern) {
                 add("Value '\(ValidationRun.show(value))' at \(at(path)) failed to satisfy constraint: Member must satisfy regular expression pattern: \(pattern)")
             }
         case .integer, .long:

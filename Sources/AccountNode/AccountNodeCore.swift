@@ -31,6 +31,8 @@ public final class AccountNodeCore {
     /// ignored).
     var outboxAttempts: [String: Int] = [:]
     var messageCounter: UInt64 = 0
+    /// Status changes still to be told to each account (see `PendingPushes`).
+    var pushes: [String: PendingPushes] = [:]
     /// Where the next sync with each account starts (job ids are synced a window at a time).
     var syncCursor: [String: String] = [:]
     /// Compiled resource policies by their text.

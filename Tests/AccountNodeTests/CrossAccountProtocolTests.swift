@@ -42,9 +42,27 @@ import Testing
             // A late, backward push changes nothing.
             p.nextPeerToken += 1
             p.a.perform(p.a.core.handlePeer(PeerRequest(token: RequestToken(p.nextPeerToken), from: "222222222222", method: "peer.JobStatus",
-                                                        params: ["jobID": .string(String(arnA.suffix(36))), "status": "CREATE_IN_PROGRESS"], now: p.a.now)))
+                                                        params: ["jobs": [["jobID": .string(String(arnA.suffix(36))), "status": "CREATE_IN_PROGRESS"]]], now: p.a.now)))
             #expect(p.job(p.a, arnA)?["status"] == "ACTIVE")
         }
+    }
+
+    @Test("XA-2: status pushes coalesce: one in flight per account, the next carries the newest status of every job changed meanwhile")
+    func pushesCoalesce() throws {
+        let p = try CorePair()
+        let arns = try (0..<10).map { try p.start("j\($0)") }
+        for arn in arns { p.finishRun(CorePair.other(arn)) }
+        p.collect()
+        let pushes = p.queue.filter { $0.message.method == "peer.JobStatus" }
+        #expect(pushes.count == 1, "one push in flight, not \(pushes.count)")
+        #expect(pushes.first?.message.params["jobs"]?.arrayValue?.count == 1)
+        p.pump(limit: 1)
+        p.collect()
+        let next = p.queue.filter { $0.message.method == "peer.JobStatus" }
+        #expect(next.count == 1)
+        #expect(next.first?.message.params["jobs"]?.arrayValue?.count == 10, "every job's newest status in the next push")
+        p.pump()
+        #expect(arns.allSatisfy { p.job(p.a, $0)?["status"] == "ACTIVE" })
     }
 
     @Test("XA-1: B refusing leaves nothing; B unreachable gives a retryable error, a tombstone and a delete for B, which refuses the late start")
@@ -137,7 +155,7 @@ import Testing
         p.pump()
         _ = try p.a.result("export", p.a.replies[t2])
         runExport(id2)
-        p.pump { $0.method == "peer.ExportStatus" ? .drop : .deliver }
+        p.pump { $0.method == "peer.JobStatus" ? .drop : .deliver }
         #expect(p.a.core.state.audienceExportJobs[id2]?.status == "CREATE_PENDING")
         p.a.perform(p.a.core.syncTick(now: p.a.now))
         p.pump()
@@ -283,6 +301,7 @@ import Testing
                                                "principal": ["arn": "arn:aws:iam::111111111111:user/admin", "kind": "user"], "seedData": ["not base64!"]]),
             ("111111111111", "peer.DeleteJob", ["jobID": "../../etc/passwd"]),
             ("111111111111", "peer.Sync", ["jobs": "all"]),
+            ("111111111111", "peer.JobStatus", ["jobs": 3]),
             ("111111111111", "peer.Nope", [:]),
             ("333333333333", "peer.DeleteJob", ["jobID": .string(id)]),
             ("333333333333", "peer.StartExport", ["jobID": .string(id), "exportID": .string(id), "name": "x"]),

@@ -223,7 +223,7 @@ import Wire
             #expect(refused == "ConflictException")
             // B's node's status push again, late.
             let asB = try await c.peerClient(from: 1, to: 0)
-            _ = try await asB.call("peer.JobStatus", ["jobID": .string(id), "status": "ACTIVE", "updateTime": 1])
+            _ = try await asB.call("peer.JobStatus", ["jobs": [["jobID": .string(id), "status": "ACTIVE", "updateTime": 1]], "exports": []])
             #expect(await CrossAccountScene.get(s.a, arnA).error == "ResourceNotFoundException")
             #expect(await CrossAccountScene.get(s.b, s.otherARN(arnA)).error == "ResourceNotFoundException")
             #expect(try await Self.status(s.a)["audienceGenerationJobs"] == 0)

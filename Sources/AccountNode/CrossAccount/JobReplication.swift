@@ -29,16 +29,27 @@ enum JobReplication {
                                                candidates: nil, at: payload["updateTime"]?.numberValue ?? now))
     }
 
-    static func jobStatusFromPeer(_ core: AccountNodeCore, _ request: PeerRequest) throws(AWSError) -> Reply {
-        let id = try request.jobID()
-        if let job = core.state.job(id: id), job.counterpart == request.from {
-            applyOwnerStatus(core, job, request.params, now: request.now)
-        } else if core.state.startIntents[id]?.owner == request.from {
+    /// `peer.JobStatus {jobs: [...], exports: [...]}`: the owner's statuses of shared jobs and
+    /// of exports this account asked for, as many as were waiting to be told.
+    static func statusesFromPeer(_ core: AccountNodeCore, _ request: PeerRequest) throws(AWSError) -> Reply {
+        guard let jobs = request.params["jobs"]?.arrayValue, jobs.count <= 100_000,
+              let exports = (request.params["exports"] ?? []).arrayValue, exports.count <= 100_000 else {
+            throw AWSError(.validation, "\(request.method): jobs and exports must be lists of statuses")
+        }
+        for payload in jobs { jobStatus(core, payload, from: request.from, now: request.now) }
+        for payload in exports { exportStatus(core, payload, from: request.from, now: request.now) }
+        return .result([:])
+    }
+
+    static func jobStatus(_ core: AccountNodeCore, _ payload: JSON, from peer: String, now: Double) {
+        guard let id = payload["jobID"]?.stringValue else { return }
+        if let job = core.state.job(id: id), job.counterpart == peer {
+            applyOwnerStatus(core, job, payload, now: now)
+        } else if core.state.startIntents[id]?.owner == peer {
             // The start's answer is still on its way: keep the newest status for when it lands.
             let old = core.earlyStatus[id]?["status"]?.stringValue ?? "CREATE_PENDING"
-            if let s = request.params["status"]?.stringValue, JobStatusOrder.isForward(from: old, to: s) { core.earlyStatus[id] = request.params }
+            if let s = payload["status"]?.stringValue, JobStatusOrder.isForward(from: old, to: s) { core.earlyStatus[id] = payload }
         }
-        return .result([:])
     }
 
     // MARK: Exports of a submitted job (submitter → owner, status back)
@@ -126,37 +137,76 @@ enum JobReplication {
         core.emit(.audienceExportJobStatus(id: e.id, status: status, details: details, outputLocation: nil, at: payload["updateTime"]?.numberValue ?? now))
     }
 
-    static func exportStatusFromPeer(_ core: AccountNodeCore, _ request: PeerRequest) throws(AWSError) -> Reply {
-        let exportID = try request.jobID("exportID")
+    static func exportStatus(_ core: AccountNodeCore, _ payload: JSON, from peer: String, now: Double) {
+        guard let exportID = payload["exportID"]?.stringValue else { return }
         if let e = core.state.audienceExportJobs[exportID], let job = core.state.audienceGenerationJobs[e.audienceGenerationJobArn],
-           job.counterpart == request.from, job.jobRole == .submitter {
-            applyExportStatus(core, e, request.params, now: request.now)
+           job.counterpart == peer, job.jobRole == .submitter {
+            applyExportStatus(core, e, payload, now: now)
         } else if core.pendingCalls["export:\(exportID)"] != nil {
             // The answer to the start is still on its way: keep the newest status for it.
             let old = core.earlyStatus[exportID]?["status"]?.stringValue ?? "CREATE_PENDING"
-            if let s = request.params["status"]?.stringValue, JobStatusOrder.isForward(from: old, to: s) { core.earlyStatus[exportID] = request.params }
+            if let s = payload["status"]?.stringValue, JobStatusOrder.isForward(from: old, to: s) { core.earlyStatus[exportID] = payload }
         }
-        return .result([:])
     }
 }
 
+/// Which statuses each account still has to be told, and whether a push to it is on its way.
+/// One push per account is in flight at a time; what changes meanwhile goes in the next one, as
+/// the newest status of each job and export. Under light load every change goes out at once;
+/// under heavy load many go in one message and one commit. Memory only: a crash forgets it, and
+/// sync repairs what was not told.
+struct PendingPushes {
+    var jobs: Set<String> = []
+    var exports: Set<String> = []
+    var inFlight = false
+}
+
 extension AccountNodeCore {
-    /// After any step: the owner tells the submitter about every status change of a shared job
-    /// or of an export the submitter asked for (sent once the change is durable).
+    /// After any step: the owner queues every status change of a shared job, or of an export the
+    /// submitter asked for, to be told to the submitter once the change is durable.
     func replicateStatus(_ events: [StateEvent]) {
+        var touched: Set<String> = []
         for event in events {
             switch event {
             case .audienceGenerationJobStatus(let arn, _, _, _, _, _):
                 guard let job = state.audienceGenerationJobs[arn], job.jobRole == .owner, let peer = job.counterpart else { continue }
-                send(PeerMessage(token: nextMessageToken("push"), account: peer, method: PeerMethod.jobStatus,
-                                 params: JobReplication.statusPayload(self, job), timeout: config.crossAccount.callTimeout, expectsAnswer: false))
+                pushes[peer, default: PendingPushes()].jobs.insert(job.id)
+                touched.insert(peer)
             case .audienceExportJobStatus(let id, _, _, _, _):
-                guard let e = state.audienceExportJobs[id], let peer = e.requestedBy, let job = state.audienceGenerationJobs[e.audienceGenerationJobArn] else { continue }
-                send(PeerMessage(token: nextMessageToken("push"), account: peer, method: PeerMethod.exportStatus,
-                                 params: JobReplication.exportPayload(job, e), timeout: config.crossAccount.callTimeout, expectsAnswer: false))
+                guard let e = state.audienceExportJobs[id], let peer = e.requestedBy else { continue }
+                pushes[peer, default: PendingPushes()].exports.insert(id)
+                touched.insert(peer)
             default:
                 continue
             }
         }
+        for peer in touched.sorted() { pushStatuses(to: peer) }
+    }
+
+    /// Sends what `peer` has still to be told, unless a push to it is already on its way.
+    func pushStatuses(to peer: String) {
+        guard var p = pushes[peer], !p.inFlight, !(p.jobs.isEmpty && p.exports.isEmpty) else { return }
+        let jobs = p.jobs.sorted().compactMap { state.job(id: $0) }.filter { $0.jobRole == .owner && $0.counterpart == peer }
+        let exports = p.exports.sorted().compactMap { id -> JSON? in
+            guard let e = state.audienceExportJobs[id], e.requestedBy == peer, let job = state.audienceGenerationJobs[e.audienceGenerationJobArn] else { return nil }
+            return JobReplication.exportPayload(job, e)
+        }
+        p.jobs.removeAll()
+        p.exports.removeAll()
+        p.inFlight = !(jobs.isEmpty && exports.isEmpty)
+        pushes[peer] = p
+        guard p.inFlight else { return }
+        send(PeerMessage(token: "push:\(peer):\(nextMessageToken("n"))", account: peer, method: PeerMethod.jobStatus,
+                         params: ["jobs": .array(jobs.map { JobReplication.statusPayload(self, $0) }), "exports": .array(exports)],
+                         timeout: config.crossAccount.callTimeout))
+    }
+
+    /// A push has been answered (or lost: sync repairs): the next one may go.
+    func pushAnswered(_ token: String) {
+        let parts = token.split(separator: ":")
+        guard parts.count >= 2 else { return }
+        let peer = String(parts[1])
+        pushes[peer]?.inFlight = false
+        pushStatuses(to: peer)
     }
 }

@@ -7,7 +7,6 @@ enum PeerMethod {
     static let startJob = "peer.StartJob"
     static let jobStatus = "peer.JobStatus"
     static let startExport = "peer.StartExport"
-    static let exportStatus = "peer.ExportStatus"
     static let deleteJob = "peer.DeleteJob"
     static let sync = "peer.Sync"
 }
@@ -31,9 +30,8 @@ extension AccountNodeCore {
 
     nonisolated(unsafe) static let peerHandlers: [String: PeerHandler] = [
         PeerMethod.startJob: CrossAccountStart.startFromPeer,
-        PeerMethod.jobStatus: JobReplication.jobStatusFromPeer,
+        PeerMethod.jobStatus: JobReplication.statusesFromPeer,
         PeerMethod.startExport: JobReplication.startExportFromPeer,
-        PeerMethod.exportStatus: JobReplication.exportStatusFromPeer,
         PeerMethod.deleteJob: DeletePropagation.deleteFromPeer,
         PeerMethod.sync: JobSync.syncFromPeer,
     ]
@@ -62,6 +60,8 @@ extension AccountNodeCore {
             case .start(let job): CrossAccountStart.resolve(self, p.call, job, outcome, now: now)
             case .export(let export): JobReplication.resolveExport(self, p.call, export, outcome, now: now)
             }
+        } else if token.hasPrefix("push:") {
+            pushAnswered(token)
         } else if token.hasPrefix("outbox:") {
             DeletePropagation.outboxAnswered(self, token, outcome)
         } else if token.hasPrefix("sync:"), case .answered(let digest) = outcome {

@@ -8,9 +8,10 @@ let topLevelHelp = """
       demo              the main job: a temporary three-account cluster walked through its story
       cluster           start, inspect, stop and fault a local cluster of account nodes
       call              call one API method on a node (service.Operation)
+      fault             cut, slow, drop, duplicate or reorder traffic between accounts; arm failpoints
       data              generate interaction data with planted groups; upload big CSV files in parts
       policy simulate   evaluate IAM policies offline (SimulateCustomPolicy shape)
-      bench             benchmarks (policy engine, node round trips)
+      bench             benchmarks (policy engine, node round trips, lookalike, cross-account)
 
     Run `crml COMMAND --help` for a command's options.
 
@@ -27,6 +28,7 @@ func runCrml(_ args: [String]) -> ExitCode {
         case "demo": return try DemoCommand.run(rest)
         case "cluster": return try ClusterCommand.run(rest)
         case "call": return try CallCommand.run(rest)
+        case "fault": return try FaultCommand.run(rest)
         case "data": return try DataCommand.run(rest)
         case "policy": return try PolicyCommand.run(rest)
         case "bench": return try BenchCommand.run(rest)

@@ -74,6 +74,7 @@ public final class AccountNodeRuntime: NodeServerDelegate, @unchecked Sendable {
     private var routes: [RequestToken: (conn: UInt64, id: RPCID)] = [:]
     private var nextToken: UInt64 = 0
     private var peers: PeerLinks!
+    private var shaper: LinkShaper!
     /// Things to do once a commit is durable (and the replies waiting for it are out): remove
     /// replaced blobs and work files, start work on what the commit created.
     private var afterCommit: [(seq: UInt64, action: AfterCommit)] = []
@@ -149,6 +150,7 @@ public final class AccountNodeRuntime: NodeServerDelegate, @unchecked Sendable {
         port = server.port
         server.delegate = self
         loop.register(server)
+        shaper = LinkShaper(loop: loop, faults: options.faults)
         peers = PeerLinks(loop: loop, account: config.account.rawValue, secret: options.nodeSecret, maxLineLength: options.maxLineLength,
                           endpoint: options.peerEndpoint)
         peers.onOutcome = { [unowned self] token, outcome in
@@ -362,29 +364,43 @@ public final class AccountNodeRuntime: NodeServerDelegate, @unchecked Sendable {
             }
             params["seedData"] = .array(parts)
         }
-        peers.send(to: m.account, method: m.method, params: params, token: m.expectsAnswer ? m.token : nil, timeout: m.timeout,
-                   lost: options.faults.drops(to: m.account))
+        let token = m.expectsAnswer ? m.token : nil
+        shaper.transmit(to: m.account,
+                        send: { [peers] in peers.send(to: m.account, method: m.method, params: params, token: token, timeout: m.timeout) },
+                        again: { [peers] in peers.send(to: m.account, method: m.method, params: params, token: nil, timeout: m.timeout) },
+                        lost: { [peers] in peers.send(to: m.account, method: m.method, params: params, token: token, timeout: m.timeout, lost: true) })
     }
 
     private func deliver(_ reply: Reply, conn connID: UInt64, id: RPCID) {
         guard let conn = server.connection(connID) else { return }
-        if case .peer(let account) = conn.auth, options.faults.drops(to: account) { return }
+        let message: RPCMessage
         switch reply {
         case .result(let r):
-            conn.send(.result(id: id, result: r))
+            message = .result(id: id, result: r)
         case .resultWithBody(var r, let blob):
             do {
                 r["Body"] = .string(Base64.encode(try blobs.read(blob)))
-                conn.send(.result(id: id, result: r))
+                message = .result(id: id, result: r)
             } catch {
-                conn.send(.error(id: id, error: RPCError(AWSError(.internalService, "object body unreadable: \(error)"))))
+                message = .error(id: id, error: RPCError(AWSError(.internalService, "object body unreadable: \(error)")))
             }
         case .error(let e, let protocolCode):
             var err = RPCError(e)
             if let protocolCode { err.code = protocolCode }
-            conn.send(.error(id: id, error: err))
+            message = .error(id: id, error: err)
         }
-        conn.flush(loop)
+        guard case .peer(let account) = conn.auth else {
+            conn.send(message)
+            conn.flush(loop)
+            return
+        }
+        // An answer to another node travels through the link faults set for that node.
+        let write: () -> Void = { [weak self] in
+            guard let self, let conn = self.server.connection(connID) else { return }
+            conn.send(message)
+            conn.flush(self.loop)
+        }
+        shaper.transmit(to: account, send: write, again: write, lost: {})
     }
 
     private func maintainStorage() {

@@ -5,22 +5,25 @@ import Foundation
 import CleanRoomsModel
 import JSON
 import Synchronization
+import Wire
 
 /// Faults injected into this node on purpose (fault-injection tests and `crml fault`): set only
 /// through `admin.` methods or at start, never by the core, so the protocol code is the same
 /// with or without them.
 ///
-/// - Link faults are on the sending side, per peer account: a dropped message is simply not
-///   written (its sender sees a time-out, as with a lost packet).
+/// - Link faults are on the sending side, per peer account (`LinkFault`): what this node sends to
+///   that peer, requests and answers alike, can be dropped (its sender sees a time-out, as with
+///   a lost packet), delayed with jitter, duplicated, or held back and sent after the next
+///   message (reordered). `LinkShaper` applies them.
 /// - Failpoints crash the process at once (no cleanup, exit code 86) the next time the node
 ///   passes the named protocol step.
 /// - Slow work stretches every run and export, so a test can act while one is in progress.
 public final class Faults: @unchecked Sendable {
-    public static let failpointNames = ["start.after-intent", "start.after-peer-created", "delete.after-log", "delete.apply", "run.during", "export.during"]
+    public static let failpointNames = Failpoints.names
     public static let crashExitCode: Int32 = 86
 
-    /// Per peer account: the fraction of messages to it that are dropped (1 = cut).
-    private(set) var drop: [String: Double] = [:]
+    /// Per peer account: what happens to what this node sends it.
+    private(set) var links: [String: LinkFault] = [:]
     private(set) var failpoints: Set<String> = []
     /// Seconds each run or export takes at least (read by the work thread).
     let workDelay = Mutex<Double>(0)
@@ -28,10 +31,15 @@ public final class Faults: @unchecked Sendable {
 
     public init(failpoints: Set<String> = []) { self.failpoints = failpoints }
 
-    /// Whether a message to `peer` is lost.
-    func drops(to peer: String) -> Bool {
-        guard let p = drop[peer], p > 0 else { return false }
-        return p >= 1 || Double.random(in: 0..<1, using: &rng) < p
+    func link(to peer: String) -> LinkFault? { links[peer] }
+
+    /// True with probability `p` (always for 1, never for 0).
+    func chance(_ p: Double) -> Bool { p >= 1 || (p > 0 && Double.random(in: 0..<1, using: &rng) < p) }
+
+    /// A delay with jitter: uniform in [delay - jitter, delay + jitter], never below 0.
+    func delay(_ f: LinkFault) -> Double {
+        guard f.delay > 0 || f.jitter > 0 else { return 0 }
+        return max(0, f.delay + (f.jitter > 0 ? Double.random(in: -f.jitter...f.jitter, using: &rng) : 0))
     }
 
     /// Crashes the process if `name` is armed.
@@ -46,12 +54,20 @@ public final class Faults: @unchecked Sendable {
     func handle(_ method: String, _ params: JSON) -> Result<JSON, AWSError> {
         switch method {
         case "admin.SetLinkFault":
-            guard let peer = params["peer"]?.stringValue, peer.utf8.count == 12, let d = params["drop"]?.numberValue, d >= 0, d <= 1 else {
-                return .failure(AWSError(.validation, "admin.SetLinkFault takes peer (an account id) and drop (a fraction from 0 to 1)"))
+            guard let peer = params["peer"]?.stringValue, peer.utf8.count == 12 else {
+                return .failure(AWSError(.validation, "admin.SetLinkFault takes peer (an account id) and any of drop, duplicate, reorder (fractions from 0 to 1), delay and jitter (seconds, at most 60)"))
             }
-            drop[peer] = d == 0 ? nil : d
+            var f = links[peer] ?? LinkFault()
+            for (name, limit) in [("drop", 1.0), ("duplicate", 1.0), ("reorder", 1.0), ("delay", 60.0), ("jitter", 60.0)] {
+                guard let v = params[name] else { continue }
+                guard let x = v.numberValue, x >= 0, x <= limit else {
+                    return .failure(AWSError(.validation, "admin.SetLinkFault: \(name) must be a number from 0 to \(limit == 1 ? "1" : "60 (seconds)")"))
+                }
+                f[name] = x
+            }
+            links[peer] = f.isEmpty ? nil : f
         case "admin.HealLinks":
-            if let peer = params["peer"]?.stringValue { drop[peer] = nil } else { drop.removeAll() }
+            if let peer = params["peer"]?.stringValue { links[peer] = nil } else { links.removeAll() }
         case "admin.ArmFailpoint", "admin.DisarmFailpoint":
             guard let name = params["name"]?.stringValue, Faults.failpointNames.contains(name) else {
                 return .failure(AWSError(.validation, "\(method) takes name, one of: \(Faults.failpointNames.joined(separator: ", "))"))
@@ -65,8 +81,50 @@ public final class Faults: @unchecked Sendable {
         default:
             return .failure(AWSError(AWSErrorCode("UnknownOperationException", 404), "Method not found: \(method)"))
         }
-        let links: [String: JSON] = drop.mapValues { .object(["drop": .number($0)]) }
-        return .success(["links": .object(links), "failpoints": .array(failpoints.sorted().map { .string($0) }),
+        return .success(["links": .object(links.mapValues(\.json)), "failpoints": .array(failpoints.sorted().map { .string($0) }),
                          "workDelaySeconds": .number(workDelay.withLock { $0 })])
+    }
+}
+
+/// What the network does to the messages one node sends to one peer. All zero: nothing.
+public struct LinkFault: Sendable, Equatable {
+    /// Fraction of messages lost (1: the link is cut in this direction).
+    public var drop = 0.0
+    /// Seconds each message waits before it goes, give or take `jitter`.
+    public var delay = 0.0
+    public var jitter = 0.0
+    /// Fraction of messages sent twice.
+    public var duplicate = 0.0
+    /// Fraction of messages held back and sent after the next one.
+    public var reorder = 0.0
+
+    public init() {}
+
+    var isEmpty: Bool { self == LinkFault() }
+
+    subscript(name: String) -> Double {
+        get {
+            switch name {
+            case "drop": return drop
+            case "delay": return delay
+            case "jitter": return jitter
+            case "duplicate": return duplicate
+            default: return reorder
+            }
+        }
+        set {
+            switch name {
+            case "drop": drop = newValue
+            case "delay": delay = newValue
+            case "jitter": jitter = newValue
+            case "duplicate": duplicate = newValue
+            default: reorder = newValue
+            }
+        }
+    }
+
+    var json: JSON {
+        .compactObject(["drop": drop > 0 ? .number(drop) : nil, "delay": delay > 0 ? .number(delay) : nil, "jitter": jitter > 0 ? .number(jitter) : nil,
+                        "duplicate": duplicate > 0 ? .number(duplicate) : nil, "reorder": reorder > 0 ? .number(reorder) : nil])
     }
 }

@@ -192,10 +192,7 @@ enum ClusterCommand {
         for a in cluster.accounts {
             rows.append([a.id.rawValue, "\(a.host):\(a.port)", a.pid.map(String.init) ?? "-", state(a), a.logFile ?? dir.logFile(a.id)])
         }
-        let widths = (0..<rows[0].count).map { c in rows.map { $0[c].count }.max()! }
-        for r in rows {
-            Console.out(r.enumerated().map { $0.element.padding(toLength: widths[$0.offset] + 2, withPad: " ", startingAt: 0) }.joined().trimmingCharacters(in: .whitespaces) + "\n")
-        }
+        Console.table(rows)
     }
 
     static func status(_ args: [String]) throws -> ExitCode {

@@ -121,6 +121,15 @@ enum Console {
         FileHandle.standardError.write(Data((s.hasSuffix("\n") ? s : s + "\n").utf8))
     }
 
+    /// Rows as left-aligned columns, two spaces apart (the first row is the header).
+    static func table(_ rows: [[String]]) {
+        guard let first = rows.first else { return }
+        let widths = (0..<first.count).map { c in rows.map { $0[c].count }.max()! }
+        for r in rows {
+            out(r.enumerated().map { $0.element.padding(toLength: widths[$0.offset] + 2, withPad: " ", startingAt: 0) }.joined().trimmingCharacters(in: .whitespaces) + "\n")
+        }
+    }
+
     /// Reads all of standard input.
     static func readStdin() -> Data {
         FileHandle.standardInput.readDataToEndOfFile()

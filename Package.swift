@@ -20,6 +20,7 @@ let package = Package(
         .target(name: "Lookalike", dependencies: ["CleanRoomsModel"]),
 
         // The account node's state machine (pure: returns effects, never performs them).
+        .target(name: "Checker", dependencies: ["JSON"]),
         .target(name: "AccountNode", dependencies: ["JSON", "CleanRoomsModel", "AccessControl", "Digest"]),
 
         // I/O: the wire protocol (framing, JSON-RPC, handshake, sockets, event loop, client).
@@ -36,7 +37,7 @@ let package = Package(
 
         // Executables.
         .executableTarget(name: "CrmlNode", dependencies: ["NodeRuntime", "AccountNode", "ClusterConfig", "Wire", "JSON", "CleanRoomsModel", "Digest"]),
-        .executableTarget(name: "CrmlCLI", dependencies: ["JSON", "CleanRoomsModel", "AccessControl", "Lookalike", "ClusterConfig", "Wire", "Digest", "Processes"]),
+        .executableTarget(name: "CrmlCLI", dependencies: ["JSON", "CleanRoomsModel", "AccessControl", "Lookalike", "ClusterConfig", "Wire", "Digest", "Processes", "Checker"]),
 
         // Tests mirror the targets; TestSupport holds the shared helpers (processes, temp files).
         .target(name: "TestSupport", dependencies: ["Wire", "ClusterConfig", "JSON", "CleanRoomsModel", "Processes", "Lookalike", "Digest"], path: "Tests/TestSupport"),
@@ -49,6 +50,7 @@ let package = Package(
         .testTarget(name: "CleanRoomsModelTests", dependencies: ["CleanRoomsModel"]),
         .testTarget(name: "AccessControlTests", dependencies: ["AccessControl", "JSON", "CleanRoomsModel"]),
         .testTarget(name: "CrmlCLITests", dependencies: ["JSON", "TestSupport", "CrmlCLI", "CrmlNode"]),
+        .testTarget(name: "CheckerTests", dependencies: ["Checker", "JSON"]),
         .testTarget(name: "CrossAccountTests", dependencies: ["TestSupport", "Wire", "JSON", "Lookalike", "ClusterConfig", "CrmlNode", "CrmlCLI"]),
         .testTarget(name: "NodeRuntimeTests", dependencies: ["NodeRuntime", "Lookalike", "AccountNode", "Wire", "JSON", "CleanRoomsModel", "ClusterConfig", "Digest", "TestSupport", "CrmlNode", "CrmlCLI"]),
     ]

@@ -21,6 +21,11 @@ public struct NodeConfig: Sendable {
     /// The organization of each account of the cluster that is in one (`aws:PrincipalOrgID` for
     /// principals of other accounts).
     public var organizations: [String: String] = [:]
+    /// Deliberately broken behaviours, for showing that the checker can fail (never in normal
+    /// use): `no-tombstones` (a delete leaves no tombstone), `drop-outbox` (undelivered deletes
+    /// are forgotten on restart, and digests carry no tombstones).
+    public var breaks: Set<String> = []
+    public static let breakNames = ["no-tombstones", "drop-outbox"]
     /// How the node talks to other accounts' nodes.
     public var crossAccount = CrossAccountTiming()
 

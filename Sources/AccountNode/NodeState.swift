@@ -154,6 +154,9 @@ public struct AudienceGenerationJob: Codable, Sendable {
     public var counterpart: String? = nil
     /// Which copy this is (absent in records written before cross-account jobs: local).
     public var role: JobRole? = nil
+    /// Runs of this job that finished on this node (ACTIVE or CREATE_FAILED recorded here); a
+    /// submitter's copy never runs.
+    public var runs: Int? = nil
 
     public var jobRole: JobRole { role ?? .local }
 }

@@ -126,6 +126,7 @@ extension NodeState {
             indexJob(j)
         case .audienceGenerationJobStatus(let arn, let status, let details, let metrics, let candidates, let at):
             guard var j = audienceGenerationJobs[arn] else { break }
+            if j.jobRole != .submitter, status == "ACTIVE" || status == "CREATE_FAILED", j.status != status { j.runs = (j.runs ?? 0) + 1 }
             j.status = status
             j.statusDetails = details
             if let metrics { j.metrics = metrics }

@@ -15,7 +15,7 @@ import Wire
 /// Reads the cluster file, recovers the account's state from its data directory, listens, and
 /// announces readiness with a line `READY account=… host=… port=… pid=…` on stdout and, if asked,
 /// a ready file (JSON, written atomically). SIGTERM and SIGINT stop it cleanly.
-let usage = "usage: crml-node --cluster FILE --account ID [--host HOST] [--port PORT] [--data-dir DIR] [--ready-file FILE] [--failpoints NAME,…]"
+let usage = "usage: crml-node --cluster FILE --account ID [--host HOST] [--port PORT] [--data-dir DIR] [--ready-file FILE] [--failpoints NAME,…] [--break NAME,…]"
 
 func fail(_ message: String, code: Int32 = 2) -> Never {
     FileHandle.standardError.write(Data("crml-node: \(message)\n".utf8))
@@ -31,7 +31,7 @@ while let a = args.first {
     args.removeFirst()
     options[String(a.dropFirst(2))] = v
 }
-for k in options.keys where !["cluster", "account", "host", "port", "data-dir", "ready-file", "failpoints"].contains(k) { fail("unknown option --\(k)\n\(usage)") }
+for k in options.keys where !["cluster", "account", "host", "port", "data-dir", "ready-file", "failpoints", "break"].contains(k) { fail("unknown option --\(k)\n\(usage)") }
 guard let clusterPath = options["cluster"], let accountText = options["account"] else { fail(usage) }
 guard let account = AccountID(accountText) else { fail("--account \(accountText) is not a 12-digit account id") }
 guard let clusterBytes = FileManager.default.contents(atPath: clusterPath) else { fail("cannot read cluster file \(clusterPath)") }
@@ -43,6 +43,11 @@ let org = cluster.organization(of: account)
 var config = NodeConfig(account: account, region: cluster.region, partition: cluster.partition,
                         admin: .init(userName: me.admin.userName, accessKeyID: me.admin.accessKeyId, secretAccessKey: me.admin.secretAccessKey),
                         organizationID: org?.id, serviceControlPolicies: org?.scps)
+// Deliberately broken modes, for showing that the checker catches them (never in normal use).
+let breaks = (options["break"] ?? ProcessInfo.processInfo.environment["CRML_BREAK"] ?? "").split(separator: ",").map(String.init)
+for name in breaks where !NodeConfig.breakNames.contains(name) { fail("unknown --break \(name); known: \(NodeConfig.breakNames.joined(separator: ", "))") }
+config.breaks = Set(breaks)
+if !breaks.isEmpty { FileHandle.standardError.write(Data("crml-node \(account): DELIBERATELY BROKEN: \(breaks.joined(separator: ", "))\n".utf8)) }
 config.peers = Set(cluster.accounts.map(\.id.rawValue).filter { $0 != account.rawValue })
 for a in cluster.accounts { if let o = cluster.organization(of: a.id) { config.organizations[a.id.rawValue] = o.id } }
 let clusterDir = URL(fileURLWithPath: clusterPath).deletingLastPathComponent().path

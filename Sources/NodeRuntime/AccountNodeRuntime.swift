@@ -75,6 +75,10 @@ public final class AccountNodeRuntime: NodeServerDelegate, @unchecked Sendable {
     private var nextToken: UInt64 = 0
     private var peers: PeerLinks!
     private var shaper: LinkShaper!
+    /// What the checker reads with `admin.Dump` besides the state: peer messages sent and
+    /// received (the newest 100,000), messages sent per method, runs started per job.
+    private var trace = PeerTrace(capacity: 100_000)
+    private var runsStarted: [String: Int] = [:]
     /// Things to do once a commit is durable (and the replies waiting for it are out): remove
     /// replaced blobs and work files, start work on what the commit created.
     private var afterCommit: [(seq: UInt64, action: AfterCommit)] = []
@@ -223,6 +227,7 @@ public final class AccountNodeRuntime: NodeServerDelegate, @unchecked Sendable {
             return
         }
         if method == "peer.DeleteJob" { options.faults.pass("delete.apply") }
+        trace.record(inbound: true, peer: account, method: method, jobID: params["jobID"]?.stringValue)
         perform(core.handlePeer(PeerRequest(token: route(conn, id), from: account, method: method, params: params, now: Date().timeIntervalSince1970)))
     }
 
@@ -240,7 +245,10 @@ public final class AccountNodeRuntime: NodeServerDelegate, @unchecked Sendable {
         let now = Date().timeIntervalSince1970
         switch report {
         case .started(let id):
-            if id.contains(":audience-generation-job/") { options.faults.pass("run.during") }
+            if id.contains(":audience-generation-job/") {
+                options.faults.pass("run.during")
+                runsStarted[id, default: 0] += 1
+            }
             if core.state.audienceExportJobs[id] != nil { options.faults.pass("export.during") }
             perform(core.workStarted(id, now: now))
         case .finished(let result): perform(core.workFinished(result, now: now))
@@ -365,6 +373,7 @@ public final class AccountNodeRuntime: NodeServerDelegate, @unchecked Sendable {
             params["seedData"] = .array(parts)
         }
         let token = m.expectsAnswer ? m.token : nil
+        trace.record(inbound: false, peer: m.account, method: m.method, jobID: m.params["jobID"]?.stringValue)
         shaper.transmit(to: m.account,
                         send: { [peers] in peers.send(to: m.account, method: m.method, params: params, token: token, timeout: m.timeout) },
                         again: { [peers] in peers.send(to: m.account, method: m.method, params: params, token: nil, timeout: m.timeout) },
@@ -456,6 +465,15 @@ public final class AccountNodeRuntime: NodeServerDelegate, @unchecked Sendable {
             ]), conn: conn.id, id: id)
         case "admin.Snapshot":
             snapshot(reply: (conn.id, id))
+        case "admin.Dump":
+            var d = core.dump()
+            d["wallClock"] = .number(Date().timeIntervalSince1970)
+            d["audienceFiles"] = .array(FileIO.list(work.audiencesDir).filter { $0.hasSuffix(".csv") }.map { .string(String($0.dropLast(4))) }.sorted { $0.stringValue! < $1.stringValue! })
+            d["blobs"] = .array(blobs.orphans(referenced: []).sorted().map { .string($0) })
+            d["runsStarted"] = .object(runsStarted.mapValues { .int($0) })
+            d["peerMessages"] = trace.json
+            d["peerMessagesSent"] = .object(trace.sentByMethod.mapValues { .int($0) })
+            deliver(.result(d), conn: conn.id, id: id)
         default:
             deliver(.error(AWSError(AWSErrorCode("UnknownOperationException", 404), "Method not found: \(method)"), protocolCode: -32601), conn: conn.id, id: id)
         }

@@ -5,8 +5,9 @@ import Wire
 ///
 /// Per message: dropped with probability `drop` (then `lost` runs instead, so a request still
 /// gets its time-out); otherwise sent after `delay` ± `jitter`; sent a second time with
-/// probability `duplicate`; and with probability `reorder` held back until the next message to
-/// the same peer has gone (or 50 ms have passed), so the two arrive swapped.
+/// probability `duplicate` (after a delay of its own, so a copy can come late); and with
+/// probability `reorder` held back until the next message to the same peer has gone (or 50 ms
+/// have passed), so the two arrive swapped.
 final class LinkShaper {
     let loop: PollLoop
     let faults: Faults
@@ -30,10 +31,12 @@ final class LinkShaper {
             lost()
             return
         }
-        let duplicate = faults.chance(f.duplicate)
+        if faults.chance(f.duplicate) {
+            let late = faults.delay(f)
+            if late > 0 { loop.after(late, again) } else { again() }
+        }
         let go: () -> Void = { [weak self] in
             send()
-            if duplicate { again() }
             self?.release(peer)
         }
         if held[peer] == nil, faults.chance(f.reorder) {

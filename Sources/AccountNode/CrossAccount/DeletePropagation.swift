@@ -20,7 +20,7 @@ enum DeletePropagation {
     /// Records that a job is gone for good; with `tellCounterpart`, also queues the delete for
     /// the other account's node.
     static func tombstone(_ core: AccountNodeCore, jobID: String, counterpart: String, now: Double, tellCounterpart: Bool) {
-        if core.state.tombstones[jobID] == nil {
+        if core.state.tombstones[jobID] == nil, !core.config.breaks.contains("no-tombstones") {
             core.emit(.jobTombstoned(Tombstone(jobID: jobID, counterpart: counterpart, deletedAt: now)))
         }
         guard tellCounterpart, !counterpart.isEmpty else { return }

@@ -42,8 +42,8 @@ enum JobSync {
                 return entry
             }
         let intents = core.state.startIntents.values.filter { $0.owner == account }.map { JSON.string($0.jobID) }
-        let tombstones = core.state.tombstones.values.filter { $0.counterpart == account }.sorted { $0.deletedAt > $1.deletedAt }
-            .prefix(digestTombstones).map { JSON.string($0.jobID) }
+        let tombstones = core.config.breaks.contains("drop-outbox") ? [] : core.state.tombstones.values.filter { $0.counterpart == account }
+            .sorted { $0.deletedAt > $1.deletedAt }.prefix(digestTombstones).map { JSON.string($0.jobID) }
         return .compactObject(["takenAt": .number(now), "after": .string(after), "through": through.map { .string($0) },
                                "jobs": .array(jobs), "intents": .array(intents), "tombstones": .array(Array(tombstones))])
     }

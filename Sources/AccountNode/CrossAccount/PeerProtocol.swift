@@ -95,7 +95,11 @@ extension AccountNodeCore {
             DeletePropagation.tombstone(self, jobID: intent.jobID, counterpart: intent.owner, now: now, tellCounterpart: true)
         }
         for e in state.outbox.values.sorted(by: { $0.createdAt < $1.createdAt }) where outboxAttempts[e.id] == nil {
-            DeletePropagation.deliver(self, e, delay: 0)
+            if config.breaks.contains("drop-outbox") {
+                emit(.outboxDelivered(id: e.id))  // deliberately broken: forgotten
+            } else {
+                DeletePropagation.deliver(self, e, delay: 0)
+            }
         }
         return resumableWork()
     }

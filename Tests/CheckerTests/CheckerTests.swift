@@ -1,0 +1,126 @@
+import Checker
+import JSON
+import Testing
+
+/// The checker on hand-made histories and final states: each invariant is shown holding and
+/// broken, so a verdict of `valid` means something.
+@Suite struct CheckerTests {
+    static let a = "111111111111", b = "222222222222"
+    static let id = "0f8c2a7e-1111-4a4a-8b8b-000000000001"
+    static var arnA: String { "arn:aws:cleanrooms-ml:us-west-1:\(a):audience-generation-job/\(id)" }
+    static var arnB: String { "arn:aws:cleanrooms-ml:us-west-1:\(b):audience-generation-job/\(id)" }
+    static let setup = RunSetup(accounts: [a, b], buckets: [a: ["seeds-\(a)", "data-\(a)", "out-\(a)"], b: ["seeds-\(b)", "data-\(b)", "out-\(b)"]])
+
+    /// A history built step by step.
+    final class Builder {
+        var events: [HistoryEvent] = []
+        var t = 0.0
+        func add(_ process: String, _ account: String?, _ kind: HistoryEvent.Kind, _ f: String, _ value: JSON = [:]) {
+            t += 0.01
+            events.append(HistoryEvent(index: events.count, time: t, wall: 1_000_000 + t, process: process, account: account, kind: kind, f: f, value: value))
+        }
+        func op(_ process: String, _ account: String, _ f: String, _ args: JSON, _ kind: HistoryEvent.Kind, _ result: JSON = [:]) {
+            add(process, account, .invoke, f, args)
+            add(process, account, kind, f, result)
+        }
+    }
+
+    static func copy(_ account: String, role: String, name: String, tags: JSON = [:], view: JSON? = nil, runs: Int = 0) -> JSON {
+        let arn = account == a ? arnA : arnB
+        return ["arn": .string(arn), "id": .string(id), "name": .string(name), "role": .string(role), "counterpart": .string(account == a ? b : a),
+                "status": "ACTIVE", "runs": .int(runs), "tags": tags, "view": view ?? ["audienceGenerationJobArn": .string(arn), "name": .string(name)]]
+    }
+
+    static func dump(_ account: String, copies: [JSON] = [], tombstoneAt: Double? = nil, audit: [JSON] = [], audienceFiles: [String] = []) -> NodeDump {
+        var t: [JSON] = []
+        if let tombstoneAt { t.append(["jobID": .string(id), "deletedAt": .number(tombstoneAt)]) }
+        return NodeDump(["account": .string(account), "jobs": .array(copies), "exports": [], "tombstones": .array(t), "outbox": [], "startIntents": [],
+                         "objects": [], "audit": .array(audit), "audienceFiles": .array(audienceFiles.map { .string($0) }), "peerMessagesSent": ["peer.StartJob": 1]])!
+    }
+
+    static func result(_ history: Builder, _ dumps: [NodeDump]) -> Analysis {
+        Checker.analyze(history: history.events, dumps: Dictionary(uniqueKeysWithValues: dumps.map { ($0.account, $0) }), setup: setup)
+    }
+
+    static func broken(_ a: Analysis) -> Set<String> { Set(a.invariants.filter { !$0.held }.map(\.id)) }
+
+    @Test("SIM-4: a clean history (start, reads, delete) is valid, with the delete's propagation measured")
+    func valid() {
+        let h = Builder()
+        h.op("0", Self.a, "start", ["name": "j", "cam": .string(Self.b)], .ok, ["arn": .string(Self.arnA)])
+        h.op("1", Self.b, "get", ["arn": .string(Self.arnB)], .ok, ["present": true])
+        h.op("0", Self.a, "delete", ["arn": .string(Self.arnA)], .ok)
+        h.op("1", Self.b, "get", ["arn": .string(Self.arnB)], .ok, ["present": false])
+        h.add("nemesis", nil, .info, "fault-start", ["kind": "partition", "id": "1"])
+        h.add("nemesis", nil, .info, "fault-end", ["kind": "partition", "id": "1"])
+        let ackWall = h.events[5].wall
+        let audit: [JSON] = [["eventName": "DeleteAudienceGenerationJob", "resources": [.string(Self.arnA)]], ["eventName": "StartAudienceGenerationJob", "resources": [.string(Self.arnA)]]]
+        let r = Self.result(h, [Self.dump(Self.a, tombstoneAt: ackWall - 0.001, audit: audit), Self.dump(Self.b, tombstoneAt: ackWall + 0.004)])
+        #expect(r.verdict == .valid, "\(TextReport.render(r))")
+        #expect(r.figures.deleteLatencies.count == 1 && abs(r.figures.deleteLatencies[0] - 0.004) < 1e-6)
+        #expect(r.figures.faults == ["partition": 1])
+        #expect(r.figures.availabilityByOperation["get"]?.ok == 2)
+        let text = TextReport.render(r)
+        #expect(text.contains("verdict: VALID") && text.contains("p50 4.00 ms"))
+        let html = HTMLReport.render(r, history: h.events, dumps: [Self.a: Self.dump(Self.a), Self.b: Self.dump(Self.b)])
+        #expect(html.hasPrefix("<!doctype html>") && html.contains("<svg") && !html.contains("http-equiv") && !html.contains("src="))
+    }
+
+    @Test("SIM-4 XA-8: a copy left on one side, a resurrected job, and a lost start are each reported broken")
+    func brokenStates() {
+        let h = Builder()
+        h.op("0", Self.a, "start", ["name": "j"], .ok, ["arn": .string(Self.arnA)])
+        h.op("0", Self.a, "delete", ["arn": .string(Self.arnA)], .ok)
+        h.op("1", Self.b, "get", ["arn": .string(Self.arnB)], .ok, ["present": false])
+        h.op("1", Self.b, "get", ["arn": .string(Self.arnB)], .ok, ["present": true])
+        let auditA: [JSON] = [["eventName": "DeleteAudienceGenerationJob", "resources": [.string(Self.arnA)]]]
+        let r = Self.result(h, [Self.dump(Self.a, audit: auditA), Self.dump(Self.b, copies: [Self.copy(Self.b, role: "owner", name: "\(Self.a)-j")])])
+        #expect(r.verdict == .invalid)
+        #expect(Self.broken(r) == ["both-or-neither", "delete-removes-everything", "no-resurrection"])
+        #expect(r.flaggedJobs == [Self.id])
+        #expect(r.figures.staleReads == 1)
+
+        let lost = Builder()
+        lost.op("0", Self.a, "start", ["name": "j"], .ok, ["arn": .string(Self.arnA)])
+        let r2 = Self.result(lost, [Self.dump(Self.a), Self.dump(Self.b)])
+        #expect(Self.broken(r2) == ["no-lost-writes"])
+    }
+
+    @Test("SIM-4 XA-5 PV-1 TG-2 XA-2 XA-10: a wrong name, a leaked location, a request tag on the owner's copy, a run on the submitter, a propagated delete in the audit trail")
+    func brokenRules() {
+        let h = Builder()
+        h.op("0", Self.a, "start", ["name": "j"], .ok, ["arn": .string(Self.arnA), "seen": .string("s3://out-\(Self.b)/x")])
+        let leaky: JSON = ["audienceGenerationJobArn": .string(Self.arnA), "statusDetails": ["message": .string("s3://data-\(Self.b)/interactions")]]
+        let a = Self.dump(Self.a, copies: [Self.copy(Self.a, role: "submitter", name: "j", view: leaky, runs: 1)])
+        let b = Self.dump(Self.b, copies: [Self.copy(Self.b, role: "owner", name: "j", tags: ["req-x": "1"])],
+                          audit: [["eventName": "DeleteAudienceGenerationJob", "resources": [.string(Self.arnB)]]])
+        let r = Self.result(h, [a, b])
+        #expect(Self.broken(r) == ["names", "no-location-leaks", "tags", "one-run", "audit"], "\(TextReport.render(r))")
+    }
+
+    @Test("SIM-4: a node whose final state is missing makes the verdict unknown (exit 2), whatever else held")
+    func unknown() {
+        let h = Builder()
+        h.op("0", Self.a, "list", [:], .info)
+        let r = Self.result(h, [Self.dump(Self.a)])
+        #expect(r.verdict == .unknown && r.verdict.exitCode == 2)
+        #expect(r.unknownBecause == ["no final state from account \(Self.b)"])
+    }
+
+    @Test("SIM-4: histories are read line by line; a torn last line is reported, an invoke without completion counts as unknown (info)")
+    func historyParsing() {
+        let lines = [
+            #"{"index":0,"time":0.1,"wall":1,"process":"0","account":"111111111111","type":"invoke","f":"get","value":{"arn":"x"}}"#,
+            #"{"index":1,"time":0.2,"wall":1,"process":"1","account":"111111111111","type":"invoke","f":"list","value":{}}"#,
+            #"{"index":2,"time":0.3,"wall":1,"process":"1","account":"111111111111","type":"ok","f":"list","value":{"arns":[]}}"#,
+            #"{"index":3,"time":0.4,"wall":1,"proc"#,
+        ]
+        let (events, bad) = HistoryEvent.parse(Array(lines.joined(separator: "\n").utf8))
+        #expect(events.count == 3 && bad == [4])
+        let (ops, _) = Operation.pair(events)
+        #expect(ops.map(\.f) == ["get", "list"])
+        #expect(ops[0].outcome == .info && ops[0].completed == nil)
+        #expect(ops[1].ok)
+        for e in events { #expect(HistoryEvent(json: e.json) == e) }
+    }
+}

@@ -13,6 +13,11 @@ public struct ClusterFile: Codable, Sendable {
     public var partition: String = "aws"
     public var accounts: [Account]
     public var organizations: [Organization] = []
+    /// Deliberately broken node modes for the whole cluster (`crml check run --break`), never in
+    /// normal use; each node also takes `--break`.
+    public var breaks: [String] = []
+    /// Seconds a node waits for another node's answer before it counts it unreachable (default 5).
+    public var peerTimeout: Double? = nil
 
     public struct Account: Codable, Sendable {
         public var id: AccountID
@@ -112,7 +117,7 @@ public struct ClusterFile: Codable, Sendable {
 
 // Hand-written cluster files may leave out whatever has a default.
 extension ClusterFile {
-    enum CodingKeys: String, CodingKey { case version, region, partition, accounts, organizations }
+    enum CodingKeys: String, CodingKey { case version, region, partition, accounts, organizations, breaks, peerTimeout }
 
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -121,6 +126,8 @@ extension ClusterFile {
         partition = try c.decodeIfPresent(String.self, forKey: .partition) ?? "aws"
         accounts = try c.decode([Account].self, forKey: .accounts)
         organizations = try c.decodeIfPresent([Organization].self, forKey: .organizations) ?? []
+        breaks = try c.decodeIfPresent([String].self, forKey: .breaks) ?? []
+        peerTimeout = try c.decodeIfPresent(Double.self, forKey: .peerTimeout)
     }
 }
 

@@ -44,9 +44,13 @@ var config = NodeConfig(account: account, region: cluster.region, partition: clu
                         admin: .init(userName: me.admin.userName, accessKeyID: me.admin.accessKeyId, secretAccessKey: me.admin.secretAccessKey),
                         organizationID: org?.id, serviceControlPolicies: org?.scps)
 // Deliberately broken modes, for showing that the checker catches them (never in normal use).
-let breaks = (options["break"] ?? ProcessInfo.processInfo.environment["CRML_BREAK"] ?? "").split(separator: ",").map(String.init)
+let breaks = cluster.breaks + (options["break"] ?? ProcessInfo.processInfo.environment["CRML_BREAK"] ?? "").split(separator: ",").map(String.init)
 for name in breaks where !NodeConfig.breakNames.contains(name) { fail("unknown --break \(name); known: \(NodeConfig.breakNames.joined(separator: ", "))") }
 config.breaks = Set(breaks)
+if let t = cluster.peerTimeout {
+    guard t >= 0.1, t <= 600 else { fail("peerTimeout \(t) in \(clusterPath) must be between 0.1 and 600 seconds") }
+    config.crossAccount.callTimeout = t
+}
 if !breaks.isEmpty { FileHandle.standardError.write(Data("crml-node \(account): DELIBERATELY BROKEN: \(breaks.joined(separator: ", "))\n".utf8)) }
 config.peers = Set(cluster.accounts.map(\.id.rawValue).filter { $0 != account.rawValue })
 for a in cluster.accounts { if let o = cluster.organization(of: a.id) { config.organizations[a.id.rawValue] = o.id } }

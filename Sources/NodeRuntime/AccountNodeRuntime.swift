@@ -77,7 +77,7 @@ public final class AccountNodeRuntime: NodeServerDelegate, @unchecked Sendable {
     private var shaper: LinkShaper!
     /// What the checker reads with `admin.Dump` besides the state: peer messages sent and
     /// received (the newest 100,000), messages sent per method, runs started per job.
-    private var trace = PeerTrace(capacity: 100_000)
+    private var trace: PeerTrace
     private var runsStarted: [String: Int] = [:]
     /// Things to do once a commit is durable (and the replies waiting for it are out): remove
     /// replaced blobs and work files, start work on what the commit created.
@@ -106,6 +106,7 @@ public final class AccountNodeRuntime: NodeServerDelegate, @unchecked Sendable {
         self.config = config
         self.options = options
         try FileIO.makeDirectory(options.dataDir)
+        trace = PeerTrace(path: options.dataDir + "/peer-trace.jsonl", capacity: 100_000)
         lockFD = try FileIO.lockExclusively(options.dataDir + "/LOCK")
 
         var state = NodeState()
@@ -190,6 +191,7 @@ public final class AccountNodeRuntime: NodeServerDelegate, @unchecked Sendable {
     private func scheduleSync() {
         loop.after(options.syncInterval) { [weak self] in
             guard let self else { return }
+            self.trace.flush()
             self.perform(self.core.syncTick(now: Date().timeIntervalSince1970))
             self.scheduleSync()
         }
@@ -314,6 +316,7 @@ public final class AccountNodeRuntime: NodeServerDelegate, @unchecked Sendable {
     }
 
     private func flushAudit() {
+        trace.flush()
         auditFlushScheduled = false
         guard !auditBuffer.isEmpty else { return }
         pipeline.submit(.audit(auditBuffer))
@@ -466,6 +469,7 @@ public final class AccountNodeRuntime: NodeServerDelegate, @unchecked Sendable {
         case "admin.Snapshot":
             snapshot(reply: (conn.id, id))
         case "admin.Dump":
+            trace.flush()
             var d = core.dump()
             d["wallClock"] = .number(Date().timeIntervalSince1970)
             d["audienceFiles"] = .array(FileIO.list(work.audiencesDir).filter { $0.hasSuffix(".csv") }.map { .string(String($0.dropLast(4))) }.sorted { $0.stringValue! < $1.stringValue! })

@@ -36,6 +36,8 @@ public final class Faults: @unchecked Sendable {
     /// True with probability `p` (always for 1, never for 0).
     func chance(_ p: Double) -> Bool { p >= 1 || (p > 0 && Double.random(in: 0..<1, using: &rng) < p) }
 
+    func uniform(_ a: Double, _ b: Double) -> Double { b > a ? Double.random(in: a...b, using: &rng) : a }
+
     /// A delay with jitter: uniform in [delay - jitter, delay + jitter], never below 0.
     func delay(_ f: LinkFault) -> Double {
         guard f.delay > 0 || f.jitter > 0 else { return 0 }

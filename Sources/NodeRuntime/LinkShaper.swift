@@ -5,7 +5,8 @@ import Wire
 ///
 /// Per message: dropped with probability `drop` (then `lost` runs instead, so a request still
 /// gets its time-out); otherwise sent after `delay` ± `jitter`; sent a second time with
-/// probability `duplicate` (after a delay of its own, so a copy can come late); and with
+/// probability `duplicate` (later than the original tends to be, like a retransmission: up to
+/// five times the delay); and with
 /// probability `reorder` held back until the next message to the same peer has gone (or 50 ms
 /// have passed), so the two arrive swapped.
 final class LinkShaper {
@@ -32,7 +33,8 @@ final class LinkShaper {
             return
         }
         if faults.chance(f.duplicate) {
-            let late = faults.delay(f)
+            // Like a retransmission, a copy tends to come late: up to five times the delay after.
+            let late = faults.delay(f) + faults.uniform(0, 4 * (f.delay + f.jitter))
             if late > 0 { loop.after(late, again) } else { again() }
         }
         let go: () -> Void = { [weak self] in

@@ -1,8 +1,10 @@
 import Foundation
 import JSON
 
-/// The newest peer messages this node sent and received, for the checker's message diagrams,
-/// and how many it sent of each method (kept in memory; a restart starts afresh).
+/// The peer messages this node sent and received, for the checker's message diagrams, and how
+/// many it sent of each method. Entries go to `peer-trace.jsonl` in the data directory in
+/// batches, without `fsync` (like the audit file: a `kill -9` loses none), so a diagram still
+/// shows what a node did before it crashed; the newest `capacity` are kept in memory.
 struct PeerTrace {
     struct Entry {
         var time: Double
@@ -10,28 +12,61 @@ struct PeerTrace {
         var peer: String
         var method: String
         var jobID: String?
+
+        var json: JSON {
+            .compactObject(["t": .number(time), "dir": .string(inbound ? "in" : "out"), "peer": .string(peer), "method": .string(method),
+                            "jobID": jobID.map { .string($0) }])
+        }
     }
 
     let capacity: Int
+    let path: String
     private var entries: [Entry] = []
     private var next = 0
+    private var unwritten: [UInt8] = []
     private(set) var sentByMethod: [String: Int] = [:]
 
-    init(capacity: Int) { self.capacity = capacity }
+    /// Loads the newest entries already in `path`.
+    init(path: String, capacity: Int) {
+        self.path = path
+        self.capacity = capacity
+        guard let data = FileManager.default.contents(atPath: path) else { return }
+        for line in [UInt8](data).split(separator: 0x0A).suffix(capacity) {
+            guard let j = try? JSONParser.parse(Array(line)), let t = j["t"]?.numberValue, let peer = j["peer"]?.stringValue, let method = j["method"]?.stringValue else { continue }
+            let inbound = j["dir"]?.stringValue == "in"
+            append(Entry(time: t, inbound: inbound, peer: peer, method: method, jobID: j["jobID"]?.stringValue))
+            if !inbound { sentByMethod[method, default: 0] += 1 }
+        }
+    }
+
+    private mutating func append(_ e: Entry) {
+        if entries.count < capacity { entries.append(e) } else { entries[next] = e }
+        next = (next + 1) % capacity
+    }
 
     mutating func record(inbound: Bool, peer: String, method: String, jobID: String?) {
         let e = Entry(time: Date().timeIntervalSince1970, inbound: inbound, peer: peer, method: method, jobID: jobID)
         if !inbound { sentByMethod[method, default: 0] += 1 }
-        if entries.count < capacity { entries.append(e) } else { entries[next] = e }
-        next = (next + 1) % capacity
+        append(e)
+        unwritten += JSONWriter.bytes(e.json) + [0x0A]
+        if unwritten.count > 1 << 16 { flush() }
+    }
+
+    /// Appends what is not yet in the file.
+    mutating func flush() {
+        guard !unwritten.isEmpty else { return }
+        if !FileManager.default.fileExists(atPath: path) { FileManager.default.createFile(atPath: path, contents: nil) }
+        if let h = FileHandle(forWritingAtPath: path) {
+            h.seekToEndOfFile()
+            h.write(Data(unwritten))
+            try? h.close()
+        }
+        unwritten.removeAll(keepingCapacity: true)
     }
 
     /// Oldest first.
     var json: JSON {
         let ordered = entries.count < capacity ? entries : Array(entries[next...] + entries[..<next])
-        return .array(ordered.map { e in
-            .compactObject(["t": .number(e.time), "dir": .string(e.inbound ? "in" : "out"), "peer": .string(e.peer), "method": .string(e.method),
-                            "jobID": e.jobID.map { .string($0) }])
-        })
+        return .array(ordered.map(\.json))
     }
 }

@@ -12,8 +12,7 @@ final class HistoryRecorder: @unchecked Sendable {
     let start = PollLoop.now()
 
     init(path: String) throws {
-        FileManager.default.createFile(atPath: path, contents: nil)
-        guard let h = FileHandle(forWritingAtPath: path) else { throw CommandFailure(code: .failed, message: "cannot write \(path)") }
+        guard FileManager.default.createFile(atPath: path, contents: nil), let h = FileHandle(forWritingAtPath: path) else { throw CommandFailure(code: .failed, message: "cannot write \(path)") }
         handle = h
     }
 

@@ -45,7 +45,7 @@ enum CheckCommand {
 
     static let runSpec = CommandSpec(usage: "crml check run …", summary: help, options: [
         ("accounts", "accounts (default 3)"), ("time-limit", "seconds of workload (default 30)"), ("rate", "operations per second in all (default 20)"),
-        ("concurrency", "clients (default 6)"), ("nemesis", "faults, comma-separated, or none (default partition,kill)"),
+        ("concurrency", "clients (default 6)"), ("nemesis", "faults, comma-separated, all, or none (default partition,kill)"),
         ("nemesis-interval", "seconds between faults (default 5)"), ("seed", "the schedule's seed (default 1)"),
         ("break", "a deliberately broken node mode: no-tombstones, drop-outbox"), ("converge", "seconds to wait for the cluster to settle (default 30)"),
         ("peer-timeout", "seconds a node waits for another before counting it unreachable (default 1, shorter than the faults)"),
@@ -63,7 +63,8 @@ enum CheckCommand {
         let converge = try p.double("converge", default: 30)
         let peerTimeout = try p.double("peer-timeout", default: 1)
         guard peerTimeout >= 0.1 else { throw CommandFailure.usage("--peer-timeout must be at least 0.1 s") }
-        let kinds = (p.value("nemesis") ?? "partition,kill").split(separator: ",").map(String.init).filter { $0 != "none" }
+        let named = (p.value("nemesis") ?? "partition,kill").split(separator: ",").map(String.init).filter { $0 != "none" }
+        let kinds = named.flatMap { $0 == "all" ? Nemesis.kinds : [$0] }
         for k in kinds where !Nemesis.kinds.contains(k) { throw CommandFailure.usage("unknown fault \(k) in --nemesis; known: \(Nemesis.kinds.joined(separator: ", "))") }
         guard (2...9).contains(n) else { throw CommandFailure.usage("--accounts takes 2 to 9") }
         guard concurrency >= 1, rate > 0, seconds > 0, interval > 0 else { throw CommandFailure.usage("--concurrency, --rate, --time-limit and --nemesis-interval must be positive") }

@@ -19,9 +19,12 @@ let package = Package(
         // The lookalike engine: training data, a factorization model, audiences (pure).
         .target(name: "Lookalike", dependencies: ["CleanRoomsModel"]),
 
+        // The SQL subset of seed audience queries (parser and row filter, pure).
+        .target(name: "SeedSQL"),
+
         // The account node's state machine (pure: returns effects, never performs them).
         .target(name: "Checker", dependencies: ["JSON"]),
-        .target(name: "AccountNode", dependencies: ["JSON", "CleanRoomsModel", "AccessControl", "Digest"]),
+        .target(name: "AccountNode", dependencies: ["JSON", "CleanRoomsModel", "AccessControl", "Digest", "SeedSQL"]),
 
         // I/O: the wire protocol (framing, JSON-RPC, handshake, sockets, event loop, client).
         .target(name: "Wire", dependencies: ["JSON", "CleanRoomsModel", "Digest"]),
@@ -33,7 +36,7 @@ let package = Package(
         .target(name: "ClusterConfig", dependencies: ["JSON", "CleanRoomsModel"]),
 
         // The shell: drives AccountNode with sockets, disk and threads.
-        .target(name: "NodeRuntime", dependencies: ["AccountNode", "Lookalike", "Wire", "JSON", "CleanRoomsModel", "Digest"]),
+        .target(name: "NodeRuntime", dependencies: ["AccountNode", "Lookalike", "Wire", "JSON", "CleanRoomsModel", "Digest", "SeedSQL"]),
 
         // Executables.
         .executableTarget(name: "CrmlNode", dependencies: ["NodeRuntime", "AccountNode", "ClusterConfig", "Wire", "JSON", "CleanRoomsModel", "Digest"]),
@@ -47,6 +50,7 @@ let package = Package(
         .testTarget(name: "AccountNodeTests", dependencies: ["AccountNode", "CleanRoomsModel", "JSON"]),
         .testTarget(name: "ClusterConfigTests", dependencies: ["ClusterConfig", "CleanRoomsModel", "JSON"]),
         .testTarget(name: "LookalikeTests", dependencies: ["Lookalike"]),
+        .testTarget(name: "SeedSQLTests", dependencies: ["SeedSQL"]),
         .testTarget(name: "CleanRoomsModelTests", dependencies: ["CleanRoomsModel"]),
         .testTarget(name: "AccessControlTests", dependencies: ["AccessControl", "JSON", "CleanRoomsModel"]),
         .testTarget(name: "CrmlCLITests", dependencies: ["JSON", "TestSupport", "CrmlCLI", "CrmlNode"]),

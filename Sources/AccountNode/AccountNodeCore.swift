@@ -37,6 +37,10 @@ public final class AccountNodeCore {
     var syncCursor: [String: String] = [:]
     /// Compiled resource policies by their text.
     var resourcePolicyCache: [String: PolicySource] = [:]
+    /// Starts waiting for a collaboration's creator to vouch for their members, by token.
+    var pendingChecks: [String: CollaborationCheck.Continuation] = [:]
+    /// Set by a peer handler that answers later (after asking another node).
+    var peerAnswerDeferred = false
 
     public init(config: NodeConfig, state: NodeState = NodeState(), seed: UInt64) {
         self.config = config
@@ -104,6 +108,9 @@ public final class AccountNodeCore {
         CleanRoomsMLHandlers.register(&h)
         AudienceModelHandlers.register(&h)
         AudienceJobHandlers.register(&h)
+        CollaborationHandlers.register(&h)
+        MembershipHandlers.register(&h)
+        AudienceModelAssociations.register(&h)
         CloudTrailHandlers.register(&h)
         return h
     }()

@@ -36,6 +36,9 @@ public struct PeerMessage: Sendable {
     /// Blobs whose bytes go in `params.seedData` as base64, in order (the shell reads them:
     /// the core never touches files).
     public var attachBlobs: [String]
+    /// With `attachBlobs`: they are a table, and what goes is the query's selection from it
+    /// (as one CSV of user ids), never the table.
+    public var attachSelection: SeedSelection?
     /// Wait this long before sending (retries back off).
     public var delay: Double
     /// Give up (outcome `.unreachable`) after this long without an answer.
@@ -50,6 +53,7 @@ public struct PeerMessage: Sendable {
         self.method = method
         self.params = params
         self.attachBlobs = attachBlobs
+        self.attachSelection = nil
         self.delay = delay
         self.timeout = timeout
         self.expectsAnswer = expectsAnswer
@@ -148,8 +152,9 @@ public enum Work: Sendable {
                     timestampColumn: String, start: Double?, end: Double?)
     /// Score the users of model file `modelFile` against the seed; keep the ranked audience in
     /// audience file `audienceFile`.
-    case generateAudience(jobArn: String, modelFile: String, audienceFile: String, seed: [DataObject], minMatchingSeedSize: Int,
-                          includeSeed: Bool, sizeType: String, bins: [Int])
+    /// With `selection`, the seed objects are a table and the seed is what the query selects.
+    case generateAudience(jobArn: String, modelFile: String, audienceFile: String, seed: [DataObject], selection: SeedSelection?,
+                          minMatchingSeedSize: Int, includeSeed: Bool, sizeType: String, bins: [Int])
     /// The top `count` users of audience file `audienceFile`, as CSV.
     case exportAudience(exportID: String, audienceFile: String, count: Int)
 
@@ -157,7 +162,7 @@ public enum Work: Sendable {
     public var id: String {
         switch self {
         case .trainModel(let arn, _, _, _, _, _, _, _): return arn
-        case .generateAudience(let arn, _, _, _, _, _, _, _): return arn
+        case .generateAudience(let arn, _, _, _, _, _, _, _, _): return arn
         case .exportAudience(let id, _, _): return id
         }
     }

@@ -6,7 +6,7 @@ import JSON
 /// CREATE_FAILED (when it reports), every step a logged event.
 enum JobWork {
     static func generation(_ job: AudienceGenerationJob, _ plan: GenerationPlan) -> Work {
-        .generateAudience(jobArn: job.arn, modelFile: plan.modelFile, audienceFile: job.id, seed: plan.seed,
+        .generateAudience(jobArn: job.arn, modelFile: plan.modelFile, audienceFile: job.id, seed: plan.seed, selection: plan.selection,
                           minMatchingSeedSize: plan.minMatchingSeedSize, includeSeed: job.includeSeedInOutput, sizeType: plan.sizeType, bins: plan.bins)
     }
 

@@ -205,6 +205,8 @@ public struct GenerationPlan: Codable, Sendable {
     public var minMatchingSeedSize: Int
     public var sizeType: String
     public var bins: [Int]
+    /// An SQL seed: `seed` is the table, this the query over it.
+    public var selection: SeedSelection? = nil
 }
 
 /// An export of a job's audience to the configured audience model's output location.
@@ -242,8 +244,19 @@ public struct NodeState: Codable, Sendable {
     public var tombstones: [String: Tombstone] = [:]
     public var outbox: [String: OutboxEntry] = [:]
     public var startIntents: [String: StartIntent] = [:]
+    /// Collaborations this account created or was invited to, by id.
+    public var collaborations: [String: Collaboration] = [:]
+    /// This account's memberships, by membership id.
+    public var memberships: [String: Membership] = [:]
+    /// Configured audience model associations in this account's memberships, by id.
+    public var associations: [String: AudienceModelAssociation] = [:]
 
     public init() {}
+
+    /// This account's membership of a collaboration (pending ones included).
+    public func membership(ofCollaboration id: String) -> Membership? {
+        memberships.values.first { $0.collaborationId == id }
+    }
 
     /// Job ARNs by job id and by name (rebuilt on load, kept by `apply`, not stored).
     private(set) var jobArnByID: [String: String] = [:]
@@ -276,7 +289,7 @@ public struct NodeState: Codable, Sendable {
 
     enum CodingKeys: String, CodingKey {
         case bootstrapped, users, roles, buckets, databases, trainingDatasets, audienceModels, configuredAudienceModels,
-             audienceGenerationJobs, audienceExportJobs, tombstones, outbox, startIntents
+             audienceGenerationJobs, audienceExportJobs, tombstones, outbox, startIntents, collaborations, memberships, associations
     }
 
     /// Snapshots written before a collection existed still load (it starts empty).
@@ -295,6 +308,9 @@ public struct NodeState: Codable, Sendable {
         tombstones = try c.decodeIfPresent([String: Tombstone].self, forKey: .tombstones) ?? [:]
         outbox = try c.decodeIfPresent([String: OutboxEntry].self, forKey: .outbox) ?? [:]
         startIntents = try c.decodeIfPresent([String: StartIntent].self, forKey: .startIntents) ?? [:]
+        collaborations = try c.decodeIfPresent([String: Collaboration].self, forKey: .collaborations) ?? [:]
+        memberships = try c.decodeIfPresent([String: Membership].self, forKey: .memberships) ?? [:]
+        associations = try c.decodeIfPresent([String: AudienceModelAssociation].self, forKey: .associations) ?? [:]
         for j in audienceGenerationJobs.values { indexJob(j) }
     }
 

@@ -47,6 +47,12 @@ public enum StateEvent: Codable, Sendable {
     case jobTombstoned(Tombstone)
     case outboxAdded(OutboxEntry)
     case outboxDelivered(id: String)
+    // Collaborations (docs/collaborations.md).
+    case collaborationPut(Collaboration)
+    case membershipPut(Membership)
+    case membershipDeleted(id: String)
+    case associationPut(AudienceModelAssociation)
+    case associationDeleted(id: String)
 }
 
 extension NodeState {
@@ -154,6 +160,16 @@ extension NodeState {
             outbox[e.id] = e
         case .outboxDelivered(let id):
             outbox[id] = nil
+        case .collaborationPut(let c):
+            collaborations[c.id] = c
+        case .membershipPut(let m):
+            memberships[m.id] = m
+        case .membershipDeleted(let id):
+            memberships[id] = nil
+        case .associationPut(let a):
+            associations[a.id] = a
+        case .associationDeleted(let id):
+            associations[id] = nil
         }
     }
 

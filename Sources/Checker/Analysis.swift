@@ -118,29 +118,43 @@ public enum Checker {
         }
 
         // 3. No resurrection: once a read in an account saw the job gone after its delete was
-        // acknowledged, no later read there sees it again.
+        // acknowledged, or that account's node durably acknowledged the other side's delete, no later read
+        // there sees it again. (Node and client times are compared on the wall clock: they share
+        // the machine.)
         do {
             var problems: [String] = []
             var checked = 0
-            let ackOf: [String: Double] = Dictionary(okDeletes.compactMap { d in d.args["arn"]?.stringValue.map { (jobID($0), d.completed ?? d.invoked) } },
+            let ackOf: [String: Double] = Dictionary(okDeletes.compactMap { d in d.args["arn"]?.stringValue.map { (jobID($0), d.completedWall ?? d.invokedWall) } },
                                                      uniquingKeysWith: min)
-            var goneSeen: [String: Double] = [:]  // account|id → when a read completed seeing it gone
+            // Wall times shown as seconds since the run began, like the rest of the report.
+            let wallOrigin = history.first.map { $0.wall - $0.time } ?? 0
+            func fmtWall(_ w: Double) -> String { fmt(w - wallOrigin) }
+            // account|id → when it was known gone there, and how.
+            var goneSeen: [String: (time: Double, how: String)] = [:]
+            for d in all {
+                // The node's durable, successful answer to the other side's delete.
+                for m in d.peerMessages where m.acknowledged && m.method == "peer.DeleteJob" {
+                    guard let id = m.jobID, ackOf[id] != nil else { continue }
+                    let key = "\(d.account)|\(id)"
+                    if goneSeen[key].map({ m.time < $0.time }) ?? true { goneSeen[key] = (m.time, "its node acknowledged the other account's delete") }
+                }
+            }
             for op in ops where op.f == "get" && op.ok {
                 guard let arn = op.args["arn"]?.stringValue else { continue }
                 let id = jobID(arn)
-                guard let ack = ackOf[id], op.invoked > ack else { continue }
+                guard let ack = ackOf[id], op.invokedWall > ack else { continue }
                 checked += 1
                 let key = "\(op.account)|\(id)"
                 let present = op.result["present"]?.boolValue ?? false
                 if !present {
-                    if goneSeen[key] == nil { goneSeen[key] = op.completed ?? op.invoked }
-                } else if let gone = goneSeen[key], op.invoked > gone {
-                    problems.append("job \(id): \(op.account) read it as gone at \(fmt(gone)), then present again at \(fmt(op.invoked)) (process \(op.process))")
+                    if goneSeen[key] == nil { goneSeen[key] = (op.completedWall ?? op.invokedWall, "a read saw it gone") }
+                } else if let gone = goneSeen[key], op.invokedWall > gone.time {
+                    problems.append("job \(id): in \(op.account) \(gone.how) at \(fmtWall(gone.time)), then a read saw it present again at \(fmtWall(op.invokedWall)) (process \(op.process))")
                     flagged.append(id)
                 }
             }
             results.append(InvariantResult(id: "no-resurrection", requirements: "XA-8",
-                                           statement: "a deleted job never comes back: once a read sees it gone, no later read sees it", checked: checked, problems: problems))
+                                           statement: "a deleted job never comes back: once a read sees it gone, or the account's node has acknowledged the other side's delete, no later read sees it", checked: checked, problems: problems))
         }
 
         // 4. Names: the owner's copy is SUBMITTER-NAME; names are unique in each account.

@@ -132,7 +132,7 @@ public enum HTMLReport {
         var sent: [(from: String, to: String, method: String, t: Double)] = []
         var received: [String: [Double]] = [:]  // from|to|method → arrival times
         for d in dumps.values {
-            for m in d.peerMessages where m.jobID == id {
+            for m in d.peerMessages where m.jobID == id && !m.acknowledged {
                 if m.inbound { received["\(m.peer)|\(d.account)|\(m.method)", default: []].append(m.time) } else { sent.append((d.account, m.peer, m.method, m.time)) }
             }
         }

@@ -15,9 +15,12 @@ public struct NodeDump: Sendable {
         public var view: JSON
     }
 
+    /// A peer message received (`inbound`) or sent, or (`acknowledged`) this node's successful,
+    /// durable answer to a peer's delete.
     public struct PeerMessage: Sendable {
         public var time: Double
         public var inbound: Bool
+        public var acknowledged: Bool
         public var peer: String
         public var method: String
         public var jobID: String?
@@ -66,7 +69,8 @@ public struct NodeDump: Sendable {
         }
         peerMessages = (j["peerMessages"]?.arrayValue ?? []).compactMap { m in
             guard let t = m["t"]?.numberValue, let peer = m["peer"]?.stringValue, let method = m["method"]?.stringValue else { return nil }
-            return PeerMessage(time: t, inbound: m["dir"]?.stringValue == "in", peer: peer, method: method, jobID: m["jobID"]?.stringValue)
+            return PeerMessage(time: t, inbound: m["dir"]?.stringValue == "in", acknowledged: m["dir"]?.stringValue == "ack", peer: peer, method: method,
+                               jobID: m["jobID"]?.stringValue)
         }
         peerMessagesSent = (j["peerMessagesSent"]?.objectValue ?? [:]).compactMapValues(\.intValue)
     }

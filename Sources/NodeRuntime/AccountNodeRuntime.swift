@@ -69,7 +69,14 @@ public final class AccountNodeRuntime: NodeServerDelegate, @unchecked Sendable {
     // Reply gate: commits submitted and made durable, replies waiting for them, deletions to do.
     private var submittedCommits: UInt64 = 0
     private var durableCommits: UInt64 = 0
-    private var waiting: [(seq: UInt64, conn: UInt64, id: RPCID, reply: Reply)] = []
+    private var waiting: [(seq: UInt64, conn: UInt64, id: RPCID, reply: Reply, ack: DeleteAck?)] = []
+    /// Peer deletes being handled, by the token of their answer: a successful answer is traced
+    /// as the proof that the delete was applied here.
+    private var deleteAcks: [RequestToken: DeleteAck] = [:]
+    private struct DeleteAck {
+        var peer: String
+        var jobID: String?
+    }
     /// Where each request's answer goes: the connection and JSON-RPC id, by the core's token.
     private var routes: [RequestToken: (conn: UInt64, id: RPCID)] = [:]
     private var nextToken: UInt64 = 0
@@ -229,8 +236,10 @@ public final class AccountNodeRuntime: NodeServerDelegate, @unchecked Sendable {
             return
         }
         if method == "peer.DeleteJob" { options.faults.pass("delete.apply") }
-        trace.record(inbound: true, peer: account, method: method, jobID: params["jobID"]?.stringValue)
-        perform(core.handlePeer(PeerRequest(token: route(conn, id), from: account, method: method, params: params, now: Date().timeIntervalSince1970)))
+        trace.record(.inbound, peer: account, method: method, jobID: params["jobID"]?.stringValue)
+        let token = route(conn, id)
+        if method == "peer.DeleteJob" { deleteAcks[token] = DeleteAck(peer: account, jobID: params["jobID"]?.stringValue) }
+        perform(core.handlePeer(PeerRequest(token: token, from: account, method: method, params: params, now: Date().timeIntervalSince1970)))
     }
 
     /// A token for a request whose answer goes to `id` on `conn`.
@@ -305,11 +314,12 @@ public final class AccountNodeRuntime: NodeServerDelegate, @unchecked Sendable {
             }
         }
         for (token, reply) in replies {
+            let ack = deleteAcks.removeValue(forKey: token)
             guard let (conn, id) = routes.removeValue(forKey: token) else { continue }
             if submittedCommits > durableCommits {
-                waiting.append((submittedCommits, conn, id, reply))
+                waiting.append((submittedCommits, conn, id, reply, ack))
             } else {
-                deliver(reply, conn: conn, id: id)
+                deliver(reply, conn: conn, id: id, ack: ack)
             }
         }
         maintainStorage()
@@ -327,7 +337,7 @@ public final class AccountNodeRuntime: NodeServerDelegate, @unchecked Sendable {
         durableCommits = max(durableCommits, seq)
         var k = 0
         while k < waiting.count && waiting[k].seq <= durableCommits {
-            deliver(waiting[k].reply, conn: waiting[k].conn, id: waiting[k].id)
+            deliver(waiting[k].reply, conn: waiting[k].conn, id: waiting[k].id, ack: waiting[k].ack)
             k += 1
         }
         waiting.removeFirst(k)
@@ -373,17 +383,35 @@ public final class AccountNodeRuntime: NodeServerDelegate, @unchecked Sendable {
                 }
                 parts.append(.string(Base64.encode(bytes)))
             }
+            if let selection = m.attachSelection {
+                // PV-2: the table stays here; only the query's selection goes.
+                let objects = parts.enumerated().map { (k, p) in (source: "table object \(k + 1)", bytes: Base64.decode(p.stringValue ?? "") ?? []) }
+                do {
+                    let seed = try SeedSelectionRunner.run(selection, over: objects)
+                    guard seed.count <= 1 << 20 else {
+                        peers.report([(m.token, .refused(AWSError(.validation, "The seed query selects \(seed.count) bytes of user ids; seeds sent to the model owner are at most 1 MiB")))])
+                        return
+                    }
+                    parts = [.string(Base64.encode(seed))]
+                } catch {
+                    peers.report([(m.token, .refused(AWSError(.validation, "seedAudience.sqlParameters.queryString: \(error)")))])
+                    return
+                }
+            }
             params["seedData"] = .array(parts)
         }
         let token = m.expectsAnswer ? m.token : nil
-        trace.record(inbound: false, peer: m.account, method: m.method, jobID: m.params["jobID"]?.stringValue)
+        trace.record(.outbound, peer: m.account, method: m.method, jobID: m.params["jobID"]?.stringValue)
         shaper.transmit(to: m.account,
                         send: { [peers] in peers.send(to: m.account, method: m.method, params: params, token: token, timeout: m.timeout) },
                         again: { [peers] in peers.send(to: m.account, method: m.method, params: params, token: nil, timeout: m.timeout) },
                         lost: { [peers] in peers.send(to: m.account, method: m.method, params: params, token: token, timeout: m.timeout, lost: true) })
     }
 
-    private func deliver(_ reply: Reply, conn connID: UInt64, id: RPCID) {
+    private func deliver(_ reply: Reply, conn connID: UInt64, id: RPCID, ack: DeleteAck? = nil) {
+        // The answer is out only now that what it depends on is durable (even if the asker
+        // is gone): the delete is applied here for good.
+        if let ack, case .result = reply { trace.record(.acknowledged, peer: ack.peer, method: "peer.DeleteJob", jobID: ack.jobID) }
         guard let conn = server.connection(connID) else { return }
         let message: RPCMessage
         switch reply {

@@ -5,16 +5,24 @@ import JSON
 /// many it sent of each method. Entries go to `peer-trace.jsonl` in the data directory in
 /// batches, without `fsync` (like the audit file: a `kill -9` loses none), so a diagram still
 /// shows what a node did before it crashed; the newest `capacity` are kept in memory.
+///
+/// Besides messages in (`in`) and out (`out`), an `ack` entry says when this node answered a
+/// peer's delete with success, which it does only once the delete is durable: the checker's
+/// proof that the delete was applied here.
 struct PeerTrace {
+    enum Direction: String {
+        case inbound = "in", outbound = "out", acknowledged = "ack"
+    }
+
     struct Entry {
         var time: Double
-        var inbound: Bool
+        var direction: Direction
         var peer: String
         var method: String
         var jobID: String?
 
         var json: JSON {
-            .compactObject(["t": .number(time), "dir": .string(inbound ? "in" : "out"), "peer": .string(peer), "method": .string(method),
+            .compactObject(["t": .number(time), "dir": .string(direction.rawValue), "peer": .string(peer), "method": .string(method),
                             "jobID": jobID.map { .string($0) }])
         }
     }
@@ -33,9 +41,9 @@ struct PeerTrace {
         guard let data = FileManager.default.contents(atPath: path) else { return }
         for line in [UInt8](data).split(separator: 0x0A).suffix(capacity) {
             guard let j = try? JSONParser.parse(Array(line)), let t = j["t"]?.numberValue, let peer = j["peer"]?.stringValue, let method = j["method"]?.stringValue else { continue }
-            let inbound = j["dir"]?.stringValue == "in"
-            append(Entry(time: t, inbound: inbound, peer: peer, method: method, jobID: j["jobID"]?.stringValue))
-            if !inbound { sentByMethod[method, default: 0] += 1 }
+            let direction = Direction(rawValue: j["dir"]?.stringValue ?? "") ?? .outbound
+            append(Entry(time: t, direction: direction, peer: peer, method: method, jobID: j["jobID"]?.stringValue))
+            if direction == .outbound { sentByMethod[method, default: 0] += 1 }
         }
     }
 
@@ -44,9 +52,9 @@ struct PeerTrace {
         next = (next + 1) % capacity
     }
 
-    mutating func record(inbound: Bool, peer: String, method: String, jobID: String?) {
-        let e = Entry(time: Date().timeIntervalSince1970, inbound: inbound, peer: peer, method: method, jobID: jobID)
-        if !inbound { sentByMethod[method, default: 0] += 1 }
+    mutating func record(_ direction: Direction, peer: String, method: String, jobID: String?) {
+        let e = Entry(time: Date().timeIntervalSince1970, direction: direction, peer: peer, method: method, jobID: jobID)
+        if direction == .outbound { sentByMethod[method, default: 0] += 1 }
         append(e)
         unwritten += JSONWriter.bytes(e.json) + [0x0A]
         if unwritten.count > 1 << 16 { flush() }

@@ -134,11 +134,20 @@ final class WorkRunner: @unchecked Sendable {
                 }
                 return WorkResult.TrainedModel(users: model.userCount, interactions: data.count)
             })
-        case .generateAudience(let arn, let file, let audienceFile, let seed, let minMatching, let includeSeed, let sizeType, let bins):
+        case .generateAudience(let arn, let file, let audienceFile, let seed, let selection, let minMatching, let includeSeed, let sizeType, let bins):
             return .audienceGenerated(jobArn: arn, Result { () throws(WorkFailure) in
                 let model = try loadModel(file)
                 var seedUsers: [String] = []
-                for (o, bytes) in try read(seed) {
+                var objects = try read(seed)
+                if let selection {
+                    do {
+                        let selected = try SeedSelectionRunner.run(selection, over: objects.map { (source: $0.0.source, bytes: $0.1) })
+                        objects = [(DataObject(source: "the seed query's selection", inlineBytes: []), selected)]
+                    } catch {
+                        throw WorkFailure(statusCode: "INVALID_SEED", message: "\(error)")
+                    }
+                }
+                for (o, bytes) in objects {
                     do {
                         try CSV.read(bytes) { fields, line in
                             guard let id = fields.first, !id.isEmpty else { return }

@@ -86,6 +86,29 @@ import Testing
         #expect(Self.broken(r2) == ["no-lost-writes"])
     }
 
+    @Test("SIM-4 XA-8: a node that acknowledged the other side's delete (durably) must not show the copy again, even if no read saw it gone first")
+    func resurrectionAfterAppliedDelete() {
+        let h = Builder()
+        h.op("0", Self.a, "start", ["name": "j"], .ok, ["arn": .string(Self.arnA)])
+        h.op("0", Self.a, "delete", ["arn": .string(Self.arnA)], .ok)
+        h.op("1", Self.b, "get", ["arn": .string(Self.arnB)], .ok, ["present": true])  // before B applied it: a stale read, allowed
+        h.op("1", Self.b, "get", ["arn": .string(Self.arnB)], .ok, ["present": true])  // after: a resurrection
+        let applied = (h.events[5].wall + h.events[6].wall) / 2
+        let auditA: [JSON] = [["eventName": "DeleteAudienceGenerationJob", "resources": [.string(Self.arnA)]]]
+        func dumpB(appliedAt: Double) -> NodeDump {
+            var j = Self.dump(Self.b, tombstoneAt: appliedAt).raw
+            j["peerMessages"] = [["t": .number(appliedAt), "dir": "ack", "peer": .string(Self.a), "method": "peer.DeleteJob", "jobID": .string(Self.id)]]
+            return NodeDump(j)!
+        }
+        let r = Self.result(h, [Self.dump(Self.a, tombstoneAt: h.events[3].wall, audit: auditA), dumpB(appliedAt: applied)])
+        #expect(Self.broken(r) == ["no-resurrection"], "\(TextReport.render(r))")
+        #expect(r.invariants.first { $0.id == "no-resurrection" }?.problems.first?.contains("acknowledged the other account's delete") == true)
+        // Applied after both reads: both were merely stale.
+        let later = Self.result(h, [Self.dump(Self.a, tombstoneAt: h.events[3].wall, audit: auditA), dumpB(appliedAt: h.events[7].wall + 0.001)])
+        #expect(later.verdict == .valid, "\(TextReport.render(later))")
+        #expect(later.figures.staleReads == 2)
+    }
+
     @Test("SIM-4 XA-5 PV-1 TG-2 XA-2 XA-10: a wrong name, a leaked location, a request tag on the owner's copy, a run on the submitter, a propagated delete in the audit trail")
     func brokenRules() {
         let h = Builder()

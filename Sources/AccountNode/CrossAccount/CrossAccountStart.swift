@@ -34,11 +34,12 @@ enum CrossAccountStart {
         try core.authorize(call, action, jobArn, requestTags: tags, context: context)
         if !tags.isEmpty { try core.authorize(call, "cleanrooms-ml:TagResource", jobArn, requestTags: tags) }
         try CleanRoomsMLHandlers.passRole(core, call, seed["roleArn"]?.stringValue ?? "")
+        if let collaboration { try CollaborationCheck.requireOwnMembership(core, collaboration) }
         if let peers = core.config.peers, !peers.contains(owner) {
             throw AWSError(.accessDenied, "User: \(call.caller.principal.arn) is not authorized to perform: \(action) on resource: \(camArn) because no resource-based policy allows the \(action) action")
         }
-        let (objects, bytes, uri) = try AudienceJobHandlers.seedObjects(core, seed)
-        guard bytes <= maxSeedBytes else {
+        let (objects, selection, bytes, uri) = try AudienceJobHandlers.seedObjects(core, seed, collaboration: collaboration)
+        guard selection != nil || bytes <= maxSeedBytes else {
             throw AWSError(.validation, "The seed audience at \(uri) is \(bytes) bytes; this simulation sends seeds to the model owner inline and takes at most \(maxSeedBytes)")
         }
         try AudienceJobHandlers.requireFreeName(core, name)
@@ -52,7 +53,7 @@ enum CrossAccountStart {
         core.emit(.startIntentLogged(StartIntent(jobID: id, name: name, owner: owner, createdAt: call.now)))
         let p = call.caller.principal
         // PV-1: the seed's bytes go, its location does not.
-        let params: JSON = .compactObject([
+        var params: JSON = .compactObject([
             "jobID": .string(id), "name": .string(name), "configuredAudienceModelArn": .string(camArn),
             "collaborationId": collaboration.map { .string($0) }, "description": description.map { .string($0) },
             "includeSeedInOutput": .bool(includeSeed), "requestTags": .object(tags.mapValues { .string($0) }),
@@ -60,10 +61,17 @@ enum CrossAccountStart {
                                          "userID": p.userID.map { .string($0) }, "roleARN": p.roleARN.map { .string($0) },
                                          "tags": .object(call.caller.tags.mapValues { .string($0) })]),
         ])
+        // PV-2: the owner may learn an SQL seed's query only where the collaboration logs queries
+        // (and checks that again with the collaboration's creator).
+        if let selection, let collaboration, core.state.collaborations[collaboration]?.queryLogStatus == "ENABLED" {
+            params["seedQuery"] = .string(selection.query)
+        }
         let token = "start:\(id)"
         core.pendingCalls[token] = PendingCall(call: call, kind: .start(job))
-        core.send(PeerMessage(token: token, account: owner, method: PeerMethod.startJob, params: params, attachBlobs: objects.map(\.blob),
-                              timeout: core.config.crossAccount.callTimeout))
+        var message = PeerMessage(token: token, account: owner, method: PeerMethod.startJob, params: params, attachBlobs: objects.map(\.blob),
+                                  timeout: core.config.crossAccount.callTimeout)
+        message.attachSelection = selection
+        core.send(message)
         call.deferred = true
         return .result([:])
     }
@@ -95,7 +103,9 @@ enum CrossAccountStart {
 
     // MARK: Owner (B)
 
-    static func startFromPeer(_ core: AccountNodeCore, _ request: PeerRequest) throws(AWSError) -> Reply {
+    /// `validated`: the collaboration's creator has vouched for both accounts (nil: not yet,
+    /// or no collaboration named).
+    static func startFromPeer(_ core: AccountNodeCore, _ request: PeerRequest, validated: CollaborationCheck.Passed?) throws(AWSError) -> Reply {
         let id = try request.jobID()
         let name = try request.string("name")
         let camArn = try request.string("configuredAudienceModelArn")
@@ -143,6 +153,17 @@ enum CrossAccountStart {
         if core.state.hasJob(named: localName) || core.state.startIntents.values.contains(where: { $0.name == localName }) {
             throw AWSError(.conflict, "An audience generation job named \(localName) already exists in account \(core.config.account)")
         }
+        // CO-1: the collaboration's creator must vouch for both accounts before anything is made.
+        var validated = validated
+        if let collaboration, validated == nil {
+            // This node may be the creator and answer at once; otherwise it asks and waits.
+            guard let passed = try CollaborationCheck.begin(core, collaboration, submitter: request.from, owner: core.config.account.rawValue,
+                                                            then: .peerStart(request)) else {
+                core.peerAnswerDeferred = true
+                return .result([:])
+            }
+            validated = passed
+        }
         let parts = request.params["seedData"]?.arrayValue ?? []
         guard !parts.isEmpty, parts.count <= 10_000 else { throw AWSError(.validation, "\(request.method): seedData must hold the seed's objects") }
         var seed: [DataObject] = []
@@ -171,13 +192,21 @@ enum CrossAccountStart {
                                   bins: (sizes?["audienceSizeBins"]?.arrayValue ?? []).compactMap(\.intValue))
         let job = AudienceGenerationJob(arn: jobArn, id: id, name: localName, description: request.optionalString("description"),
                                         configuredAudienceModelArn: camArn, collaborationId: collaboration,
-                                        includeSeedInOutput: request.params["includeSeedInOutput"]?.boolValue ?? false, seedAudience: .null,
+                                        includeSeedInOutput: request.params["includeSeedInOutput"]?.boolValue ?? false,
+                                        seedAudience: loggedQuery(request, validated),
                                         status: "CREATE_PENDING", statusDetails: nil, metrics: nil, tags: jobTags, startedBy: request.from,
                                         createTime: request.now, updateTime: request.now, candidates: nil, plan: plan,
                                         counterpart: request.from, role: .owner)
         core.emit(.audienceGenerationJobCreated(job))
         core.startWork(JobWork.generation(job, plan))
         return .result(JobReplication.statusPayload(core, job))
+    }
+
+    /// PV-2: what the owner's copy shows of the seed: an SQL seed's query when the collaboration
+    /// (as its creator says) logs queries; otherwise nothing, not even that it was SQL.
+    static func loggedQuery(_ request: PeerRequest, _ validated: CollaborationCheck.Passed?) -> JSON {
+        guard let query = request.optionalString("seedQuery"), validated?.queryLogStatus == "ENABLED" else { return .null }
+        return ["sqlParameters": ["queryString": .string(query)]]
     }
 
     /// The principal of A that made the request, as A's node described it.

@@ -18,6 +18,8 @@ struct PendingCall {
         case start(AudienceGenerationJob)
         /// An export of a submitted job: the record the caller's account keeps.
         case export(AudienceExportJob)
+        /// Joining a collaboration: the membership (pending until the creator says yes).
+        case join(membershipID: String)
     }
 
     let call: Call
@@ -29,11 +31,15 @@ extension AccountNodeCore {
     typealias PeerHandler = (AccountNodeCore, PeerRequest) throws -> Reply
 
     nonisolated(unsafe) static let peerHandlers: [String: PeerHandler] = [
-        PeerMethod.startJob: CrossAccountStart.startFromPeer,
+        PeerMethod.startJob: { core, request in try CrossAccountStart.startFromPeer(core, request, validated: nil) },
         PeerMethod.jobStatus: JobReplication.statusesFromPeer,
         PeerMethod.startExport: JobReplication.startExportFromPeer,
         PeerMethod.deleteJob: DeletePropagation.deleteFromPeer,
         PeerMethod.sync: JobSync.syncFromPeer,
+        CollaborationReplication.changed: CollaborationReplication.changedFromPeer,
+        CollaborationReplication.join: CollaborationReplication.joinFromPeer,
+        CollaborationReplication.left: CollaborationReplication.leftFromPeer,
+        CollaborationReplication.check: CollaborationReplication.checkFromPeer,
     ]
 
     /// Handles a request from another account's node; the effects end with its answer, which
@@ -49,7 +55,11 @@ extension AccountNodeCore {
             reply = .error(AWSError(AWSErrorCode("UnknownOperationException", 404), "Method not found: \(request.method) is not a peer method of this node"),
                            protocolCode: -32601)
         }
-        answerPeer(request.token, reply)
+        if peerAnswerDeferred {
+            peerAnswerDeferred = false  // answered when the node it asked has answered
+        } else {
+            answerPeer(request.token, reply)
+        }
         return effectsOfInternalStep()
     }
 
@@ -59,7 +69,10 @@ extension AccountNodeCore {
             switch p.kind {
             case .start(let job): CrossAccountStart.resolve(self, p.call, job, outcome, now: now)
             case .export(let export): JobReplication.resolveExport(self, p.call, export, outcome, now: now)
+            case .join(let membershipID): MembershipHandlers.resolveJoin(self, p.call, membershipID: membershipID, outcome, now: now)
             }
+        } else if token.hasPrefix("collab-check:") {
+            CollaborationCheck.resume(self, token, outcome, now: now)
         } else if token.hasPrefix("push:") {
             pushAnswered(token)
         } else if token.hasPrefix("outbox:") {

@@ -21,8 +21,9 @@ enum AudienceJobHandlers {
         if let c = j.collaborationId { o["collaborationId"] = .string(c) }
         if !summary {
             o["includeSeedInOutput"] = .bool(j.includeSeedInOutput)
-            // PV-3: the owner's copy of another account's job shows no seed at all.
-            if j.jobRole != .owner { o["seedAudience"] = j.seedAudience }
+            // PV-3: the owner's copy of another account's job shows no seed, except (PV-2) an
+            // SQL seed's query when the collaboration logs queries.
+            if j.jobRole != .owner || !j.seedAudience.isNull { o["seedAudience"] = j.seedAudience }
             if let s = j.statusDetails { o["statusDetails"] = s.json }
             if let m = j.metrics { o["metrics"] = m }
             if !j.tags.isEmpty { o["tags"] = .object(j.tags.mapValues { .string($0) }) }
@@ -31,6 +32,12 @@ enum AudienceJobHandlers {
     }
 
     static func startAudienceGenerationJob(_ core: AccountNodeCore, _ call: Call) throws(AWSError) -> Reply {
+        try startLocal(core, call, validated: nil)
+    }
+
+    /// A start, on a CAM of this account or (handed over) of another. `validated`: the
+    /// collaboration named, if any, has been checked with its creator (CO-1).
+    static func startLocal(_ core: AccountNodeCore, _ call: Call, validated: CollaborationCheck.Passed?) throws(AWSError) -> Reply {
         let name = try call.string("name")
         let camArn = try call.string("configuredAudienceModelArn")
         let seed = call.params["seedAudience"] ?? [:]
@@ -56,8 +63,16 @@ enum AudienceJobHandlers {
         guard let model = core.state.audienceModels[cam.audienceModelArn], model.status == "ACTIVE" else {
             throw AWSError(.validation, "The audience model of \(camArn) is not ACTIVE")
         }
-        let objects = try seedObjects(core, seed).objects
+        let (objects, selection, _, _) = try seedObjects(core, seed, collaboration: call.optionalString("collaborationId"))
         try requireFreeName(core, name)
+        if let collaboration = call.optionalString("collaborationId"), validated == nil {
+            try CollaborationCheck.requireOwnMembership(core, collaboration)
+            let me = core.config.account.rawValue
+            guard try CollaborationCheck.begin(core, collaboration, submitter: me, owner: me, then: .localStart(call)) != nil else {
+                call.deferred = true
+                return .result([:])
+            }
+        }
         // TG-1: a job in the CAM owner's own account may start with the CAM's tags; the
         // request's tags win over them.
         var jobTags = tags
@@ -65,7 +80,7 @@ enum AudienceJobHandlers {
         let sizes = cam.audienceSizeConfig
         let plan = GenerationPlan(modelFile: model.id, seed: objects, minMatchingSeedSize: cam.minMatchingSeedSize ?? 25,
                                   sizeType: sizes?["audienceSizeType"]?.stringValue ?? "ABSOLUTE",
-                                  bins: (sizes?["audienceSizeBins"]?.arrayValue ?? []).compactMap(\.intValue))
+                                  bins: (sizes?["audienceSizeBins"]?.arrayValue ?? []).compactMap(\.intValue), selection: selection)
         let job = AudienceGenerationJob(arn: jobArn, id: id, name: name, description: call.optionalString("description"), configuredAudienceModelArn: camArn,
                                         collaborationId: call.optionalString("collaborationId"), includeSeedInOutput: call.bool("includeSeedInOutput") ?? false,
                                         seedAudience: seed, status: "CREATE_PENDING", statusDetails: nil, metrics: nil, tags: jobTags,
@@ -75,10 +90,17 @@ enum AudienceJobHandlers {
         return .result(["audienceGenerationJobArn": .string(jobArn)])
     }
 
-    /// The S3 objects of the seed audience, in this account's S3 (SQL seeds need a collaboration).
-    static func seedObjects(_ core: AccountNodeCore, _ seed: JSON) throws(AWSError) -> (objects: [DataObject], bytes: Int, uri: String) {
-        if seed["sqlParameters"] != nil {
-            throw AWSError(.validation, "seedAudience.sqlParameters: SQL seeds need a collaboration; give seedAudience.dataSource.s3Uri")
+    /// The S3 objects of the seed audience, in this account's S3, or of the Glue table an SQL
+    /// seed reads (then with its selection; SQL seeds need a collaboration).
+    static func seedObjects(_ core: AccountNodeCore, _ seed: JSON, collaboration: String?) throws(AWSError)
+        -> (objects: [DataObject], selection: SeedSelection?, bytes: Int, uri: String) {
+        if let sql = seed["sqlParameters"] {
+            guard seed["dataSource"] == nil else { throw AWSError(.validation, "seedAudience: give dataSource or sqlParameters, not both") }
+            guard let text = sql["queryString"]?.stringValue else {
+                throw AWSError(.validation, "\(SQLSeed.member): this simulation runs SQL seeds given as a query string (not analysis templates)")
+            }
+            let (objects, selection, uri) = try SQLSeed.resolve(core, text, collaboration: collaboration)
+            return (objects, selection, 0, uri)  // what is sent is the selection, sized when it is made
         }
         guard let uri = seed["dataSource"]?["s3Uri"]?.stringValue, let (bucket, prefix) = S3Location.parse(uri) else {
             throw AWSError(.validation, "seedAudience.dataSource.s3Uri must be s3://bucket/key")
@@ -86,7 +108,7 @@ enum AudienceJobHandlers {
         let objects = S3Location.objects(core, bucket: bucket, prefix: prefix)
         guard !objects.isEmpty else { throw AWSError(.validation, "The seed audience location \(uri) holds no objects in account \(core.config.account)'s S3") }
         let bytes = core.state.buckets[bucket]?.objects.values.filter { $0.key.hasPrefix(prefix) }.reduce(0) { $0 + $1.size } ?? 0
-        return (objects, bytes, uri)
+        return (objects, nil, bytes, uri)
     }
 
     /// XA-5: a name is unique among the account's jobs and the starts it has in flight.

@@ -34,6 +34,11 @@ final class Workload: @unchecked Sendable {
     let seed: UInt64
     var cams: [String: String] = [:]
     private let jobs = Mutex<[Job]>([])
+    /// Reads of the other account's copy due after a delete (so that a copy that comes back
+    /// after the delete reached its node is seen), by account: when due, and the ARN.
+    private let followUps = Mutex<[String: [(due: Double, arn: String)]]>([:])
+    /// When, after an acknowledged delete, the other account's copy is read again.
+    static let followUpDelays = [0.5, 2.5]
     private let stopping = Atomic<Bool>(false)
 
     init(cluster: ClusterFile, dir: ClusterDirectory, history: HistoryRecorder, seed: UInt64) {
@@ -148,6 +153,12 @@ final class Workload: @unchecked Sendable {
     /// What to do next. Targets are picked among the jobs known so far that concern `account`.
     private func choose(_ rng: inout ScheduleRandom, account: String, process p: Int, counter: Int) -> (String, JSON) {
         let roll = rng.below(100)
+        let now = PollLoop.now()
+        let due: String? = followUps.withLock { all in
+            guard let k = all[account]?.firstIndex(where: { $0.due <= now }) else { return nil }
+            return all[account]?.remove(at: k).arn
+        }
+        if let due { return ("get", ["arn": .string(due)]) }
         let mine = jobs.withLock { $0.filter { $0.submitter == account || $0.owner == account } }
         // Mostly jobs not yet seen deleted (a delete of a deleted job teaches little), sometimes any.
         let live = mine.filter { !$0.gone }
@@ -172,6 +183,17 @@ final class Workload: @unchecked Sendable {
         case 95..<98: return ("block", ["cam": .string(cams[account] ?? "")])
         case 98..<100: return ("unblock", ["cam": .string(cams[account] ?? "")])
         default: return ("list", [:])
+        }
+    }
+
+    /// Schedules reads of the other account's copy of a job just deleted.
+    private func followUp(_ arn: JSON?, deletedIn account: String) {
+        guard let id = arn?.stringValue?.split(separator: "/").last.map(String.init),
+              let job = jobs.withLock({ $0.first { $0.id == id } }), job.submitter != job.owner else { return }
+        let other = job.submitter == account ? job.owner : job.submitter
+        let now = PollLoop.now()
+        followUps.withLock { all in
+            for d in Self.followUpDelays { all[other, default: []].append((now + d, job.arn(in: other, region: cluster.region))) }
         }
     }
 
@@ -214,6 +236,7 @@ final class Workload: @unchecked Sendable {
             case "delete":
                 _ = try c.call("cleanroomsml.DeleteAudienceGenerationJob", ["audienceGenerationJobArn": args["arn"] ?? .null], timeout: 10)
                 markGone(args["arn"])
+                followUp(args["arn"], deletedIn: account)
                 return (.ok, [:])
             case "export":
                 let r = try c.call("cleanroomsml.StartAudienceExportJob", ["audienceGenerationJobArn": args["arn"] ?? .null, "name": args["name"] ?? .null,

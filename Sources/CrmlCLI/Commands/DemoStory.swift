@@ -193,6 +193,46 @@ extension DemoCommand {
             return Outcome(saw: "\(arn2) \(ja["status"]?.stringValue ?? "?"); B holds \(countB) jobs", ok: ja["status"] == "ACTIVE" && countB == 2)
         }
 
+        run.step("CO-4 CO-1 CO-3 PV-2", "C creates a collaboration of A and B with query logging; B joins and offers its CAM with a managed policy; the analyst starts a job in it whose seed is an SQL query over A's own table",
+                 expected: "refused (CO-1) until A joins; then B's copy names the collaboration and shows the query, never A's table; the job is then deleted") {
+            let adminC = try client(cluster.accounts[2])
+            let collaboration = try adminC.call("cleanrooms.CreateCollaboration", [
+                "name": "spring-campaign", "description": "A's seeds on B's model", "creatorDisplayName": "C", "creatorMemberAbilities": ["CAN_QUERY"],
+                "members": [["accountId": .string(idA), "displayName": "A", "memberAbilities": ["CAN_RECEIVE_RESULTS"]],
+                            ["accountId": .string(idB), "displayName": "B", "memberAbilities": ["CAN_RECEIVE_RESULTS"]]],
+                "queryLogStatus": "ENABLED"])["collaboration"]?["id"] ?? .null
+            let invited = try waitUntil {
+                [adminA, adminB].allSatisfy { c in (try? c.call("cleanrooms.GetCollaboration", ["collaborationIdentifier": collaboration]))?["collaboration"]?["memberStatus"] == "INVITED" }
+            }
+            let membershipB = try adminB.call("cleanrooms.CreateMembership", ["collaborationIdentifier": collaboration, "queryLogStatus": "ENABLED"])["membership"]?["id"] ?? .null
+            _ = try adminB.call("cleanrooms.CreateConfiguredAudienceModelAssociation", [
+                "membershipIdentifier": membershipB, "configuredAudienceModelArn": .string(camArn),
+                "configuredAudienceModelAssociationName": "demo-cam", "manageResourcePolicies": true])
+            let statements = try adminB.call("cleanroomsml.GetConfiguredAudienceModelPolicy", ["configuredAudienceModelArn": .string(camArn)])["configuredAudienceModelPolicy"]?.stringValue
+                .flatMap { try? JSONParser.parse($0)["Statement"]?.arrayValue?.count } ?? 0
+            // A's own table of customers: the seed's users in the US, others elsewhere.
+            var csv = "user_id,country\n"
+            for (k, u) in String(decoding: sample.seed, as: UTF8.self).split(separator: "\n").dropFirst().enumerated() { csv += "\(u),US\nprospect-\(k),FR\n" }
+            _ = try adminA.call("s3.CreateBucket", ["Bucket": "demo-crm"])
+            _ = try adminA.call("s3.PutObject", ["Bucket": "demo-crm", "Key": "customers/part-0.csv", "Body": .string(Base64.encode(Array(csv.utf8)))])
+            _ = try adminA.call("glue.CreateDatabase", ["DatabaseInput": ["Name": "crm"]])
+            _ = try adminA.call("glue.CreateTable", ["DatabaseName": "crm", "TableInput": ["Name": "customers", "StorageDescriptor": [
+                "Location": "s3://demo-crm/customers/", "Columns": [["Name": "user_id", "Type": "string"], ["Name": "country", "Type": "string"]]]]])
+            let query = "SELECT DISTINCT user_id FROM crm.customers WHERE country = 'US'"
+            let params: JSON = ["name": "collaboration-lookalikes", "configuredAudienceModelArn": .string(camArn), "collaborationId": collaboration,
+                                "seedAudience": ["sqlParameters": ["queryString": .string(query)], "roleArn": .string("arn:aws:iam::\(idA):role/seed-reader")]]
+            let refused = errorType { _ = try analyst.call("cleanroomsml.StartAudienceGenerationJob", params) }
+            _ = try adminA.call("cleanrooms.CreateMembership", ["collaborationIdentifier": collaboration, "queryLogStatus": "ENABLED"])
+            let arn = try analyst.call("cleanroomsml.StartAudienceGenerationJob", params)["audienceGenerationJobArn"]?.stringValue ?? ""
+            let copyB = try poll(adminB, "cleanroomsml.GetAudienceGenerationJob", ["audienceGenerationJobArn": .string(arn.replacingOccurrences(of: ":\(idA):", with: ":\(idB):"))])
+            let shown = copyB["seedAudience"]?["sqlParameters"]?["queryString"]?.stringValue
+            _ = try analyst.call("cleanroomsml.DeleteAudienceGenerationJob", ["audienceGenerationJobArn": .string(arn)])
+            let gone = try waitUntil { try jobCount(adminB) == 2 }
+            return Outcome(saw: "invitations \(invited ? "arrived" : "missing"); CAM policy has \(statements) statements; before A joined → \(refused ?? "allowed"); B's copy \(copyB["status"]?.stringValue ?? "?") in \(copyB["collaborationId"]?.stringValue?.prefix(8) ?? "-")…, query shown: \(shown ?? "none"); deleted: \(gone ? "yes" : "no")",
+                           ok: invited && statements == 2 && refused == "AccessDeniedException" && copyB["status"] == "ACTIVE" && shown == query
+                               && !JSONWriter.string(copyB).contains("demo-crm") && gone)
+        }
+
         run.step("XA-8 XA-9", "B denies everything (a Deny-all resource policy, identity policy and SCP), then A deletes the first job",
                  expected: "B's own admin is denied; A's delete succeeds and B's copy (with the seed it held), its audience and the export's output are gone") {
             let denyAll = #"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"*","Resource":"*"}]}"#

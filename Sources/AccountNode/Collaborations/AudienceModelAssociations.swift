@@ -1,0 +1,156 @@
+import AccessControl
+import CleanRoomsModel
+import JSON
+
+/// `cleanrooms.*ConfiguredAudienceModelAssociation` (CO-2, CO-3): a configured audience model
+/// of the member's own account offered in a collaboration through the member's ACTIVE
+/// membership. With `manageResourcePolicies`, the model's resource policy gains a statement
+/// that lets the collaboration's members start jobs only when they name the collaboration;
+/// the statement goes when the association goes (or the membership ends).
+enum AudienceModelAssociations {
+    static func register(_ h: inout [String: AccountNodeCore.Handler]) {
+        h["cleanrooms.CreateConfiguredAudienceModelAssociation"] = create
+        h["cleanrooms.GetConfiguredAudienceModelAssociation"] = get
+        h["cleanrooms.ListConfiguredAudienceModelAssociations"] = list
+        h["cleanrooms.UpdateConfiguredAudienceModelAssociation"] = update
+        h["cleanrooms.DeleteConfiguredAudienceModelAssociation"] = delete
+    }
+
+    static func shape(_ core: AccountNodeCore, _ a: AudienceModelAssociation, summary: Bool) -> JSON {
+        .compactObject([
+            "id": .string(a.id), "arn": .string(a.arn), "configuredAudienceModelArn": .string(a.configuredAudienceModelArn),
+            "membershipId": .string(a.membershipId), "membershipArn": .string(core.membershipArn(a.membershipId)),
+            "collaborationId": .string(a.collaborationId),
+            "collaborationArn": .string(core.state.collaborations[a.collaborationId]?.arn ?? ""),
+            "name": .string(a.name), "description": a.description.map { .string($0) },
+            "manageResourcePolicies": summary ? nil : .bool(a.manageResourcePolicies),
+            "createTime": .number(a.createTime), "updateTime": .number(a.updateTime),
+        ])
+    }
+
+    static func create(_ core: AccountNodeCore, _ call: Call) throws(AWSError) -> Reply {
+        let membership = try MembershipHandlers.visible(core, call, "cleanrooms:CreateConfiguredAudienceModelAssociation")
+        guard membership.status == "ACTIVE" else {
+            throw AWSError(.conflict, "Membership \(membership.id) is \(membership.status); associations need an ACTIVE membership")
+        }
+        let camArn = try call.string("configuredAudienceModelArn")
+        try core.requireOwnAccount(call, "cleanrooms:CreateConfiguredAudienceModelAssociation", camArn)
+        guard let cam = core.state.configuredAudienceModels[camArn] else {
+            throw AWSError(.resourceNotFound, "Configured audience model \(camArn) not found in account \(core.config.account)")
+        }
+        if core.state.associations.values.contains(where: { $0.membershipId == membership.id && $0.configuredAudienceModelArn == camArn }) {
+            throw AWSError(.conflict, "\(camArn) is associated with membership \(membership.id) already")
+        }
+        let id = core.newUUID()
+        let a = AudienceModelAssociation(id: id, arn: "\(core.membershipArn(membership.id))/configuredaudiencemodelassociation/\(id)",
+                                         membershipId: membership.id, collaborationId: membership.collaborationId, configuredAudienceModelArn: camArn,
+                                         name: try call.string("configuredAudienceModelAssociationName"), description: call.optionalString("description"),
+                                         manageResourcePolicies: call.bool("manageResourcePolicies") ?? false, tags: call.tagMap(),
+                                         createTime: call.now, updateTime: call.now)
+        call.auditResource("AWS::CleanRooms::ConfiguredAudienceModelAssociation", a.arn)
+        if a.manageResourcePolicies {
+            let members = core.state.collaborations[a.collaborationId]?.members
+                .filter { ($0.status == "INVITED" || $0.status == "ACTIVE") && $0.accountId != core.config.account.rawValue }.map(\.accountId) ?? []
+            let policy = try ManagedResourcePolicy.adding(a, members: members, to: cam.policy, jobArnPattern: CleanRoomsMLHandlers.arn(core, "audience-generation-job", "*"))
+            core.emit(.configuredAudienceModelPolicy(arn: camArn, policy: policy))
+        }
+        core.emit(.associationPut(a))
+        return .result(["configuredAudienceModelAssociation": shape(core, a, summary: false)])
+    }
+
+    static func association(_ core: AccountNodeCore, _ call: Call, _ action: String) throws(AWSError) -> AudienceModelAssociation {
+        let membership = try MembershipHandlers.visible(core, call, action)
+        let id = try call.string("configuredAudienceModelAssociationIdentifier")
+        guard let a = core.state.associations[id], a.membershipId == membership.id else {
+            throw AWSError(.resourceNotFound, "Configured audience model association \(id) not found in membership \(membership.id)")
+        }
+        call.auditResource("AWS::CleanRooms::ConfiguredAudienceModelAssociation", a.arn)
+        return a
+    }
+
+    static func get(_ core: AccountNodeCore, _ call: Call) throws(AWSError) -> Reply {
+        .result(["configuredAudienceModelAssociation": shape(core, try association(core, call, "cleanrooms:GetConfiguredAudienceModelAssociation"), summary: false)])
+    }
+
+    static func list(_ core: AccountNodeCore, _ call: Call) throws(AWSError) -> Reply {
+        let membership = try MembershipHandlers.visible(core, call, "cleanrooms:ListConfiguredAudienceModelAssociations")
+        let all = core.state.associations.values.filter { $0.membershipId == membership.id }.sorted { $0.id < $1.id }
+        let page = try Page.slice(all, key: \.id, token: call.optionalString("nextToken"), max: call.int("maxResults") ?? 100)
+        return .result(.compactObject(["configuredAudienceModelAssociationSummaries": .array(page.items.map { shape(core, $0, summary: true) }),
+                                       "nextToken": page.next.map { .string($0) }]))
+    }
+
+    static func update(_ core: AccountNodeCore, _ call: Call) throws(AWSError) -> Reply {
+        var a = try association(core, call, "cleanrooms:UpdateConfiguredAudienceModelAssociation")
+        if let name = call.optionalString("name") { a.name = name }
+        if let d = call.optionalString("description") { a.description = d }
+        a.updateTime = call.now
+        core.emit(.associationPut(a))
+        return .result(["configuredAudienceModelAssociation": shape(core, a, summary: false)])
+    }
+
+    static func delete(_ core: AccountNodeCore, _ call: Call) throws(AWSError) -> Reply {
+        let a = try association(core, call, "cleanrooms:DeleteConfiguredAudienceModelAssociation")
+        remove(core, a)
+        return .result([:])
+    }
+
+    /// Removes an association and the policy statement it wrote.
+    static func remove(_ core: AccountNodeCore, _ a: AudienceModelAssociation) {
+        if a.manageResourcePolicies, let cam = core.state.configuredAudienceModels[a.configuredAudienceModelArn] {
+            let policy = ManagedResourcePolicy.removing(a, from: cam.policy)
+            if policy != cam.policy { core.emit(.configuredAudienceModelPolicy(arn: cam.arn, policy: policy)) }
+        }
+        core.emit(.associationDeleted(id: a.id))
+    }
+
+    /// A membership ended (left, removed, collaboration deleted): its associations go.
+    static func dropAll(_ core: AccountNodeCore, membershipID: String, now: Double) {
+        for a in core.state.associations.values.sorted(by: { $0.id < $1.id }) where a.membershipId == membershipID { remove(core, a) }
+    }
+}
+
+/// The statements the service writes into a configured audience model's resource policy for a
+/// collaboration (CO-3): named by the association, merged with the owner's own statements,
+/// each allowing the collaboration's other members to start jobs only with the
+/// `cleanrooms-ml:CollaborationId` condition (CO-2).
+enum ManagedResourcePolicy {
+    static func sid(_ a: AudienceModelAssociation) -> String { "CleanRoomsManaged" + a.id.filter { $0 != "-" } }
+
+    static func statement(_ a: AudienceModelAssociation, members: [String], jobArnPattern: String) -> JSON {
+        [
+            "Sid": .string(sid(a)), "Effect": "Allow",
+            "Principal": ["AWS": .array(members.sorted().map { .string($0) })],
+            "Action": "cleanrooms-ml:StartAudienceGenerationJob",
+            "Resource": [.string(a.configuredAudienceModelArn), .string(jobArnPattern)],
+            "Condition": ["StringEquals": ["cleanrooms-ml:CollaborationId": .string(a.collaborationId)]],
+        ]
+    }
+
+    static func adding(_ a: AudienceModelAssociation, members: [String], to policy: String?, jobArnPattern: String) throws(AWSError) -> String {
+        guard !members.isEmpty else { throw AWSError(.validation, "Collaboration \(a.collaborationId) has no other members to share \(a.configuredAudienceModelArn) with") }
+        var (version, statements) = parts(policy)
+        statements.removeAll { $0["Sid"]?.stringValue == sid(a) }
+        statements.append(statement(a, members: members, jobArnPattern: jobArnPattern))
+        return JSONWriter.string(["Version": .string(version), "Statement": .array(statements)])
+    }
+
+    static func removing(_ a: AudienceModelAssociation, from policy: String?) -> String? {
+        var (version, statements) = parts(policy)
+        let before = statements.count
+        statements.removeAll { $0["Sid"]?.stringValue == sid(a) }
+        guard statements.count != before else { return policy }
+        return statements.isEmpty ? nil : JSONWriter.string(["Version": .string(version), "Statement": .array(statements)])
+    }
+
+    /// The version and statements of a stored policy (it was valid when stored).
+    private static func parts(_ policy: String?) -> (String, [JSON]) {
+        guard let policy, let doc = try? JSONParser.parse(policy) else { return ("2012-10-17", []) }
+        let version = doc["Version"]?.stringValue ?? "2012-10-17"
+        switch doc["Statement"] {
+        case .array(let list)?: return (version, list)
+        case .object?: return (version, [doc["Statement"]!])
+        default: return (version, [])
+        }
+    }
+}

@@ -1,0 +1,116 @@
+import AccountNode
+import CleanRoomsModel
+import JSON
+import Testing
+
+/// The collaboration messages between two cores on a network the test controls: A
+/// (111111111111) creates a collaboration, B (222222222222) is its member.
+@Suite struct CollaborationProtocolTests {
+    static func collaboration(_ p: CorePair) throws -> JSON {
+        let r = try p.a.call("cleanrooms.CreateCollaboration", [
+            "name": "c", "description": "d", "creatorDisplayName": "A", "creatorMemberAbilities": ["CAN_QUERY"], "queryLogStatus": "DISABLED",
+            "members": [["accountId": "222222222222", "displayName": "B", "memberAbilities": ["CAN_RECEIVE_RESULTS"]]]])
+        return try #require(r["collaboration"]?["id"])
+    }
+
+    /// B joins (the creator's node answers through the network); returns the membership id.
+    static func join(_ p: CorePair, _ id: JSON) throws -> JSON {
+        let token = p.b.send("cleanrooms.CreateMembership", ["collaborationIdentifier": id, "queryLogStatus": "DISABLED"])
+        p.pump()
+        return try #require(try p.b.result("join", p.b.replies[token])["membership"]?["id"])
+    }
+
+    static func errorType(_ reply: Reply?) -> String? {
+        if case .error(let e, _)? = reply { return e.code.name }
+        return nil
+    }
+
+    static func memberStatus(_ h: CoreHarness, _ id: JSON) -> String? {
+        (try? h.call("cleanrooms.GetCollaboration", ["collaborationIdentifier": id]))?["collaboration"]?["memberStatus"]?.stringValue
+    }
+
+    @Test("CO-4: a join whose answer is lost is completed by the creator's push; asking again is a Conflict, not a second membership; recovery rebuilds the same")
+    func lostJoinAnswer() throws {
+        let p = try CorePair()
+        let id = try Self.collaboration(p)
+        p.pump()
+        #expect(Self.memberStatus(p.b, id) == "INVITED")
+        let token = p.b.send("cleanrooms.CreateMembership", ["collaborationIdentifier": id, "queryLogStatus": "DISABLED"])
+        p.pump { $0.method == "peer.JoinCollaboration" ? .loseAnswer : .deliver }
+        #expect(Self.errorType(p.b.replies[token]) == "InternalServerException")
+        let memberships = try p.b.call("cleanrooms.ListMemberships")["membershipSummaries"]?.arrayValue ?? []
+        #expect(memberships.count == 1 && memberships.first?["status"] == "ACTIVE")
+        let members = try p.a.call("cleanrooms.ListMembers", ["collaborationIdentifier": id])["memberSummaries"]?.arrayValue ?? []
+        #expect(members.first { $0["accountId"] == "222222222222" }?["membershipId"] == memberships.first?["id"])
+        #expect(p.b.expectError("ConflictException", "cleanrooms.CreateMembership", ["collaborationIdentifier": id, "queryLogStatus": "DISABLED"]).contains("already"))
+        let recovered = p.b.replayed()
+        #expect(recovered.state.memberships.values.map(\.status) == ["ACTIVE"])
+        #expect(recovered.state.collaborations[id.stringValue ?? ""]?.version == p.b.core.state.collaborations[id.stringValue ?? ""]?.version)
+    }
+
+    @Test("CO-4: a member's copy only moves forward: an older push arriving late changes nothing; only the creator's node speaks for a collaboration")
+    func copiesMoveForward() throws {
+        let p = try CorePair()
+        let id = try Self.collaboration(p)
+        p.collect()
+        let invite = try #require(p.queue.first { $0.message.method == "peer.CollaborationChanged" }?.message.params)
+        p.pump()
+        _ = try Self.join(p, id)
+        #expect(Self.memberStatus(p.b, id) == "ACTIVE")
+        let version = p.b.core.state.collaborations[id.stringValue ?? ""]?.version ?? 0
+        // The invitation again, late (version 1): ignored.
+        p.b.perform(p.b.core.handlePeer(PeerRequest(token: RequestToken(7), from: "111111111111", method: "peer.CollaborationChanged", params: invite, now: p.b.now)))
+        #expect(Self.memberStatus(p.b, id) == "ACTIVE")
+        #expect(p.b.core.state.collaborations[id.stringValue ?? ""]?.version == version)
+        // The same record claimed by another account: refused, nothing changes.
+        p.b.perform(p.b.core.handlePeer(PeerRequest(token: RequestToken(8), from: "333333333333", method: "peer.CollaborationChanged", params: invite, now: p.b.now)))
+        #expect(Self.errorType(p.b.replies[8]) == "AccessDeniedException")
+        // A hostile record: a wrong type is a ValidationException, never a crash.
+        p.b.perform(p.b.core.handlePeer(PeerRequest(token: RequestToken(9), from: "111111111111", method: "peer.CollaborationChanged", params: ["collaboration": ["id": 5]], now: p.b.now)))
+        #expect(Self.errorType(p.b.replies[9]) == "ValidationException")
+        #expect(p.b.core.state.collaborations[id.stringValue ?? ""]?.version == version)
+    }
+
+    @Test("CO-4 CO-1: a member cannot take a collaboration over: a record of the same id claimed by another creator is refused, and the member's copy then counts as gone (fail closed)")
+    func takeOverRefused() throws {
+        let p = try CorePair()
+        let id = try Self.collaboration(p)
+        p.collect()
+        var forged = try #require(p.queue.first { $0.message.method == "peer.CollaborationChanged" }?.message.params["collaboration"])
+        p.pump()
+        _ = try Self.join(p, id)
+        forged["creatorAccountId"] = "333333333333"
+        forged["arn"] = .string("arn:aws:cleanrooms:us-west-1:333333333333:collaboration/\(id.stringValue ?? "")")
+        forged["version"] = .int(1 << 40)
+        forged["queryLogStatus"] = "ENABLED"
+        for (h, token) in [(p.a, UInt64(11)), (p.b, UInt64(12))] {
+            h.perform(h.core.handlePeer(PeerRequest(token: RequestToken(token), from: "333333333333", method: "peer.CollaborationChanged",
+                                                    params: ["collaboration": forged], now: h.now)))
+            #expect(Self.errorType(h.replies[token]) == "AccessDeniedException")
+        }
+        // The creator's own record is untouched; the member trusts neither claim any more.
+        #expect(p.a.core.state.collaborations[id.stringValue ?? ""]?.creatorAccountId == "111111111111")
+        #expect(p.a.core.state.collaborations[id.stringValue ?? ""]?.queryLogStatus == "DISABLED")
+        #expect(Self.memberStatus(p.a, id) == "INVITED")
+        #expect(Self.memberStatus(p.b, id) == nil)
+        #expect(p.b.core.state.collaborations[id.stringValue ?? ""]?.disputedBy == "333333333333")
+        #expect(p.b.replayed().state.collaborations[id.stringValue ?? ""]?.disputedBy == "333333333333")
+    }
+
+    @Test("CO-4: a member can always leave: with the creator unreachable the leave is done at once and waits in the outbox until the creator hears it")
+    func leaveCannotBeBlocked() throws {
+        let p = try CorePair()
+        let id = try Self.collaboration(p)
+        p.pump()
+        let membership = try Self.join(p, id)
+        _ = try p.b.call("cleanrooms.DeleteMembership", ["membershipIdentifier": membership])
+        #expect(p.b.expectError("ResourceNotFoundException", "cleanrooms.GetMembership", ["membershipIdentifier": membership]).contains("not found"))
+        p.pump(limit: 6) { _ in .drop }
+        #expect(p.b.core.state.outbox.count == 1, "the leave waits for the creator")
+        p.pump()
+        #expect(p.b.core.state.outbox.isEmpty)
+        let members = try p.a.call("cleanrooms.ListMembers", ["collaborationIdentifier": id])["memberSummaries"]?.arrayValue ?? []
+        #expect(members.first { $0["accountId"] == "222222222222" }?["status"] == "LEFT")
+        #expect(Self.memberStatus(p.b, id) == nil, "who left no longer sees the collaboration")
+    }
+}

@@ -41,6 +41,8 @@ public final class AccountNodeCore {
     var pendingChecks: [String: CollaborationCheck.Continuation] = [:]
     /// Set by a peer handler that answers later (after asking another node).
     var peerAnswerDeferred = false
+    /// Client calls answered once their pushes to other accounts have had a first try.
+    var deliveryWaits = DeliveryWaits()
 
     public init(config: NodeConfig, state: NodeState = NodeState(), seed: UInt64) {
         self.config = config

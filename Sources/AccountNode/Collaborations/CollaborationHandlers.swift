@@ -90,7 +90,7 @@ enum CollaborationHandlers {
                               members: members, createTime: call.now, updateTime: call.now, version: 0, deleted: false, tags: tags)
         call.auditResource("AWS::CleanRooms::Collaboration", c.arn)
         let saved = CollaborationReplication.commit(core, c, now: call.now)
-        return .result(["collaboration": shape(core, saved, summary: false)])
+        return core.answerAfterFirstDelivery(call, .result(["collaboration": shape(core, saved.record, summary: false)]), of: saved.pushes)
     }
 
     /// A collaboration the caller's account may see: it exists and the account is invited to it
@@ -138,14 +138,14 @@ enum CollaborationHandlers {
         if let description = call.optionalString("description") { c.description = description }
         if let engine = call.optionalString("analyticsEngine") { c.analyticsEngine = engine }
         let saved = CollaborationReplication.commit(core, c, now: call.now)
-        return .result(["collaboration": shape(core, saved, summary: false)])
+        return core.answerAfterFirstDelivery(call, .result(["collaboration": shape(core, saved.record, summary: false)]), of: saved.pushes)
     }
 
     static func delete(_ core: AccountNodeCore, _ call: Call) throws(AWSError) -> Reply {
         var c = try created(core, call, "cleanrooms:DeleteCollaboration")
         c.deleted = true
-        _ = CollaborationReplication.commit(core, c, now: call.now)
-        return .result([:])
+        let saved = CollaborationReplication.commit(core, c, now: call.now)
+        return core.answerAfterFirstDelivery(call, .result([:]), of: saved.pushes)
     }
 
     static func listMembers(_ core: AccountNodeCore, _ call: Call) throws(AWSError) -> Reply {
@@ -170,8 +170,8 @@ enum CollaborationHandlers {
         }
         c.members[k].status = "REMOVED"
         c.members[k].updateTime = call.now
-        _ = CollaborationReplication.commit(core, c, now: call.now, alsoTell: account)
-        return .result([:])
+        let saved = CollaborationReplication.commit(core, c, now: call.now, alsoTell: account)
+        return core.answerAfterFirstDelivery(call, .result([:]), of: saved.pushes)
     }
 }
 

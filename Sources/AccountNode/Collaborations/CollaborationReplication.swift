@@ -18,22 +18,24 @@ enum CollaborationReplication {
     // MARK: Creator
 
     /// Stores a change made on the creator's node and tells the members. Returns the record as
-    /// stored.
+    /// stored and the outbox entries that carry it.
     @discardableResult
-    static func commit(_ core: AccountNodeCore, _ change: Collaboration, now: Double, alsoTell: String? = nil) -> Collaboration {
+    static func commit(_ core: AccountNodeCore, _ change: Collaboration, now: Double, alsoTell: String? = nil) -> (record: Collaboration, pushes: [String]) {
         var c = change
         c.version += 1
         c.updateTime = now
         core.emit(.collaborationPut(c))
         followOwnStatus(core, c, now: now)
         let me = core.config.account.rawValue
+        var pushes: [String] = []
         for m in c.members where m.accountId != me && (m.status == "INVITED" || m.status == "ACTIVE" || m.accountId == alsoTell) {
             let entry = OutboxEntry(id: "collaboration:\(c.id):\(m.accountId)", account: m.accountId, method: changed,
                                     params: ["collaboration": replica(c)], createdAt: now)
             core.emit(.outboxAdded(entry))  // replaces an older push not yet delivered
             DeletePropagation.deliver(core, entry, delay: 0)
+            pushes.append(entry.id)
         }
-        return c
+        return (c, pushes)
     }
 
     /// What members get: the record without the creator's tags.
@@ -56,7 +58,7 @@ enum CollaborationReplication {
             c.members[k].status = "ACTIVE"
             c.members[k].membershipId = membershipID
             c.members[k].updateTime = request.now
-            c = commit(core, c, now: request.now)
+            c = commit(core, c, now: request.now).record
         case "ACTIVE" where c.members[k].membershipId == membershipID:
             break
         case "ACTIVE":

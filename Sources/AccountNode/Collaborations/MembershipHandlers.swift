@@ -67,8 +67,9 @@ enum MembershipHandlers {
                 changed.members[k].membershipId = pending.id
                 changed.members[k].updateTime = call.now
             }
-            CollaborationReplication.commit(core, changed, now: call.now)
-            return .result(["membership": shape(core, core.state.memberships[pending.id] ?? pending, summary: false)])
+            let saved = CollaborationReplication.commit(core, changed, now: call.now)
+            return core.answerAfterFirstDelivery(call, .result(["membership": shape(core, core.state.memberships[pending.id] ?? pending, summary: false)]),
+                                                 of: saved.pushes)
         }
         let token = "join:\(pending.id):\(core.nextMessageToken("n"))"
         core.pendingCalls[token] = PendingCall(call: call, kind: .join(membershipID: pending.id))
@@ -153,6 +154,6 @@ enum MembershipHandlers {
                                 params: ["collaborationId": .string(c.id), "membershipId": .string(m.id)], createdAt: call.now)
         core.emit(.outboxAdded(entry))
         DeletePropagation.deliver(core, entry, delay: 0)
-        return .result([:])
+        return core.answerAfterFirstDelivery(call, .result([:]), of: [entry.id])
     }
 }

@@ -72,9 +72,15 @@ enum DeletePropagation {
         case .answered:
             core.outboxAttempts[id] = nil
             core.emit(.outboxDelivered(id: id))
+        case .refused where entry.method == CollaborationReplication.changed:
+            // The member heard it and will not take it (it holds the collaboration under another
+            // creator): asking again changes nothing.
+            core.outboxAttempts[id] = nil
+            core.emit(.outboxDelivered(id: id))
         case .refused, .unreachable:
             deliver(core, entry, delay: backoff(core, attempt: attempt))
         }
+        core.firstDeliveryOver(id)
     }
 
     /// Capped exponential backoff with jitter: `base · 2^(attempt-1)`, at most `cap`, scaled by

@@ -47,6 +47,27 @@ import TestSupport
         #expect(r.stderrText.contains("An error occurred (ResourceNotFoundException) when calling the GetAudienceGenerationJob operation"))
     }
 
+    /// The `sh` block of a docs page's "Try it" section.
+    static func tryIt(_ page: String) throws -> String {
+        let text = try String(contentsOfFile: root + "/" + page, encoding: .utf8)
+        guard let start = text.range(of: "\n## Try it\n") else { throw CocoaError(.fileReadCorruptFile) }
+        let section = text[start.upperBound...].split(separator: "\n## ", maxSplits: 1)[0]
+        guard let open = section.range(of: "```sh\n"), let close = section[open.upperBound...].range(of: "\n```") else { throw CocoaError(.fileReadCorruptFile) }
+        return String(section[open.upperBound..<close.lowerBound])
+    }
+
+    @Test("docs/collaborations.md \"Try it\" runs as written: C creates, A is invited and joins, the creator records A ACTIVE (CO-4)")
+    func collaborationsTryItRunsAsWritten() async throws {
+        let script = try Self.tryIt("docs/collaborations.md")
+        var env = TestCluster.environment
+        env["PATH"] = Products.directory.path + ":" + (env["PATH"] ?? "/usr/bin:/bin")
+        env["CRML_DIR"] = FileManagerTemp.directory("collaborations-doc")
+        let r = try await runProcess("/bin/bash", ["-c", "set -euo pipefail\n" + script], environment: env, timeout: 120)
+        if r.exitCode != 0 { _ = try? await runProcess(Products.path("crml"), ["cluster", "down"], environment: env) }
+        #expect(r.exitCode == 0, "\(r.stdoutText)\n\(r.stderrText)")
+        #expect(r.stdoutText.contains("\"INVITED\"\n\"ACTIVE\"\nACTIVE\n"), "\(r.stdoutText)")
+    }
+
     @Test("crml demo passes from the package root and stops its nodes")
     func demoPasses() async throws {
         let r = try await runProcess(Products.path("crml"), ["demo"], environment: TestCluster.environment, timeout: 180)

@@ -32,7 +32,7 @@ enum CollaborationReplication {
             let entry = OutboxEntry(id: "collaboration:\(c.id):\(m.accountId)", account: m.accountId, method: changed,
                                     params: ["collaboration": replica(c)], createdAt: now)
             core.emit(.outboxAdded(entry))  // replaces an older push not yet delivered
-            DeletePropagation.deliver(core, entry, delay: 0)
+            Outbox.deliver(core, entry, delay: 0)
             pushes.append(entry.id)
         }
         return (c, pushes)

@@ -153,7 +153,7 @@ enum MembershipHandlers {
         let entry = OutboxEntry(id: "leave:\(c.id)", account: c.creatorAccountId, method: CollaborationReplication.left,
                                 params: ["collaborationId": .string(c.id), "membershipId": .string(m.id)], createdAt: call.now)
         core.emit(.outboxAdded(entry))
-        DeletePropagation.deliver(core, entry, delay: 0)
+        Outbox.deliver(core, entry, delay: 0)
         return core.answerAfterFirstDelivery(call, .result([:]), of: [entry.id])
     }
 }

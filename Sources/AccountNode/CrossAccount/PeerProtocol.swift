@@ -76,7 +76,7 @@ extension AccountNodeCore {
         } else if token.hasPrefix("push:") {
             pushAnswered(token)
         } else if token.hasPrefix("outbox:") {
-            DeletePropagation.outboxAnswered(self, token, outcome)
+            Outbox.answered(self, token, outcome)
         } else if token.hasPrefix("sync:"), case .answered(let digest) = outcome {
             let account = String(token.split(separator: ":")[1])
             JobSync.reconcile(self, digest, from: account, now: now)
@@ -88,7 +88,7 @@ extension AccountNodeCore {
     /// compare notes.
     public func peerConnected(_ account: String, now: Double) -> [Effect] {
         for e in state.outbox.values.sorted(by: { $0.createdAt < $1.createdAt }) where e.account == account {
-            DeletePropagation.deliver(self, e, delay: 0)
+            Outbox.deliver(self, e, delay: 0)
         }
         JobSync.send(self, to: account, now: now)
         return effectsOfInternalStep()
@@ -111,7 +111,7 @@ extension AccountNodeCore {
             if config.breaks.contains("drop-outbox") {
                 emit(.outboxDelivered(id: e.id))  // deliberately broken: forgotten
             } else {
-                DeletePropagation.deliver(self, e, delay: 0)
+                Outbox.deliver(self, e, delay: 0)
             }
         }
         return resumableWork()

@@ -12,7 +12,7 @@ import Wire
 /// measured the same way (one request in flight per connection, timed by the caller).
 enum NodeBenchmark {
     static let spec = CommandSpec(
-        usage: "crml bench node [--seconds S] [--connections N] [--dir DIR]",
+        usage: "crml bench node [--seconds S] [--connections N] [--cases LIST] [--cpus LIST] [--dir DIR]",
         summary: """
             Measures authenticated round trips to an account node: cleanroomsml.GetTrainingDataset (a read)
             and cleanroomsml.TagResource (a durable write, fsync'd before the answer) over one connection and
@@ -22,6 +22,7 @@ enum NodeBenchmark {
         options: [("seconds", "how long to measure each case (default 3)"),
                   ("connections", "concurrent connections for the parallel cases (default 16)"),
                   ("cases", "which cases, comma-separated: raw, read, write (default all)"),
+                  ("cpus", "run the benchmark, and the node it starts, on these CPUs only (e.g. 0): on virtual machines a wake-up across CPUs can cost more than the request"),
                   ClusterCommand.dirOption])
 
     struct Figures {
@@ -44,6 +45,13 @@ enum NodeBenchmark {
         guard let parsed = try spec.parse(args) else { return .ok }
         let seconds = try parsed.double("seconds", default: 3)
         let connections = try parsed.int("connections", default: 16)
+        if let list = parsed.value("cpus") {
+            let cpus = list.split(separator: ",").compactMap { Int($0) }
+            guard !cpus.isEmpty, cpus.count == list.split(separator: ",").count, cpus.allSatisfy({ $0 >= 0 && $0 < 1024 }) else {
+                throw CommandFailure.usage("--cpus takes CPU numbers separated by commas, e.g. 0 or 0,1; got \(list)")
+            }
+            try pinToCPUs(cpus)
+        }
         let temporary = parsed.value("dir") == nil && ProcessInfo.processInfo.environment["CRML_DIR"] == nil
         let dir = temporary ? ClusterDirectory(path: NSTemporaryDirectory() + "crml-bench-\(getpid())") : ClusterDirectory.resolve(parsed)
         let cluster = try ClusterCommand.launch(dir, ids: [AccountID("111111111111")!])
@@ -84,6 +92,23 @@ enum NodeBenchmark {
         }
         for r in results { Console.out(r.line + "\n") }
         return .ok
+    }
+
+    /// Restricts this thread, and every thread and process it starts from now on (the node
+    /// included), to `cpus`.
+    static func pinToCPUs(_ cpus: [Int]) throws {
+        // Glibc declares sched_setaffinity only under _GNU_SOURCE, which Swift's Glibc module
+        // leaves out: look it up instead. The mask is the kernel's: one bit per CPU.
+        typealias SetAffinity = @convention(c) (pid_t, Int, UnsafeRawPointer) -> Int32
+        guard let symbol = dlsym(dlopen(nil, RTLD_NOW), "sched_setaffinity") else {
+            throw CommandFailure(code: .failed, message: "--cpus: this system's C library has no sched_setaffinity")
+        }
+        var mask = [UInt8](repeating: 0, count: 128)
+        for c in cpus { mask[c / 8] |= UInt8(1 << (c % 8)) }
+        let setAffinity = unsafeBitCast(symbol, to: SetAffinity.self)
+        guard mask.withUnsafeBytes({ setAffinity(0, $0.count, $0.baseAddress!) }) == 0 else {
+            throw CommandFailure(code: .failed, message: "cannot run on CPUs \(cpus.map(String.init).joined(separator: ",")): \(String(cString: strerror(errno)))")
+        }
     }
 
     /// A bucket, a Glue table, a role and a training dataset to read and tag.

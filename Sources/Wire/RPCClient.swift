@@ -47,6 +47,8 @@ public struct ClientCredentials: Sendable {
 /// `async` API ever blocks Swift's cooperative pool on I/O (`connect` itself blocks: call it
 /// from a thread, or use `connectAsync`).
 public final class RPCClient: @unchecked Sendable {
+    /// How many callers are spinning for an answer right now (at most one).
+    static let spinners = Atomic<Int>(0)
     public let host: String
     public let port: UInt16
     /// The account of the node at the other end (from its challenge).
@@ -280,8 +282,14 @@ public final class RPCClient: @unchecked Sendable {
 
     /// Reads one message synchronously (the handshake, and calls without a reader thread).
     private func readMessage(_ framer: inout LineFramer, deadline: Double) throws(RPCCallError) -> RPCMessage {
-        var buf = [UInt8](repeating: 0, count: 65536)
+        // Filled by read(2) before it is looked at: no need to clear it first (64 KiB per call).
+        var buf = [UInt8](unsafeUninitializedCapacity: 65536) { _, count in count = 65536 }
         var pending: [LineFramer.Event] = []
+        // One caller per process may spin instead of sleeping (more would starve the node on a
+        // small machine); the others sleep in poll.
+        let spinning = PollLoop.spinSeconds > 0 && RPCClient.spinners.compareExchange(expected: 0, desired: 1, ordering: .acquiringAndReleasing).exchanged
+        defer { if spinning { RPCClient.spinners.store(0, ordering: .releasing) } }
+        let spinUntil = spinning ? PollLoop.now() + PollLoop.spinSeconds : 0
         while true {
             if let first = pending.first {
                 pending.removeFirst()
@@ -291,10 +299,13 @@ public final class RPCClient: @unchecked Sendable {
                 case .failure(let e): throw .connection("unreadable message from \(host):\(port): \(e.error.message)")
                 }
             }
-            let wait = deadline - PollLoop.now()
+            let now = PollLoop.now()
+            let wait = deadline - now
             if wait <= 0 { throw .connection("\(host):\(port) did not answer in time") }
-            var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-            _ = poll(&p, 1, Int32(wait * 1000) + 1)
+            if now >= spinUntil {
+                var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+                _ = poll(&p, 1, Int32(wait * 1000) + 1)
+            }
             let r: Socket.ReadResult
             do { r = try buf.withUnsafeMutableBytes { try Socket.read(fd, into: $0) } } catch {
                 throw .connection("connection to \(host):\(port) lost: \(error)")

@@ -12,7 +12,7 @@ import Wire
 /// measured the same way (one request in flight per connection, timed by the caller).
 enum NodeBenchmark {
     static let spec = CommandSpec(
-        usage: "crml bench node [--seconds S] [--connections N] [--cases LIST] [--cpus LIST] [--dir DIR]",
+        usage: "crml bench node [--seconds S] [--connections N] [--cases LIST] [--cpus LIST] [--spin-us N] [--dir DIR]",
         summary: """
             Measures authenticated round trips to an account node: cleanroomsml.GetTrainingDataset (a read)
             and cleanroomsml.TagResource (a durable write, fsync'd before the answer) over one connection and
@@ -23,6 +23,7 @@ enum NodeBenchmark {
                   ("connections", "concurrent connections for the parallel cases (default 16)"),
                   ("cases", "which cases, comma-separated: raw, read, write (default all)"),
                   ("cpus", "run the benchmark, and the node it starts, on these CPUs only (e.g. 0): on virtual machines a wake-up across CPUs can cost more than the request"),
+                  ("spin-us", "the node's event loop, and one waiting client, look for the next message this many microseconds before sleeping (CRML_SPIN_US; default 0)"),
                   ClusterCommand.dirOption])
 
     struct Figures {
@@ -45,6 +46,12 @@ enum NodeBenchmark {
         guard let parsed = try spec.parse(args) else { return .ok }
         let seconds = try parsed.double("seconds", default: 3)
         let connections = try parsed.int("connections", default: 16)
+        if let spin = parsed.value("spin-us") {
+            guard let us = Double(spin), us >= 0, us <= 10_000 else { throw CommandFailure.usage("--spin-us takes microseconds from 0 to 10000; got \(spin)") }
+            // The node the benchmark starts reads it from its environment.
+            setenv("CRML_SPIN_US", spin, 1)
+            PollLoop.spinSeconds = us / 1e6
+        }
         if let list = parsed.value("cpus") {
             let cpus = list.split(separator: ",").compactMap { Int($0) }
             guard !cpus.isEmpty, cpus.count == list.split(separator: ",").count, cpus.allSatisfy({ $0 >= 0 && $0 < 1024 }) else {

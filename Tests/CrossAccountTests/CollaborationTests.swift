@@ -206,6 +206,13 @@ import Wire
             #expect(try await s.waitFor(s.b, s.otherARN(arn))["collaborationId"]?.stringValue == id)
             #expect(try await s.b.call("cleanrooms.ListConfiguredAudienceModelAssociations", ["membershipIdentifier": .string(membershipB)])["configuredAudienceModelAssociationSummaries"]?.arrayValue?.count == 1)
 
+            // A member removed is no longer named by the managed statement.
+            _ = try await cc.call("cleanrooms.DeleteMember", ["collaborationIdentifier": .string(id), "accountId": .string(s.accountA)])
+            let narrowed = try await s.b.call("cleanroomsml.GetConfiguredAudienceModelPolicy", ["configuredAudienceModelArn": .string(s.camArn)])["configuredAudienceModelPolicy"]?.stringValue
+            let principals = try JSONParser.parse(narrowed ?? "")["Statement"]?.arrayValue?.first { $0["Sid"]?.stringValue?.hasPrefix("CleanRoomsManaged") == true }?["Principal"]?["AWS"]
+            #expect(principals?.arrayValue?.contains(.string(s.accountA)) == false, "\(principals ?? .null)")
+            #expect(principals?.arrayValue?.contains(.string(c.account(2).id.rawValue)) == true)
+
             // The association goes: so does its statement; B's own is as it was.
             _ = try await s.b.call("cleanrooms.DeleteConfiguredAudienceModelAssociation", [
                 "membershipIdentifier": .string(membershipB), "configuredAudienceModelAssociationIdentifier": .string(association)])

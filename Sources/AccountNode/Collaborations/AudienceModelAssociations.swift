@@ -49,9 +49,7 @@ enum AudienceModelAssociations {
                                          createTime: call.now, updateTime: call.now)
         call.auditResource("AWS::CleanRooms::ConfiguredAudienceModelAssociation", a.arn)
         if a.manageResourcePolicies {
-            let members = core.state.collaborations[a.collaborationId]?.members
-                .filter { ($0.status == "INVITED" || $0.status == "ACTIVE") && $0.accountId != core.config.account.rawValue }.map(\.accountId) ?? []
-            let policy = try ManagedResourcePolicy.adding(a, members: members, to: cam.policy, jobArnPattern: CleanRoomsMLHandlers.arn(core, "audience-generation-job", "*"))
+            let policy = try ManagedResourcePolicy.adding(a, members: managedPrincipals(core, a), to: cam.policy, jobArnPattern: jobArnPattern(core))
             core.emit(.configuredAudienceModelPolicy(arn: camArn, policy: policy))
         }
         core.emit(.associationPut(a))
@@ -102,6 +100,27 @@ enum AudienceModelAssociations {
             if policy != cam.policy { core.emit(.configuredAudienceModelPolicy(arn: cam.arn, policy: policy)) }
         }
         core.emit(.associationDeleted(id: a.id))
+    }
+
+    /// The accounts a managed statement names: the collaboration's other members that are
+    /// still INVITED or ACTIVE.
+    static func managedPrincipals(_ core: AccountNodeCore, _ a: AudienceModelAssociation) -> [String] {
+        core.state.collaborations[a.collaborationId]?.members
+            .filter { ($0.status == "INVITED" || $0.status == "ACTIVE") && $0.accountId != core.config.account.rawValue }.map(\.accountId) ?? []
+    }
+
+    static func jobArnPattern(_ core: AccountNodeCore) -> String { CleanRoomsMLHandlers.arn(core, "audience-generation-job", "*") }
+
+    /// The collaboration changed (a member left or was removed): the managed statements of its
+    /// associations here name its current members only.
+    static func refreshManagedStatements(_ core: AccountNodeCore, collaborationID: String) {
+        for a in core.state.associations.values.sorted(by: { $0.id < $1.id }) where a.collaborationId == collaborationID && a.manageResourcePolicies {
+            guard let cam = core.state.configuredAudienceModels[a.configuredAudienceModelArn] else { continue }
+            let members = managedPrincipals(core, a)
+            let policy = members.isEmpty ? ManagedResourcePolicy.removing(a, from: cam.policy)
+                : (try? ManagedResourcePolicy.adding(a, members: members, to: cam.policy, jobArnPattern: jobArnPattern(core))) ?? cam.policy
+            if policy != cam.policy { core.emit(.configuredAudienceModelPolicy(arn: cam.arn, policy: policy)) }
+        }
     }
 
     /// A membership ended (left, removed, collaboration deleted): its associations go.

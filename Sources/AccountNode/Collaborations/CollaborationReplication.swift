@@ -26,6 +26,7 @@ enum CollaborationReplication {
         c.updateTime = now
         core.emit(.collaborationPut(c))
         followOwnStatus(core, c, now: now)
+        AudienceModelAssociations.refreshManagedStatements(core, collaborationID: c.id)
         let me = core.config.account.rawValue
         var pushes: [String] = []
         for m in c.members where m.accountId != me && (m.status == "INVITED" || m.status == "ACTIVE" || m.accountId == alsoTell) {
@@ -142,6 +143,7 @@ enum CollaborationReplication {
         copy.disputedBy = nil
         core.emit(.collaborationPut(copy))
         followOwnStatus(core, c, now: now)
+        AudienceModelAssociations.refreshManagedStatements(core, collaborationID: c.id)
     }
 
     /// Brings this account's membership in line with what the collaboration says of it.

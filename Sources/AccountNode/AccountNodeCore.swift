@@ -113,6 +113,7 @@ public final class AccountNodeCore {
         CollaborationHandlers.register(&h)
         MembershipHandlers.register(&h)
         AudienceModelAssociations.register(&h)
+        SharedAssociations.register(&h)
         CloudTrailHandlers.register(&h)
         return h
     }()

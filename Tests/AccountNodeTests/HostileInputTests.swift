@@ -53,9 +53,9 @@ import Testing
         let p = try CorePair()
         _ = try p.start("victim")
         let methods = ["peer.StartJob", "peer.JobStatus", "peer.StartExport", "peer.DeleteJob", "peer.Sync", "peer.CollaborationChanged",
-                       "peer.JoinCollaboration", "peer.LeaveCollaboration", "peer.CheckMembers", "peer.NoSuchMethod"]
+                       "peer.JoinCollaboration", "peer.LeaveCollaboration", "peer.CheckMembers", "peer.AssociationChanged", "peer.NoSuchMethod"]
         let names = ["jobID", "name", "configuredAudienceModelArn", "principal", "seedData", "jobs", "exports", "collaboration", "collaborationId",
-                     "membershipId", "accounts", "ids", "after", "statuses"]
+                     "membershipId", "accounts", "ids", "after", "statuses", "associationId", "association"]
         var token: UInt64 = 5_000_000
         for h in [p.a, p.b] {
             let from = h === p.a ? "222222222222" : "111111111111"

@@ -200,6 +200,18 @@ import Wire
             #expect(managed["Condition"]?["StringEquals"]?["cleanrooms-ml:CollaborationId"]?.stringValue == id)
             #expect(managed["Principal"]?["AWS"]?.arrayValue?.contains(.string(s.accountA)) == true)
 
+            // Every member sees the association in its copy of the collaboration (the creator at
+            // once: B's answer waited for it to hear).
+            let listParams: JSON = ["collaborationIdentifier": .string(id)]
+            let seenByC = try await cc.call("cleanrooms.ListCollaborationConfiguredAudienceModelAssociations", listParams)["collaborationConfiguredAudienceModelAssociationSummaries"]
+            #expect(seenByC?.arrayValue?.count == 1 && seenByC?[0]?["creatorAccountId"]?.stringValue == s.accountB)
+            _ = try await eventually {
+                try await s.a.call("cleanrooms.ListCollaborationConfiguredAudienceModelAssociations", listParams)["collaborationConfiguredAudienceModelAssociationSummaries"]?.arrayValue?.count == 1
+            }
+            let seenByA = try await s.a.call("cleanrooms.GetCollaborationConfiguredAudienceModelAssociation", [
+                "collaborationIdentifier": .string(id), "configuredAudienceModelAssociationIdentifier": .string(association)])["collaborationConfiguredAudienceModelAssociation"]
+            #expect(seenByA?["configuredAudienceModelArn"]?.stringValue == s.camArn && seenByA?["name"] == "shared")
+
             // CO-2: with the managed statement, a start must name the collaboration.
             #expect(await errorType { _ = try await s.start("without-id") } == "AccessDeniedException")
             let arn = try await s.start("with-id", collaborationId: id)
@@ -220,6 +232,7 @@ import Wire
             #expect(try JSONParser.parse(after ?? "")["Statement"]?.arrayValue?.count == 1)
             #expect(try JSONParser.parse(after ?? "")["Statement"]?[0]?["Sid"] == (try JSONParser.parse(own))["Statement"]?[0]?["Sid"])
             #expect(await errorType { _ = try await s.start("after-association", collaborationId: id) } == "AccessDeniedException")
+            #expect(try await cc.call("cleanrooms.ListCollaborationConfiguredAudienceModelAssociations", listParams)["collaborationConfiguredAudienceModelAssociationSummaries"]?.arrayValue?.isEmpty == true)
         }
     }
 

@@ -53,7 +53,8 @@ enum AudienceModelAssociations {
             core.emit(.configuredAudienceModelPolicy(arn: camArn, policy: policy))
         }
         core.emit(.associationPut(a))
-        return .result(["configuredAudienceModelAssociation": shape(core, a, summary: false)])
+        let told = SharedAssociations.tell(core, collaborationID: a.collaborationId, a, removed: false, now: call.now)
+        return core.answerAfterFirstDelivery(call, .result(["configuredAudienceModelAssociation": shape(core, a, summary: false)]), of: told)
     }
 
     static func association(_ core: AccountNodeCore, _ call: Call, _ action: String) throws(AWSError) -> AudienceModelAssociation {
@@ -84,13 +85,15 @@ enum AudienceModelAssociations {
         if let d = call.optionalString("description") { a.description = d }
         a.updateTime = call.now
         core.emit(.associationPut(a))
-        return .result(["configuredAudienceModelAssociation": shape(core, a, summary: false)])
+        let told = SharedAssociations.tell(core, collaborationID: a.collaborationId, a, removed: false, now: call.now)
+        return core.answerAfterFirstDelivery(call, .result(["configuredAudienceModelAssociation": shape(core, a, summary: false)]), of: told)
     }
 
     static func delete(_ core: AccountNodeCore, _ call: Call) throws(AWSError) -> Reply {
         let a = try association(core, call, "cleanrooms:DeleteConfiguredAudienceModelAssociation")
         remove(core, a)
-        return .result([:])
+        let told = SharedAssociations.tell(core, collaborationID: a.collaborationId, a, removed: true, now: call.now)
+        return core.answerAfterFirstDelivery(call, .result([:]), of: told)
     }
 
     /// Removes an association and the policy statement it wrote.
@@ -171,5 +174,94 @@ enum ManagedResourcePolicy {
         case .object?: return (version, [doc["Statement"]!])
         default: return (version, [])
         }
+    }
+}
+
+/// The collaboration's view of associations (`Get`/`ListCollaborationConfiguredAudienceModelAssociation(s)`):
+/// each member's node tells the creator of its associations through the outbox
+/// (`peer.AssociationChanged`); the creator keeps them in the collaboration record it pushes to
+/// every member, so any member reads them in its own account.
+enum SharedAssociations {
+    static let changed = "peer.AssociationChanged"
+
+    static func register(_ h: inout [String: AccountNodeCore.Handler]) {
+        h["cleanrooms.GetCollaborationConfiguredAudienceModelAssociation"] = get
+        h["cleanrooms.ListCollaborationConfiguredAudienceModelAssociations"] = list
+    }
+
+    static func shared(_ a: AudienceModelAssociation, by account: String) -> SharedAssociation {
+        SharedAssociation(id: a.id, arn: a.arn, name: a.name, description: a.description, configuredAudienceModelArn: a.configuredAudienceModelArn,
+                          creatorAccountId: account, createTime: a.createTime, updateTime: a.updateTime)
+    }
+
+    static func shape(_ c: Collaboration, _ a: SharedAssociation, summary: Bool) -> JSON {
+        .compactObject([
+            "id": .string(a.id), "arn": .string(a.arn), "collaborationId": .string(c.id), "collaborationArn": .string(c.arn),
+            "configuredAudienceModelArn": summary ? nil : .string(a.configuredAudienceModelArn), "name": .string(a.name),
+            "description": a.description.map { .string($0) }, "creatorAccountId": .string(a.creatorAccountId),
+            "createTime": .number(a.createTime), "updateTime": .number(a.updateTime),
+        ])
+    }
+
+    static func get(_ core: AccountNodeCore, _ call: Call) throws(AWSError) -> Reply {
+        let c = try CollaborationHandlers.visible(core, call, "cleanrooms:GetCollaborationConfiguredAudienceModelAssociation")
+        let id = try call.string("configuredAudienceModelAssociationIdentifier")
+        guard let a = c.associations?.first(where: { $0.id == id }) else {
+            throw AWSError(.resourceNotFound, "Collaboration \(c.id) has no configured audience model association \(id)")
+        }
+        return .result(["collaborationConfiguredAudienceModelAssociation": shape(c, a, summary: false)])
+    }
+
+    static func list(_ core: AccountNodeCore, _ call: Call) throws(AWSError) -> Reply {
+        let c = try CollaborationHandlers.visible(core, call, "cleanrooms:ListCollaborationConfiguredAudienceModelAssociations")
+        let page = try Page.slice((c.associations ?? []).sorted { $0.id < $1.id }, key: \.id, token: call.optionalString("nextToken"), max: call.int("maxResults") ?? 100)
+        return .result(.compactObject(["collaborationConfiguredAudienceModelAssociationSummaries": .array(page.items.map { shape(c, $0, summary: true) }),
+                                       "nextToken": page.next.map { .string($0) }]))
+    }
+
+    /// An association of this account was made, changed or removed: tell the creator (or, on
+    /// the creator's node, change the record). Returns the outbox entries to wait for.
+    static func tell(_ core: AccountNodeCore, collaborationID: String, _ a: AudienceModelAssociation, removed: Bool, now: Double) -> [String] {
+        let me = core.config.account.rawValue
+        guard let c = core.state.collaborations[collaborationID], c.isLive else { return [] }
+        if c.creatorAccountId == me {
+            var changed = c
+            apply(&changed, removed ? nil : shared(a, by: me), id: a.id, from: me)
+            return CollaborationReplication.commit(core, changed, now: now).pushes
+        }
+        var params: JSON = ["collaborationId": .string(collaborationID), "associationId": .string(a.id)]
+        if !removed { params["association"] = (try? JSON(encoding: shared(a, by: me))) ?? .null }
+        let entry = OutboxEntry(id: "association:\(a.id)", account: c.creatorAccountId, method: changed, params: params, createdAt: now)
+        core.emit(.outboxAdded(entry))
+        Outbox.deliver(core, entry, delay: 0)
+        return [entry.id]
+    }
+
+    /// The creator's side: a member's association, made or gone.
+    static func changedFromPeer(_ core: AccountNodeCore, _ request: PeerRequest) throws(AWSError) -> Reply {
+        let id = try request.jobID("collaborationId")
+        let associationID = try request.jobID("associationId")
+        guard let c = core.state.collaborations[id], c.creatorAccountId == core.config.account.rawValue, c.isLive else { return .result([:]) }
+        guard c.member(request.from)?.status == "ACTIVE" else {
+            throw AWSError(.accessDenied, "Account \(request.from) is not an ACTIVE member of collaboration \(id)")
+        }
+        var shared: SharedAssociation?
+        if let json = request.params["association"] {
+            guard let a = try? json.decode(SharedAssociation.self), a.id == associationID, a.creatorAccountId == request.from,
+                  ARN(a.arn)?.account == request.from, ARN(a.configuredAudienceModelArn)?.account == request.from else {
+                throw AWSError(.validation, "\(request.method): association must be one of account \(request.from)'s")
+            }
+            shared = a
+        }
+        var changed = c
+        apply(&changed, shared, id: associationID, from: request.from)
+        CollaborationReplication.commit(core, changed, now: request.now)
+        return .result([:])
+    }
+
+    static func apply(_ c: inout Collaboration, _ a: SharedAssociation?, id: String, from: String) {
+        var list = (c.associations ?? []).filter { !($0.id == id && $0.creatorAccountId == from) }
+        if let a { list.append(a) }
+        c.associations = list
     }
 }

@@ -25,6 +25,9 @@ public struct Collaboration: Codable, Sendable {
     /// Set on a member's copy when another account also claimed to have created this
     /// collaboration: trusting neither, the copy counts as gone (fail closed).
     public var disputedBy: String? = nil
+    /// The configured audience models members offer in it, as each member's node told the
+    /// creator (what every member may see of them).
+    public var associations: [SharedAssociation]? = nil
 
     public func member(_ account: String) -> CollaborationMember? { members.first { $0.accountId == account } }
 
@@ -41,6 +44,18 @@ public struct CollaborationMember: Codable, Sendable {
     public var status: String
     /// Set when the member joins: the id of the membership in the member's own account.
     public var membershipId: String?
+    public var createTime: Double
+    public var updateTime: Double
+}
+
+/// What the members of a collaboration see of a configured audience model association.
+public struct SharedAssociation: Codable, Sendable, Equatable {
+    public var id: String
+    public var arn: String
+    public var name: String
+    public var description: String?
+    public var configuredAudienceModelArn: String
+    public var creatorAccountId: String
     public var createTime: Double
     public var updateTime: Double
 }

@@ -24,6 +24,11 @@ enum CollaborationReplication {
         var c = change
         c.version += 1
         c.updateTime = now
+        // What members that left or were removed offered goes with them.
+        let current = Set(c.members.filter { $0.status == "INVITED" || $0.status == "ACTIVE" }.map(\.accountId))
+        if let list = c.associations, list.contains(where: { !current.contains($0.creatorAccountId) }) {
+            c.associations = list.filter { current.contains($0.creatorAccountId) }
+        }
         core.emit(.collaborationPut(c))
         followOwnStatus(core, c, now: now)
         AudienceModelAssociations.refreshManagedStatements(core, collaborationID: c.id)

@@ -24,9 +24,9 @@ enum Outbox {
         case .answered:
             core.outboxAttempts[id] = nil
             core.emit(.outboxDelivered(id: id))
-        case .refused where entry.method == CollaborationReplication.changed:
-            // The member heard it and will not take it (it holds the collaboration under another
-            // creator): asking again changes nothing.
+        case .refused where entry.method == CollaborationReplication.changed || entry.method == SharedAssociations.changed:
+            // The other node heard it and will not take it (a collaboration held under another
+            // creator, a member no longer active): asking again changes nothing.
             core.outboxAttempts[id] = nil
             core.emit(.outboxDelivered(id: id))
         case .refused, .unreachable:

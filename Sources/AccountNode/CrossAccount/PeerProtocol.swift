@@ -40,6 +40,7 @@ extension AccountNodeCore {
         CollaborationReplication.join: CollaborationReplication.joinFromPeer,
         CollaborationReplication.left: CollaborationReplication.leftFromPeer,
         CollaborationReplication.check: CollaborationReplication.checkFromPeer,
+        SharedAssociations.changed: SharedAssociations.changedFromPeer,
     ]
 
     /// Handles a request from another account's node; the effects end with its answer, which

@@ -126,46 +126,89 @@ public enum HTMLReport {
     }
 
     /// A sequence diagram: accounts as vertical lanes, each peer message about the job as an
-    /// arrow from its sending to its arrival (a message that never arrived ends in a cross).
+    /// arrow from its sending to its arrival (a message that never arrived ends in a cross), a
+    /// second arrival of one message (a duplicate) as a dashed arrow, and a node's durable
+    /// acknowledgement of a delete as a mark on its lane: what happened, in time order.
     static func messageDiagram(_ id: String, _ dumps: [String: NodeDump]) -> String {
         let accounts = dumps.keys.sorted()
         var sent: [(from: String, to: String, method: String, t: Double)] = []
         var received: [String: [Double]] = [:]  // from|to|method → arrival times
+        var acks: [(account: String, t: Double)] = []
         for d in dumps.values {
-            for m in d.peerMessages where m.jobID == id && !m.acknowledged {
-                if m.inbound { received["\(m.peer)|\(d.account)|\(m.method)", default: []].append(m.time) } else { sent.append((d.account, m.peer, m.method, m.time)) }
+            for m in d.peerMessages where m.jobID == id {
+                if m.acknowledged {
+                    acks.append((d.account, m.time))
+                } else if m.inbound {
+                    received["\(m.peer)|\(d.account)|\(m.method)", default: []].append(m.time)
+                } else {
+                    sent.append((d.account, m.peer, m.method, m.time))
+                }
             }
         }
         sent.sort { $0.t < $1.t }
         guard let t0 = sent.first?.t else { return "<p>no peer messages recorded for this job</p>\n" }
-        let shown = Array(sent.prefix(300))
+        enum Row {
+            case message(from: String, to: String, method: String, sent: Double, arrived: Double?)
+            case duplicate(from: String, to: String, method: String, arrived: Double)
+            case ack(account: String, at: Double)
+            var time: Double {
+                switch self {
+                case .message(_, _, _, let t, _), .duplicate(_, _, _, let t), .ack(_, let t): return t
+                }
+            }
+        }
+        var rows: [Row] = []
+        var cursor: [String: Int] = [:]
+        for m in sent {
+            let key = "\(m.from)|\(m.to)|\(m.method)"
+            let n = cursor[key, default: 0]
+            cursor[key] = n + 1
+            rows.append(.message(from: m.from, to: m.to, method: m.method, sent: m.t, arrived: (received[key] ?? []).sorted().dropFirst(n).first))
+        }
+        // Arrivals beyond the sends: copies the network made.
+        for (key, times) in received {
+            let parts = key.split(separator: "|").map(String.init)
+            guard parts.count == 3 else { continue }
+            for t in times.sorted().dropFirst(cursor[key, default: 0]) { rows.append(.duplicate(from: parts[0], to: parts[1], method: parts[2], arrived: t)) }
+        }
+        for a in acks { rows.append(.ack(account: a.account, at: a.t)) }
+        rows.sort { $0.time < $1.time }
+        let shown = Array(rows.prefix(300))
         let laneGap = 260.0, top = 30.0, rowH = 22.0
         let height = top + Double(shown.count) * rowH + 20
         var svg = "<svg width=\"\(Int(Double(accounts.count) * laneGap + 40))\" height=\"\(Int(height))\" xmlns=\"http://www.w3.org/2000/svg\">\n"
         func laneX(_ a: String) -> Double { 40 + Double(accounts.firstIndex(of: a) ?? 0) * laneGap }
+        func ms(_ t: Double) -> String { "+" + TextReport.format2((t - t0) * 1000) + " ms" }
         for a in accounts {
             svg += "<text x=\"\(Int(laneX(a) - 30))\" y=\"16\" font-size=\"11\">\(esc(a))</text><line x1=\"\(Int(laneX(a)))\" y1=\"22\" x2=\"\(Int(laneX(a)))\" y2=\"\(Int(height))\" stroke=\"#999\"/>\n"
         }
-        var cursor: [String: Int] = [:]
-        for (k, m) in shown.enumerated() {
-            let key = "\(m.from)|\(m.to)|\(m.method)"
-            let n = cursor[key, default: 0]
-            cursor[key] = n + 1
-            let arrival = (received[key] ?? []).sorted().dropFirst(n).first
+        for (k, row) in shown.enumerated() {
             let y = top + Double(k) * rowH + 10
-            let x1 = laneX(m.from), x2 = laneX(m.to)
-            let label = "\(m.method) +\(TextReport.format2((m.t - t0) * 1000)) ms" + (arrival.map { " → +\(TextReport.format2(($0 - t0) * 1000)) ms" } ?? " (not received)")
-            if arrival != nil {
-                svg += "<line x1=\"\(Int(x1))\" y1=\"\(Int(y))\" x2=\"\(Int(x2))\" y2=\"\(Int(y + 8))\" stroke=\"#3366cc\" stroke-width=\"1.5\"/>"
-                svg += "<circle cx=\"\(Int(x2))\" cy=\"\(Int(y + 8))\" r=\"3\" fill=\"#3366cc\"/>\n"
-            } else {
-                let xm = (x1 + x2) / 2
-                svg += "<line x1=\"\(Int(x1))\" y1=\"\(Int(y))\" x2=\"\(Int(xm))\" y2=\"\(Int(y + 4))\" stroke=\"#d1495b\" stroke-dasharray=\"3,2\"/>"
-                svg += "<text x=\"\(Int(xm - 4))\" y=\"\(Int(y + 8))\" font-size=\"12\" fill=\"#d1495b\">×</text>\n"
+            switch row {
+            case .message(let from, let to, let method, let t, let arrival):
+                let x1 = laneX(from), x2 = laneX(to)
+                if arrival != nil {
+                    svg += "<line x1=\"\(Int(x1))\" y1=\"\(Int(y))\" x2=\"\(Int(x2))\" y2=\"\(Int(y + 8))\" stroke=\"#3366cc\" stroke-width=\"1.5\"/>"
+                    svg += "<circle cx=\"\(Int(x2))\" cy=\"\(Int(y + 8))\" r=\"3\" fill=\"#3366cc\"/>\n"
+                } else {
+                    let xm = (x1 + x2) / 2
+                    svg += "<line x1=\"\(Int(x1))\" y1=\"\(Int(y))\" x2=\"\(Int(xm))\" y2=\"\(Int(y + 4))\" stroke=\"#d1495b\" stroke-dasharray=\"3,2\"/>"
+                    svg += "<text x=\"\(Int(xm - 4))\" y=\"\(Int(y + 8))\" font-size=\"12\" fill=\"#d1495b\">×</text>\n"
+                }
+                let label = "\(method) \(ms(t))" + (arrival.map { " → \(ms($0))" } ?? " (not received)")
+                svg += "<text x=\"\(Int(min(x1, x2) + 8))\" y=\"\(Int(y - 2))\" font-size=\"10\">\(esc(label))</text>\n"
+            case .duplicate(let from, let to, let method, let t):
+                let x1 = laneX(from), x2 = laneX(to)
+                svg += "<line x1=\"\(Int(x1))\" y1=\"\(Int(y))\" x2=\"\(Int(x2))\" y2=\"\(Int(y + 8))\" stroke=\"#e69f00\" stroke-width=\"1.5\" stroke-dasharray=\"5,3\"/>"
+                svg += "<circle cx=\"\(Int(x2))\" cy=\"\(Int(y + 8))\" r=\"3\" fill=\"#e69f00\"/>\n"
+                svg += "<text x=\"\(Int(min(x1, x2) + 8))\" y=\"\(Int(y - 2))\" font-size=\"10\">\(esc("\(method) again (a copy) → \(ms(t))"))</text>\n"
+            case .ack(let account, let t):
+                let x = laneX(account)
+                svg += "<rect x=\"\(Int(x - 4))\" y=\"\(Int(y))\" width=\"8\" height=\"8\" fill=\"#2e8b57\"/>"
+                svg += "<text x=\"\(Int(x + 8))\" y=\"\(Int(y + 8))\" font-size=\"10\" fill=\"#2e8b57\">\(esc("delete acknowledged here (durable) \(ms(t))"))</text>\n"
             }
-            svg += "<text x=\"\(Int(min(x1, x2) + 8))\" y=\"\(Int(y - 2))\" font-size=\"10\">\(esc(label))</text>\n"
         }
-        if sent.count > shown.count { svg += "<text x=\"10\" y=\"\(Int(height - 4))\" font-size=\"10\">… \(sent.count - shown.count) more messages</text>\n" }
+        if rows.count > shown.count { svg += "<text x=\"10\" y=\"\(Int(height - 4))\" font-size=\"10\">… \(rows.count - shown.count) more events</text>\n" }
         return svg + "</svg>\n"
     }
 }

@@ -103,6 +103,15 @@ import Testing
         let r = Self.result(h, [Self.dump(Self.a, tombstoneAt: h.events[3].wall, audit: auditA), dumpB(appliedAt: applied)])
         #expect(Self.broken(r) == ["no-resurrection"], "\(TextReport.render(r))")
         #expect(r.invariants.first { $0.id == "no-resurrection" }?.problems.first?.contains("acknowledged the other account's delete") == true)
+        // The diagram shows the start, its late copy and B's acknowledgement in time order.
+        var a = Self.dump(Self.a).raw, b = dumpB(appliedAt: applied).raw
+        a["peerMessages"] = [["t": .number(applied - 0.02), "dir": "out", "peer": .string(Self.b), "method": "peer.StartJob", "jobID": .string(Self.id)]]
+        b["peerMessages"] = .array((b["peerMessages"]?.arrayValue ?? []) + [
+            ["t": .number(applied - 0.01), "dir": "in", "peer": .string(Self.a), "method": "peer.StartJob", "jobID": .string(Self.id)],
+            ["t": .number(applied + 0.1), "dir": "in", "peer": .string(Self.a), "method": "peer.StartJob", "jobID": .string(Self.id)]])
+        let html = HTMLReport.render(r, history: h.events, dumps: [Self.a: NodeDump(a)!, Self.b: NodeDump(b)!])
+        let copy = html.range(of: "peer.StartJob again (a copy)"), ack = html.range(of: "delete acknowledged here")
+        #expect(copy != nil && ack != nil && ack!.lowerBound < copy!.lowerBound, "the acknowledgement, then the late copy")
         // Applied after both reads: both were merely stale.
         let later = Self.result(h, [Self.dump(Self.a, tombstoneAt: h.events[3].wall, audit: auditA), dumpB(appliedAt: h.events[7].wall + 0.001)])
         #expect(later.verdict == .valid, "\(TextReport.render(later))")

@@ -30,6 +30,8 @@ public final class AccountNodeCore {
     /// How many times each outbox entry has been sent (for backoff; answers to older sends are
     /// ignored).
     var outboxAttempts: [String: Int] = [:]
+    /// The send of each outbox entry whose answer counts (tokens are unique per send).
+    var outboxSends: [String: UInt64] = [:]
     var messageCounter: UInt64 = 0
     /// Status changes still to be told to each account (see `PendingPushes`).
     var pushes: [String: PendingPushes] = [:]

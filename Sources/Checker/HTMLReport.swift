@@ -159,17 +159,19 @@ public enum HTMLReport {
         }
         var rows: [Row] = []
         var cursor: [String: Int] = [:]
+        for key in received.keys { received[key]?.sort() }
         for m in sent {
             let key = "\(m.from)|\(m.to)|\(m.method)"
             let n = cursor[key, default: 0]
             cursor[key] = n + 1
-            rows.append(.message(from: m.from, to: m.to, method: m.method, sent: m.t, arrived: (received[key] ?? []).sorted().dropFirst(n).first))
+            let arrivals = received[key] ?? []
+            rows.append(.message(from: m.from, to: m.to, method: m.method, sent: m.t, arrived: n < arrivals.count ? arrivals[n] : nil))
         }
         // Arrivals beyond the sends: copies the network made.
         for (key, times) in received {
             let parts = key.split(separator: "|").map(String.init)
             guard parts.count == 3 else { continue }
-            for t in times.sorted().dropFirst(cursor[key, default: 0]) { rows.append(.duplicate(from: parts[0], to: parts[1], method: parts[2], arrived: t)) }
+            for t in times.dropFirst(cursor[key, default: 0]) { rows.append(.duplicate(from: parts[0], to: parts[1], method: parts[2], arrived: t)) }
         }
         for a in acks { rows.append(.ack(account: a.account, at: a.t)) }
         rows.sort { $0.time < $1.time }

@@ -60,6 +60,7 @@ public enum TextReport {
 
     /// Two decimals, without Foundation.
     static func format2(_ x: Double) -> String {
+        guard x.isFinite, abs(x) < 1e15 else { return "?" }  // a damaged dump: say so, never trap
         let n = Int((x * 100).rounded())
         let sign = n < 0 ? "-" : ""
         let a = abs(n)

@@ -287,7 +287,7 @@ public final class RPCClient: @unchecked Sendable {
         var pending: [LineFramer.Event] = []
         // One caller per process may spin instead of sleeping (more would starve the node on a
         // small machine); the others sleep in poll.
-        let spinning = PollLoop.spinSeconds > 0 && RPCClient.spinners.compareExchange(expected: 0, desired: 1, ordering: .acquiringAndReleasing).exchanged
+        var spinning = PollLoop.spinSeconds > 0 && RPCClient.spinners.compareExchange(expected: 0, desired: 1, ordering: .acquiringAndReleasing).exchanged
         defer { if spinning { RPCClient.spinners.store(0, ordering: .releasing) } }
         let spinUntil = spinning ? PollLoop.now() + PollLoop.spinSeconds : 0
         while true {
@@ -303,6 +303,10 @@ public final class RPCClient: @unchecked Sendable {
             let wait = deadline - now
             if wait <= 0 { throw .connection("\(host):\(port) did not answer in time") }
             if now >= spinUntil {
+                if spinning {  // done spinning: another caller may
+                    spinning = false
+                    RPCClient.spinners.store(0, ordering: .releasing)
+                }
                 var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
                 _ = poll(&p, 1, Int32(wait * 1000) + 1)
             }

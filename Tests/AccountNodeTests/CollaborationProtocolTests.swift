@@ -137,4 +137,53 @@ import Testing
         #expect(members.first { $0["accountId"] == "222222222222" }?["status"] == "LEFT")
         #expect(Self.memberStatus(p.b, id) == nil, "who left no longer sees the collaboration")
     }
+
+    /// B offers its CAM in the collaboration (through the network); returns the association id.
+    static func associate(_ p: CorePair, _ id: JSON, membership: JSON, manage: Bool) throws -> JSON {
+        let token = p.b.send("cleanrooms.CreateConfiguredAudienceModelAssociation", [
+            "membershipIdentifier": membership, "configuredAudienceModelArn": .string(p.camArn),
+            "configuredAudienceModelAssociationName": "offer", "manageResourcePolicies": .bool(manage)])
+        p.pump()
+        return try #require(try p.b.result("associate", p.b.replies[token])["configuredAudienceModelAssociation"]?["id"])
+    }
+
+    @Test("CO-3: an association's changes reach the creator in order: a stale copy of its creation arriving after its removal does not bring it back")
+    func associationChangesAreOrdered() throws {
+        let p = try CorePair()
+        let id = try Self.collaboration(p)
+        p.pump()
+        let membership = try Self.join(p, id)
+        // Create and delete before anything reaches the creator; then deliver the delete first.
+        let created = p.b.send("cleanrooms.CreateConfiguredAudienceModelAssociation", [
+            "membershipIdentifier": membership, "configuredAudienceModelArn": .string(p.camArn),
+            "configuredAudienceModelAssociationName": "offer", "manageResourcePolicies": false])
+        p.collect()
+        let association = try #require(p.b.core.state.associations.keys.first)
+        let stale = try #require(p.queue.firstIndex { $0.message.method == "peer.AssociationChanged" })
+        let add = p.queue.remove(at: stale)
+        _ = p.b.send("cleanrooms.DeleteConfiguredAudienceModelAssociation", ["membershipIdentifier": membership, "configuredAudienceModelAssociationIdentifier": .string(association)])
+        p.pump()
+        #expect(p.a.core.state.collaborations[id.stringValue ?? ""]?.associations?.isEmpty == true)
+        p.queue.append(add)  // the creation's copy, late
+        p.pump()
+        #expect(p.a.core.state.collaborations[id.stringValue ?? ""]?.associations?.isEmpty == true, "a late creation does not undo the removal")
+        #expect(p.a.core.state.collaborations[id.stringValue ?? ""]?.removedAssociations?[association] != nil)
+        #expect(p.b.replies[created] != nil)
+    }
+
+    @Test("CO-3: a managed statement the owner took out of its policy is not put back by a later change of the collaboration")
+    func managedStatementStaysOut() throws {
+        let p = try CorePair()
+        let id = try Self.collaboration(p)
+        p.pump()
+        let membership = try Self.join(p, id)
+        _ = try Self.associate(p, id, membership: membership, manage: true)
+        #expect(p.b.core.state.configuredAudienceModels[p.camArn]?.policy?.contains("CleanRoomsManaged") == true)
+        _ = try p.b.call("cleanroomsml.DeleteConfiguredAudienceModelPolicy", ["configuredAudienceModelArn": .string(p.camArn)])
+        let token = p.a.send("cleanrooms.UpdateCollaboration", ["collaborationIdentifier": id, "name": "renamed"])
+        p.pump()
+        #expect(p.a.replies[token] != nil)
+        #expect(p.b.core.state.collaborations[id.stringValue ?? ""]?.name == "renamed")
+        #expect(p.b.core.state.configuredAudienceModels[p.camArn]?.policy == nil, "the owner's choice stands")
+    }
 }

@@ -114,15 +114,14 @@ enum AudienceModelAssociations {
 
     static func jobArnPattern(_ core: AccountNodeCore) -> String { CleanRoomsMLHandlers.arn(core, "audience-generation-job", "*") }
 
-    /// The collaboration changed (a member left or was removed): the managed statements of its
-    /// associations here name its current members only.
+    /// The collaboration changed (a member left or was removed): a managed statement still in
+    /// the policy names the current members only. A statement the owner took out stays out, and
+    /// a policy whose principals are unchanged is not rewritten (its hash stays).
     static func refreshManagedStatements(_ core: AccountNodeCore, collaborationID: String) {
         for a in core.state.associations.values.sorted(by: { $0.id < $1.id }) where a.collaborationId == collaborationID && a.manageResourcePolicies {
-            guard let cam = core.state.configuredAudienceModels[a.configuredAudienceModelArn] else { continue }
-            let members = managedPrincipals(core, a)
-            let policy = members.isEmpty ? ManagedResourcePolicy.removing(a, from: cam.policy)
-                : (try? ManagedResourcePolicy.adding(a, members: members, to: cam.policy, jobArnPattern: jobArnPattern(core))) ?? cam.policy
-            if policy != cam.policy { core.emit(.configuredAudienceModelPolicy(arn: cam.arn, policy: policy)) }
+            guard let cam = core.state.configuredAudienceModels[a.configuredAudienceModelArn],
+                  let policy = ManagedResourcePolicy.narrowing(a, to: managedPrincipals(core, a), in: cam.policy) else { continue }
+            core.emit(.configuredAudienceModelPolicy(arn: cam.arn, policy: policy.text))
         }
     }
 
@@ -155,6 +154,26 @@ enum ManagedResourcePolicy {
         statements.removeAll { $0["Sid"]?.stringValue == sid(a) }
         statements.append(statement(a, members: members, jobArnPattern: jobArnPattern))
         return JSONWriter.string(["Version": .string(version), "Statement": .array(statements)])
+    }
+
+    /// A new text for a policy (nil: no statement left, so no policy).
+    struct Rewrite {
+        var text: String?
+    }
+
+    /// The policy with the association's statement naming `members` only, or nil when there is
+    /// nothing to change (no such statement, or the same principals).
+    static func narrowing(_ a: AudienceModelAssociation, to members: [String], in policy: String?) -> Rewrite? {
+        var (version, statements) = parts(policy)
+        guard let k = statements.firstIndex(where: { $0["Sid"]?.stringValue == sid(a) }) else { return nil }
+        let current = Set((statements[k]["Principal"]?["AWS"]?.arrayValue ?? []).compactMap(\.stringValue))
+        guard current != Set(members) else { return nil }
+        if members.isEmpty {
+            statements.remove(at: k)
+        } else {
+            statements[k]["Principal"] = ["AWS": .array(members.sorted().map { .string($0) })]
+        }
+        return Rewrite(text: statements.isEmpty ? nil : JSONWriter.string(["Version": .string(version), "Statement": .array(statements)]))
     }
 
     static func removing(_ a: AudienceModelAssociation, from policy: String?) -> String? {
@@ -226,14 +245,15 @@ enum SharedAssociations {
         guard let c = core.state.collaborations[collaborationID], c.isLive else { return [] }
         if c.creatorAccountId == me {
             var changed = c
-            apply(&changed, removed ? nil : shared(a, by: me), id: a.id, from: me)
+            guard apply(&changed, removed ? nil : shared(a, by: me), id: a.id, from: me, at: removed ? now : a.updateTime) else { return [] }
             return CollaborationReplication.commit(core, changed, now: now).pushes
         }
-        var params: JSON = ["collaborationId": .string(collaborationID), "associationId": .string(a.id)]
+        // `changedAt` orders the changes of one association: a late or repeated message about it
+        // changes nothing once a newer one has been applied.
+        var params: JSON = ["collaborationId": .string(collaborationID), "associationId": .string(a.id), "changedAt": .number(removed ? now : a.updateTime)]
         if !removed { params["association"] = (try? JSON(encoding: shared(a, by: me))) ?? .null }
         let entry = OutboxEntry(id: "association:\(a.id)", account: c.creatorAccountId, method: changed, params: params, createdAt: now)
-        core.emit(.outboxAdded(entry))
-        Outbox.deliver(core, entry, delay: 0)
+        Outbox.add(core, entry)
         return [entry.id]
     }
 
@@ -253,15 +273,32 @@ enum SharedAssociations {
             }
             shared = a
         }
+        guard let at = request.params["changedAt"]?.numberValue, at.isFinite else {
+            throw AWSError(.validation, "\(request.method): changedAt must be a time")
+        }
+        if let held = c.associations?.first(where: { $0.id == associationID }), held.creatorAccountId != request.from {
+            throw AWSError(.conflict, "Association \(associationID) belongs to account \(held.creatorAccountId)")
+        }
         var changed = c
-        apply(&changed, shared, id: associationID, from: request.from)
-        CollaborationReplication.commit(core, changed, now: request.now)
+        if apply(&changed, shared, id: associationID, from: request.from, at: at) { CollaborationReplication.commit(core, changed, now: request.now) }  // else: nothing new
         return .result([:])
     }
 
-    static func apply(_ c: inout Collaboration, _ a: SharedAssociation?, id: String, from: String) {
+    /// Applies one change of a member's association if it is newer than what the record holds
+    /// (removals are remembered by time); returns whether anything changed.
+    static func apply(_ c: inout Collaboration, _ a: SharedAssociation?, id: String, from: String, at: Double) -> Bool {
+        if let removedAt = c.removedAssociations?[id], removedAt >= at { return false }
+        let held = c.associations?.first { $0.id == id && $0.creatorAccountId == from }
+        if let held, held.updateTime > at || (a != nil && held.updateTime == at) { return false }
         var list = (c.associations ?? []).filter { !($0.id == id && $0.creatorAccountId == from) }
-        if let a { list.append(a) }
+        if let a {
+            guard a != held else { return false }
+            list.append(a)
+        } else {
+            // Remembered even if its creation has not arrived yet: that copy must not undo this.
+            c.removedAssociations = (c.removedAssociations ?? [:]).merging([id: at]) { max($0, $1) }
+        }
         c.associations = list
+        return true
     }
 }

@@ -28,6 +28,8 @@ public struct Collaboration: Codable, Sendable {
     /// The configured audience models members offer in it, as each member's node told the
     /// creator (what every member may see of them).
     public var associations: [SharedAssociation]? = nil
+    /// When each association that was removed went (so a late message cannot bring it back).
+    public var removedAssociations: [String: Double]? = nil
 
     public func member(_ account: String) -> CollaborationMember? { members.first { $0.accountId == account } }
 

@@ -37,8 +37,7 @@ enum CollaborationReplication {
         for m in c.members where m.accountId != me && (m.status == "INVITED" || m.status == "ACTIVE" || m.accountId == alsoTell) {
             let entry = OutboxEntry(id: "collaboration:\(c.id):\(m.accountId)", account: m.accountId, method: changed,
                                     params: ["collaboration": replica(c)], createdAt: now)
-            core.emit(.outboxAdded(entry))  // replaces an older push not yet delivered
-            Outbox.deliver(core, entry, delay: 0)
+            Outbox.add(core, entry)  // replaces an older push not yet delivered
             pushes.append(entry.id)
         }
         return (c, pushes)

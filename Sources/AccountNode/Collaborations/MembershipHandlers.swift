@@ -152,8 +152,7 @@ enum MembershipHandlers {
         }
         let entry = OutboxEntry(id: "leave:\(c.id)", account: c.creatorAccountId, method: CollaborationReplication.left,
                                 params: ["collaborationId": .string(c.id), "membershipId": .string(m.id)], createdAt: call.now)
-        core.emit(.outboxAdded(entry))
-        Outbox.deliver(core, entry, delay: 0)
+        Outbox.add(core, entry)
         return core.answerAfterFirstDelivery(call, .result([:]), of: [entry.id])
     }
 }

@@ -26,8 +26,7 @@ enum DeletePropagation {
         guard tellCounterpart, !counterpart.isEmpty else { return }
         let entry = OutboxEntry(id: "delete:\(jobID)", account: counterpart, method: PeerMethod.deleteJob, params: ["jobID": .string(jobID)], createdAt: now)
         guard core.state.outbox[entry.id] == nil else { return }
-        core.emit(.outboxAdded(entry))
-        Outbox.deliver(core, entry, delay: 0)
+        Outbox.add(core, entry)
     }
 
     /// The other side deleted the job: remove this copy and all its data, whatever this

@@ -6,28 +6,42 @@ import JSON
 /// exponential backoff and jitter (and at once whenever the link reopens) until the other node
 /// acknowledges it; only then is it removed, durably.
 enum Outbox {
-    /// Sends an outbox entry (again), after `delay`.
+    /// Logs a new entry (replacing one of the same id not yet delivered) and sends it at once.
+    static func add(_ core: AccountNodeCore, _ entry: OutboxEntry) {
+        core.emit(.outboxAdded(entry))
+        core.outboxAttempts[entry.id] = 0
+        deliver(core, entry, delay: 0)
+    }
+
+    /// Sends an outbox entry (again), after `delay`. Each send has a token of its own, so an
+    /// answer to an earlier send, or to an entry this one replaced, is never taken for its.
+    /// (A delayed send carries the entry as it was; receivers take repeats and stale copies:
+    /// deletes and leaves are idempotent, collaborations and associations ordered.)
     static func deliver(_ core: AccountNodeCore, _ entry: OutboxEntry, delay: Double) {
         let attempt = (core.outboxAttempts[entry.id] ?? 0) + 1
         core.outboxAttempts[entry.id] = attempt
-        core.send(PeerMessage(token: "outbox:\(attempt):\(entry.id)", account: entry.account, method: entry.method, params: entry.params,
-                              delay: delay, timeout: core.config.crossAccount.callTimeout))
+        core.messageCounter += 1
+        core.outboxSends[entry.id] = core.messageCounter
+        core.send(PeerMessage(token: "outbox:\(attempt):\(core.messageCounter):\(entry.id)", account: entry.account, method: entry.method,
+                              params: entry.params, delay: delay, timeout: core.config.crossAccount.callTimeout))
     }
 
     static func answered(_ core: AccountNodeCore, _ token: String, _ outcome: PeerOutcome) {
-        let parts = token.split(separator: ":", maxSplits: 2)
-        guard parts.count == 3, let attempt = Int(parts[1]) else { return }
-        let id = String(parts[2])
+        let parts = token.split(separator: ":", maxSplits: 3)
+        guard parts.count == 4, let attempt = Int(parts[1]), let send = UInt64(parts[2]) else { return }
+        let id = String(parts[3])
         // Only the newest send counts: an older one's answer (or time-out) changes nothing.
-        guard let entry = core.state.outbox[id], core.outboxAttempts[id] == attempt else { return }
+        guard let entry = core.state.outbox[id], core.outboxSends[id] == send else { return }
         switch outcome {
         case .answered:
             core.outboxAttempts[id] = nil
+            core.outboxSends[id] = nil
             core.emit(.outboxDelivered(id: id))
         case .refused where entry.method == CollaborationReplication.changed || entry.method == SharedAssociations.changed:
             // The other node heard it and will not take it (a collaboration held under another
             // creator, a member no longer active): asking again changes nothing.
             core.outboxAttempts[id] = nil
+            core.outboxSends[id] = nil
             core.emit(.outboxDelivered(id: id))
         case .refused, .unreachable:
             deliver(core, entry, delay: backoff(core, attempt: attempt))

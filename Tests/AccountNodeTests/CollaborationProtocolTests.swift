@@ -138,11 +138,14 @@ import Testing
         #expect(Self.memberStatus(p.b, id) == nil, "who left no longer sees the collaboration")
     }
 
+    static func associationParams(_ p: CorePair, membership: JSON, manage: Bool) -> JSON {
+        ["membershipIdentifier": membership, "configuredAudienceModelArn": .string(p.camArn),
+         "configuredAudienceModelAssociationName": "offer", "manageResourcePolicies": .bool(manage)]
+    }
+
     /// B offers its CAM in the collaboration (through the network); returns the association id.
     static func associate(_ p: CorePair, _ id: JSON, membership: JSON, manage: Bool) throws -> JSON {
-        let token = p.b.send("cleanrooms.CreateConfiguredAudienceModelAssociation", [
-            "membershipIdentifier": membership, "configuredAudienceModelArn": .string(p.camArn),
-            "configuredAudienceModelAssociationName": "offer", "manageResourcePolicies": .bool(manage)])
+        let token = p.b.send("cleanrooms.CreateConfiguredAudienceModelAssociation", associationParams(p, membership: membership, manage: manage))
         p.pump()
         return try #require(try p.b.result("associate", p.b.replies[token])["configuredAudienceModelAssociation"]?["id"])
     }
@@ -154,9 +157,7 @@ import Testing
         p.pump()
         let membership = try Self.join(p, id)
         // Create and delete before anything reaches the creator; then deliver the delete first.
-        let created = p.b.send("cleanrooms.CreateConfiguredAudienceModelAssociation", [
-            "membershipIdentifier": membership, "configuredAudienceModelArn": .string(p.camArn),
-            "configuredAudienceModelAssociationName": "offer", "manageResourcePolicies": false])
+        let created = p.b.send("cleanrooms.CreateConfiguredAudienceModelAssociation", Self.associationParams(p, membership: membership, manage: false))
         p.collect()
         let association = try #require(p.b.core.state.associations.keys.first)
         let stale = try #require(p.queue.firstIndex { $0.message.method == "peer.AssociationChanged" })

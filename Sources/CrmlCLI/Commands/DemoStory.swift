@@ -251,7 +251,9 @@ extension DemoCommand {
             let gone = try waitUntil { try jobCount(adminB) == 1 }
             // The export's output object is a blob on B's disk (the small seed lives in the job's record).
             let freed = waitUntil { before - blobs() == 1 }
-            let audience = FileManager.default.fileExists(atPath: dir.dataDir(b.id) + "/audiences/\(arnB.split(separator: "/").last ?? "").csv")
+            // Files go once the delete is durable, on the node's storage thread: wait for it.
+            let audiencePath = dir.dataDir(b.id) + "/audiences/\(arnB.split(separator: "/").last ?? "").csv"
+            let audience = !waitUntil { !FileManager.default.fileExists(atPath: audiencePath) }
             return Outcome(saw: "B's admin reading its copy → \(bDenied ?? "allowed"); after A's delete B holds \(try jobCount(adminB)) job(s), \(before - blobs()) blob fewer (the export output), audience file \(audience ? "still there" : "gone")",
                            ok: bDenied == "AccessDeniedException" && gone && freed && !audience)
         }

@@ -17,14 +17,17 @@ let package = Package(
         .target(name: "AccessControl", dependencies: ["JSON", "CleanRoomsModel"]),
 
         // The lookalike engine: training data, a factorization model, audiences (pure).
-        .target(name: "Lookalike", dependencies: ["CleanRoomsModel"]),
+        // The seedable generator everything deterministic draws from.
+        .target(name: "Randomness"),
+
+        .target(name: "Lookalike", dependencies: ["CleanRoomsModel", "Randomness"]),
 
         // The SQL subset of seed audience queries (parser and row filter, pure).
         .target(name: "SeedSQL"),
 
         // The account node's state machine (pure: returns effects, never performs them).
         .target(name: "Checker", dependencies: ["JSON"]),
-        .target(name: "AccountNode", dependencies: ["JSON", "CleanRoomsModel", "AccessControl", "Digest", "SeedSQL"]),
+        .target(name: "AccountNode", dependencies: ["JSON", "CleanRoomsModel", "AccessControl", "Digest", "SeedSQL", "Randomness"]),
 
         // I/O: the wire protocol (framing, JSON-RPC, handshake, sockets, event loop, client).
         .target(name: "Wire", dependencies: ["JSON", "CleanRoomsModel", "Digest"]),
@@ -44,7 +47,7 @@ let package = Package(
 
         // Tests mirror the targets; TestSupport holds the shared helpers (processes, temp files).
         .target(name: "TestSupport", dependencies: ["Wire", "ClusterConfig", "JSON", "CleanRoomsModel", "Processes", "Lookalike", "Digest"], path: "Tests/TestSupport"),
-        .testTarget(name: "JSONTests", dependencies: ["JSON"]),
+        .testTarget(name: "JSONTests", dependencies: ["JSON", "Randomness"]),
         .testTarget(name: "DigestTests", dependencies: ["Digest"]),
         .testTarget(name: "WireTests", dependencies: ["Wire", "JSON", "Digest"]),
         .testTarget(name: "AccountNodeTests", dependencies: ["AccountNode", "CleanRoomsModel", "JSON"]),

@@ -1,6 +1,7 @@
 import AccessControl
 import CleanRoomsModel
 import JSON
+import Randomness
 
 /// The account node's state machine: one account's Clean Rooms ML cell and its IAM, S3, Glue and
 /// CloudTrail.
@@ -27,11 +28,8 @@ public final class AccountNodeCore {
     /// Status pushes that arrived for a start not yet committed here (applied when it is;
     /// if lost, sync repairs).
     var earlyStatus: [String: JSON] = [:]
-    /// How many times each outbox entry has been sent (for backoff; answers to older sends are
-    /// ignored).
-    var outboxAttempts: [String: Int] = [:]
-    /// The send of each outbox entry whose answer counts (tokens are unique per send).
-    var outboxSends: [String: UInt64] = [:]
+    /// The latest send of each outbox entry (only its answer counts) and how many there were.
+    var outboxSends: [String: Outbox.Send] = [:]
     var messageCounter: UInt64 = 0
     /// Status changes still to be told to each account (see `PendingPushes`).
     var pushes: [String: PendingPushes] = [:]
@@ -338,19 +336,5 @@ final class Call {
 
     func auditResource(_ type: String, _ name: String) {
         auditResources.append(AuditEvent.Resource(type: type, name: name))
-    }
-}
-
-/// A small, fast, seedable generator (Vigna's SplitMix64): ids and keys come from it, so a
-/// deterministic run gives the same ids.
-public struct SplitMix64: Sendable {
-    var state: UInt64
-    public init(seed: UInt64) { state = seed }
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

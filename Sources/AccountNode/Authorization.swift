@@ -53,6 +53,20 @@ extension AccountNodeCore {
                         "User: \(call.caller.principal.arn) is not authorized to perform: \(action) on resource: \(resource) \(why)")
     }
 
+    /// The Clean Rooms ML resource of this account whose ARN is in `member`: audited, checked to
+    /// be this account's (XA-7), authorized with its tags, and only then looked up, so a caller
+    /// who may not see it cannot learn whether it exists.
+    func ownResource<R>(_ call: Call, _ action: String, member: String, type: String, noun: String,
+                        in table: [String: R], tags: (R) -> [String: String]) throws(AWSError) -> R {
+        let arn = try call.string(member)
+        call.auditResource("AWS::CleanRoomsML::\(type)", arn)
+        try requireOwnAccount(call, action, arn)
+        let resource = table[arn]
+        try authorize(call, action, arn, resourceTags: resource.map(tags) ?? [:])
+        guard let resource else { throw AWSError(.resourceNotFound, "\(noun) \(arn) not found") }
+        return resource
+    }
+
     /// XA-7: operations act only on this account's resources. An ARN of another account is
     /// denied exactly as an unauthorized request is, whether or not such a resource exists.
     func requireOwnAccount(_ call: Call, _ action: String, _ arn: String) throws(AWSError) {

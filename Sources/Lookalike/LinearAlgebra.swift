@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Randomness
 
 /// A dense matrix of doubles, row-major.
 public struct DenseMatrix: Sendable {
@@ -161,18 +162,12 @@ public enum LinearAlgebra {
 /// A seedable generator (SplitMix64) with Gaussian draws (Box–Muller): training is
 /// deterministic for a given seed.
 public struct SeededRandom: Sendable {
-    private var state: UInt64
+    private var bits: SplitMix64
     private var spare: Double?
 
-    public init(seed: UInt64) { state = seed }
+    public init(seed: UInt64) { bits = SplitMix64(seed: seed) }
 
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+    public mutating func next() -> UInt64 { bits.next() }
 
     /// Uniform in [0, 1).
     public mutating func uniform() -> Double { Double(next() >> 11) / Double(1 << 53) }

@@ -74,45 +74,31 @@ public struct SparseMatrix: Sendable {
     /// `self · x` for dense `x` (cols × l).
     public func times(_ x: DenseMatrix) -> DenseMatrix {
         precondition(x.rows == cols)
+        return accumulate(x, into: DenseMatrix(rows: rows, cols: x.cols), transposed: false)
+    }
+
+    /// `selfᵀ · y` for dense `y` (rows × l).
+    public func transposeTimes(_ y: DenseMatrix) -> DenseMatrix {
+        precondition(y.rows == rows)
+        return accumulate(y, into: DenseMatrix(rows: cols, cols: y.cols), transposed: true)
+    }
+
+    /// For each stored entry a = self[r, c]: out[r] += a · x[c], or (transposed)
+    /// out[c] += a · x[r], over rows of length l. One loop for both products.
+    private func accumulate(_ x: DenseMatrix, into result: DenseMatrix, transposed: Bool) -> DenseMatrix {
+        var out = result
         let l = x.cols
-        var out = DenseMatrix(rows: rows, cols: l)
         rowStart.withUnsafeBufferPointer { rs in
             col.withUnsafeBufferPointer { cs in
                 value.withUnsafeBufferPointer { vs in
                     x.data.withUnsafeBufferPointer { xp in
                         out.data.withUnsafeMutableBufferPointer { op in
                             for r in 0..<rows {
-                                let o = op.baseAddress! + r * l
                                 for k in rs[r]..<rs[r + 1] {
-                                    let a = vs[k]
-                                    let xr = xp.baseAddress! + Int(cs[k]) * l
-                                    for j in 0..<l { o[j] += a * xr[j] }
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        return out
-    }
-
-    /// `selfᵀ · y` for dense `y` (rows × l).
-    public func transposeTimes(_ y: DenseMatrix) -> DenseMatrix {
-        precondition(y.rows == rows)
-        let l = y.cols
-        var out = DenseMatrix(rows: cols, cols: l)
-        rowStart.withUnsafeBufferPointer { rs in
-            col.withUnsafeBufferPointer { cs in
-                value.withUnsafeBufferPointer { vs in
-                    y.data.withUnsafeBufferPointer { yp in
-                        out.data.withUnsafeMutableBufferPointer { op in
-                            for r in 0..<rows {
-                                let yr = yp.baseAddress! + r * l
-                                for k in rs[r]..<rs[r + 1] {
-                                    let a = vs[k]
-                                    let o = op.baseAddress! + Int(cs[k]) * l
-                                    for j in 0..<l { o[j] += a * yr[j] }
+                                    let a = vs[k], c = Int(cs[k])
+                                    let src = xp.baseAddress! + (transposed ? r : c) * l
+                                    let dst = op.baseAddress! + (transposed ? c : r) * l
+                                    for j in 0..<l { dst[j] += a * src[j] }
                                 }
                             }
                         }

@@ -375,30 +375,29 @@ public final class AccountNodeRuntime: NodeServerDelegate, @unchecked Sendable {
         if m.method == "peer.DeleteJob", m.token.hasPrefix("outbox:1:") { options.faults.pass("delete.after-log") }
         var params = m.params
         if !m.attachBlobs.isEmpty {
-            var parts: [JSON] = []
+            var parts: [[UInt8]] = []
             for b in m.attachBlobs {
                 guard let bytes = try? blobs.read(b) else {
                     peers.report([(m.token, .refused(AWSError(.validation, "A seed object changed while the job was starting; retry the request")))])
                     return
                 }
-                parts.append(.string(Base64.encode(bytes)))
+                parts.append(bytes)
             }
             if let selection = m.attachSelection {
                 // PV-2: the table stays here; only the query's selection goes.
-                let objects = parts.enumerated().map { (k, p) in (source: "table object \(k + 1)", bytes: Base64.decode(p.stringValue ?? "") ?? []) }
                 do {
-                    let seed = try SeedSelectionRunner.run(selection, over: objects)
+                    let seed = try SeedSelectionRunner.run(selection, over: parts.enumerated().map { (source: "table object \($0.offset + 1)", bytes: $0.element) })
                     guard seed.count <= 1 << 20 else {
                         peers.report([(m.token, .refused(AWSError(.validation, "The seed query selects \(seed.count) bytes of user ids; seeds sent to the model owner are at most 1 MiB")))])
                         return
                     }
-                    parts = [.string(Base64.encode(seed))]
+                    parts = [seed]
                 } catch {
                     peers.report([(m.token, .refused(AWSError(.validation, "seedAudience.sqlParameters.queryString: \(error)")))])
                     return
                 }
             }
-            params["seedData"] = .array(parts)
+            params["seedData"] = .array(parts.map { .string(Base64.encode($0)) })
         }
         let token = m.expectsAnswer ? m.token : nil
         trace.record(.outbound, peer: m.account, method: m.method, jobID: m.params["jobID"]?.stringValue)

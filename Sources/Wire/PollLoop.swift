@@ -122,7 +122,7 @@ public final class PollLoop: @unchecked Sendable {
             // need not wake this thread (a wake-up across CPUs is slow on virtual machines).
             let spinning = PollLoop.spinSeconds > 0 && PollLoop.now() - lastWork < PollLoop.spinSeconds
             let n = poll(&fds, nfds_t(fds.count), spinning ? 0 : timeout)
-            if n > 0 { lastWork = PollLoop.now() }
+            if n > 0 && PollLoop.spinSeconds > 0 { lastWork = PollLoop.now() }
             if n < 0 && errno != EINTR { continue }
             if n > 0 {
                 if fds[0].revents != 0 { drainWake() }

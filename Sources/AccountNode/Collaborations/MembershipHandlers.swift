@@ -51,13 +51,12 @@ enum MembershipHandlers {
             throw AWSError(.accessDenied, "Account \(me) is \(status) in collaboration \(id) and cannot join it again")
         }
         // A join whose answer was lost is asked again under the same membership id.
-        let membership = Membership(id: existing?.id ?? core.newUUID(), arn: "", collaborationId: id, status: Membership.pending,
-                                    queryLogStatus: try call.string("queryLogStatus"), jobLogStatus: call.optionalString("jobLogStatus"),
-                                    paymentConfiguration: call.params["paymentConfiguration"],
-                                    defaultResultConfiguration: call.params["defaultResultConfiguration"], tags: tags,
-                                    createTime: call.now, updateTime: call.now)
-        var pending = membership
-        pending.arn = core.membershipArn(membership.id)
+        let membershipID = existing?.id ?? core.newUUID()
+        let pending = Membership(id: membershipID, arn: core.membershipArn(membershipID), collaborationId: id, status: Membership.pending,
+                                 queryLogStatus: try call.string("queryLogStatus"), jobLogStatus: call.optionalString("jobLogStatus"),
+                                 paymentConfiguration: call.params["paymentConfiguration"],
+                                 defaultResultConfiguration: call.params["defaultResultConfiguration"], tags: tags,
+                                 createTime: call.now, updateTime: call.now)
         call.auditResource("AWS::CleanRooms::Membership", pending.arn)
         core.emit(.membershipPut(pending))
         if c.creatorAccountId == me {

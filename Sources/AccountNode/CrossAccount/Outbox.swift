@@ -6,10 +6,17 @@ import JSON
 /// exponential backoff and jitter (and at once whenever the link reopens) until the other node
 /// acknowledges it; only then is it removed, durably.
 enum Outbox {
+    /// An entry's latest send: its number (part of the token, unique on this node) and how
+    /// many sends it took so far (for backoff).
+    struct Send {
+        var number: UInt64
+        var attempt: Int
+    }
+
     /// Logs a new entry (replacing one of the same id not yet delivered) and sends it at once.
     static func add(_ core: AccountNodeCore, _ entry: OutboxEntry) {
         core.emit(.outboxAdded(entry))
-        core.outboxAttempts[entry.id] = 0
+        core.outboxSends[entry.id] = nil
         deliver(core, entry, delay: 0)
     }
 
@@ -18,35 +25,36 @@ enum Outbox {
     /// (A delayed send carries the entry as it was; receivers take repeats and stale copies:
     /// deletes and leaves are idempotent, collaborations and associations ordered.)
     static func deliver(_ core: AccountNodeCore, _ entry: OutboxEntry, delay: Double) {
-        let attempt = (core.outboxAttempts[entry.id] ?? 0) + 1
-        core.outboxAttempts[entry.id] = attempt
+        let attempt = (core.outboxSends[entry.id]?.attempt ?? 0) + 1
         core.messageCounter += 1
-        core.outboxSends[entry.id] = core.messageCounter
+        core.outboxSends[entry.id] = Send(number: core.messageCounter, attempt: attempt)
         core.send(PeerMessage(token: "outbox:\(attempt):\(core.messageCounter):\(entry.id)", account: entry.account, method: entry.method,
                               params: entry.params, delay: delay, timeout: core.config.crossAccount.callTimeout))
     }
 
+    /// What became of a send. Delivered once the other node answers, or refuses for good (a
+    /// 4xx error other than throttling: it heard the message and asking again changes
+    /// nothing); otherwise sent again after a backoff.
     static func answered(_ core: AccountNodeCore, _ token: String, _ outcome: PeerOutcome) {
         let parts = token.split(separator: ":", maxSplits: 3)
-        guard parts.count == 4, let attempt = Int(parts[1]), let send = UInt64(parts[2]) else { return }
+        guard parts.count == 4, let number = UInt64(parts[2]) else { return }
         let id = String(parts[3])
         // Only the newest send counts: an older one's answer (or time-out) changes nothing.
-        guard let entry = core.state.outbox[id], core.outboxSends[id] == send else { return }
+        guard let entry = core.state.outbox[id], let send = core.outboxSends[id], send.number == number else { return }
         switch outcome {
         case .answered:
-            core.outboxAttempts[id] = nil
-            core.outboxSends[id] = nil
-            core.emit(.outboxDelivered(id: id))
-        case .refused where entry.method == CollaborationReplication.changed || entry.method == SharedAssociations.changed:
-            // The other node heard it and will not take it (a collaboration held under another
-            // creator, a member no longer active): asking again changes nothing.
-            core.outboxAttempts[id] = nil
-            core.outboxSends[id] = nil
-            core.emit(.outboxDelivered(id: id))
+            delivered(core, id)
+        case .refused(let e) where e.code.httpStatus < 500 && e.code != .throttling:
+            delivered(core, id)
         case .refused, .unreachable:
-            deliver(core, entry, delay: backoff(core, attempt: attempt))
+            deliver(core, entry, delay: backoff(core, attempt: send.attempt))
         }
         core.firstDeliveryOver(id)
+    }
+
+    private static func delivered(_ core: AccountNodeCore, _ id: String) {
+        core.outboxSends[id] = nil
+        core.emit(.outboxDelivered(id: id))
     }
 
     /// Capped exponential backoff with jitter: `base · 2^(attempt-1)`, at most `cap`, scaled by

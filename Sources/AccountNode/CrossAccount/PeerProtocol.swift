@@ -108,7 +108,7 @@ extension AccountNodeCore {
             emit(.startIntentResolved(jobID: intent.jobID))
             DeletePropagation.tombstone(self, jobID: intent.jobID, counterpart: intent.owner, now: now, tellCounterpart: true)
         }
-        for e in state.outbox.values.sorted(by: { $0.createdAt < $1.createdAt }) where outboxAttempts[e.id] == nil {
+        for e in state.outbox.values.sorted(by: { $0.createdAt < $1.createdAt }) where outboxSends[e.id] == nil {
             if config.breaks.contains("drop-outbox") {
                 emit(.outboxDelivered(id: e.id))  // deliberately broken: forgotten
             } else {

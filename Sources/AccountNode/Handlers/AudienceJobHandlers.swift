@@ -119,13 +119,8 @@ enum AudienceJobHandlers {
     }
 
     static func job(_ core: AccountNodeCore, _ call: Call, _ action: String, member: String = "audienceGenerationJobArn") throws(AWSError) -> AudienceGenerationJob {
-        let arn = try call.string(member)
-        call.auditResource("AWS::CleanRoomsML::AudienceGenerationJob", arn)
-        try core.requireOwnAccount(call, action, arn)
-        let j = core.state.audienceGenerationJobs[arn]
-        try core.authorize(call, action, arn, resourceTags: j?.tags ?? [:])
-        guard let j else { throw AWSError(.resourceNotFound, "Audience generation job \(arn) not found") }
-        return j
+        try core.ownResource(call, action, member: member, type: "AudienceGenerationJob", noun: "Audience generation job",
+                             in: core.state.audienceGenerationJobs, tags: \.tags)
     }
 
     static func getAudienceGenerationJob(_ core: AccountNodeCore, _ call: Call) throws(AWSError) -> Reply {

@@ -93,13 +93,8 @@ enum AudienceModelHandlers {
     }
 
     static func audienceModel(_ core: AccountNodeCore, _ call: Call, _ action: String) throws(AWSError) -> AudienceModel {
-        let arn = try call.string("audienceModelArn")
-        call.auditResource("AWS::CleanRoomsML::AudienceModel", arn)
-        try core.requireOwnAccount(call, action, arn)
-        let m = core.state.audienceModels[arn]
-        try core.authorize(call, action, arn, resourceTags: m?.tags ?? [:])
-        guard let m else { throw AWSError(.resourceNotFound, "Audience model \(arn) not found") }
-        return m
+        try core.ownResource(call, action, member: "audienceModelArn", type: "AudienceModel", noun: "Audience model",
+                             in: core.state.audienceModels, tags: \.tags)
     }
 
     static func getAudienceModel(_ core: AccountNodeCore, _ call: Call) throws(AWSError) -> Reply {
@@ -184,13 +179,8 @@ enum AudienceModelHandlers {
     }
 
     static func configuredModel(_ core: AccountNodeCore, _ call: Call, _ action: String) throws(AWSError) -> ConfiguredAudienceModel {
-        let arn = try call.string("configuredAudienceModelArn")
-        call.auditResource("AWS::CleanRoomsML::ConfiguredAudienceModel", arn)
-        try core.requireOwnAccount(call, action, arn)
-        let c = core.state.configuredAudienceModels[arn]
-        try core.authorize(call, action, arn, resourceTags: c?.tags ?? [:])
-        guard let c else { throw AWSError(.resourceNotFound, "Configured audience model \(arn) not found") }
-        return c
+        try core.ownResource(call, action, member: "configuredAudienceModelArn", type: "ConfiguredAudienceModel", noun: "Configured audience model",
+                             in: core.state.configuredAudienceModels, tags: \.tags)
     }
 
     static func getConfiguredAudienceModel(_ core: AccountNodeCore, _ call: Call) throws(AWSError) -> Reply {

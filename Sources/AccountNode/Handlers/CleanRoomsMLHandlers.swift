@@ -77,13 +77,8 @@ enum CleanRoomsMLHandlers {
     }
 
     static func trainingDataset(_ core: AccountNodeCore, _ call: Call, _ action: String) throws(AWSError) -> TrainingDataset {
-        let a = try call.string("trainingDatasetArn")
-        call.auditResource("AWS::CleanRoomsML::TrainingDataset", a)
-        try core.requireOwnAccount(call, action, a)
-        let d = core.state.trainingDatasets[a]
-        try core.authorize(call, action, a, resourceTags: d?.tags ?? [:])
-        guard let d else { throw AWSError(.resourceNotFound, "Training dataset \(a) not found") }
-        return d
+        try core.ownResource(call, action, member: "trainingDatasetArn", type: "TrainingDataset", noun: "Training dataset",
+                             in: core.state.trainingDatasets, tags: \.tags)
     }
 
     static func getTrainingDataset(_ core: AccountNodeCore, _ call: Call) throws(AWSError) -> Reply {

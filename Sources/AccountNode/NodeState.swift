@@ -179,8 +179,8 @@ public struct Tombstone: Codable, Sendable, Equatable {
     public var deletedAt: Double
 }
 
-/// A message to another account's node that must arrive: kept (durably) until acknowledged,
-/// retried with backoff meanwhile.
+/// A message to another account's node that must arrive: kept (durably) until acknowledged
+/// (or refused for good), retried with backoff meanwhile (`Outbox`).
 public struct OutboxEntry: Codable, Sendable {
     public var id: String
     public var account: String

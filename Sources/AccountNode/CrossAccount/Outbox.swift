@@ -1,10 +1,11 @@
 import CleanRoomsModel
 import JSON
 
-/// Messages to other accounts' nodes that must arrive (deletes, collaboration changes, leaves):
-/// each is logged with the change that made it, sent at once, and redelivered with capped
-/// exponential backoff and jitter (and at once whenever the link reopens) until the other node
-/// acknowledges it; only then is it removed, durably.
+/// Messages to other accounts' nodes that must arrive (deletes, collaboration changes, leaves,
+/// association changes): each is logged with the change that made it, sent at once, and
+/// redelivered with capped exponential backoff and jitter (and at once whenever the link
+/// reopens) until the other node acknowledges it or refuses it for good; only then is it
+/// removed, durably.
 enum Outbox {
     /// An entry's latest send: its number (part of the token, unique on this node) and how
     /// many sends it took so far (for backoff).

@@ -57,7 +57,10 @@ import TestSupport
     func noTombstonesIsCaught() async throws {
         let (broken, output) = try await Self.catches("no-tombstones", nemesis: "duplicate", interval: "1", seconds: "12")
         #expect(!broken.isEmpty, "never caught:\n\(output)")
-        #expect(broken.isSubset(of: ["both-or-neither", "delete-removes-everything", "no-resurrection", "names"]) && broken.contains("both-or-neither"), "\(broken)")
+        // The copy that comes back shows as left on one side at the end, or (seen by a read
+        // after its node acknowledged the delete) as a resurrection; nothing unrelated breaks.
+        #expect(broken.isSubset(of: ["both-or-neither", "delete-removes-everything", "no-resurrection", "names"])
+                && !broken.isDisjoint(with: ["both-or-neither", "no-resurrection"]), "\(broken)")
     }
 
     @Test("SIM-4 XA-8: nodes that forget undelivered deletes on restart are caught: a node cut off and crashed never delivers its deletes (invalid, exit 1)")

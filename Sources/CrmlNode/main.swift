@@ -95,14 +95,7 @@ do {
 }
 
 // SIGTERM/SIGINT stop the loop; `run` then returns once pending writes are durable.
-nonisolated(unsafe) var signalSources: [DispatchSourceSignal] = []
-for sig in [SIGTERM, SIGINT] {
-    signal(sig, SIG_IGN)
-    let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-    source.setEventHandler { runtime.stop() }
-    source.resume()
-    signalSources.append(source)
-}
+runtime.stopOnTerminationSignals()
 
 let r = runtime.recovery
 FileHandle.standardError.write(Data("crml-node \(account): recovered (snapshot LSN \(r.snapshotLSN), \(r.replayedRecords) log records replayed, \(r.truncatedBytes) torn bytes cut, \(r.orphanBlobs) orphan blobs removed, \(r.auditEvents) audit events)\n".utf8))

@@ -19,6 +19,7 @@ import Wire
 ///   blobs that no record names are removed.
 /// - One thread runs the loop (sockets, timers, the core); one more writes to disk.
 public final class AccountNodeRuntime: NodeServerDelegate, @unchecked Sendable {
+    private var signalSources: [DispatchSourceSignal] = []
     public struct Options: Sendable {
         public var host = "127.0.0.1"
         public var port: UInt16 = 0
@@ -194,6 +195,19 @@ public final class AccountNodeRuntime: NodeServerDelegate, @unchecked Sendable {
 
     /// Stops the node (safe from any thread); `run` returns once pending writes are durable.
     public func stop() { loop.stop() }
+
+    /// Makes SIGTERM and SIGINT call `stop`. The handlers run on a Dispatch queue; they are set
+    /// up here, in a library, because a closure written in a program's top-level code is bound
+    /// to the main actor and traps when a queue thread calls it.
+    public func stopOnTerminationSignals() {
+        for sig in [SIGTERM, SIGINT] {
+            signal(sig, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+            source.setEventHandler { [weak self] in self?.stop() }
+            source.resume()
+            signalSources.append(source)
+        }
+    }
 
     private func scheduleSync() {
         loop.after(options.syncInterval) { [weak self] in

@@ -49,6 +49,12 @@ import Wire
             let pids = c.cluster.accounts.compactMap(\.pid)
             #expect(try await c.crml(["cluster", "down"]).exitCode == 0)
             #expect(try await eventually(timeout: 15) { pids.allSatisfy { kill($0, 0) != 0 } })
+            // SIGTERM is a clean stop: each node says so last, and nothing trapped on the way.
+            for a in c.cluster.accounts {
+                let log = (try? String(contentsOfFile: a.logFile ?? "", encoding: .utf8)) ?? ""
+                #expect(log.hasSuffix("crml-node \(a.id): stopped\n"), "\(a.id)'s log ends:\n\(log.suffix(2000))")
+                #expect(!log.contains("crashed"))
+            }
             #expect(try await c.crml(["cluster", "status"]).stdoutText.split(separator: "\n").filter { $0.contains("down") }.count == 3)
         }
     }

@@ -19,6 +19,13 @@ public final class AccountNodeCore {
     let serviceControlPolicies: [PolicySource]?
     /// Compiled identity policies per principal (`user/NAME`, `role/NAME`); dropped on change.
     private var policyCache: [String: [PolicySource]] = [:]
+    /// Callers by access key. Every change of state goes through `emit` or `replay`, which empty
+    /// it, so an entry never outlives the user, key, tags or policies it was built from.
+    private var callerCache: [String: Caller] = [:]
+    /// Parsed action names (handlers name a fixed set) and the request time last formatted for
+    /// `aws:CurrentTime`: the same few values on every request.
+    var actionNameCache: [String: ActionName] = [:]
+    var formattedTime: (second: Int, text: String) = (.min, "")
     /// Effects of the request being handled, in order.
     private var pending: [Effect] = []
     private var pendingEvents: [StateEvent] = []
@@ -78,6 +85,7 @@ public final class AccountNodeCore {
     public func replay(_ event: StateEvent) {
         state.apply(event)
         policyCache.removeAll()
+        callerCache.removeAll()
     }
 
     /// Restores the audit events read back from the audit file, oldest first.
@@ -174,6 +182,7 @@ public final class AccountNodeCore {
     func emit(_ event: StateEvent) {
         state.apply(event)
         pendingEvents.append(event)
+        if !callerCache.isEmpty { callerCache.removeAll(keepingCapacity: true) }
         switch event {
         case .userPolicyPut(let u, _, _), .userPolicyDeleted(let u, _), .userDeleted(let u): policyCache["user/\(u)"] = nil
         case .rolePolicyPut(let r, _, _), .rolePolicyDeleted(let r, _), .roleDeleted(let r): policyCache["role/\(r)"] = nil
@@ -219,10 +228,13 @@ public final class AccountNodeCore {
     func roleARN(_ r: IAMRole) -> String { "arn:\(config.partition):iam::\(config.account):role\(r.path)\(r.name)" }
 
     func resolveCaller(accessKeyID: String) -> Caller? {
+        if let cached = callerCache[accessKeyID] { return cached }
         guard let (user, key) = state.userOwning(accessKey: accessKeyID), key.status == "Active" else { return nil }
         let principal = Principal(kind: .user, account: config.account, arn: userARN(user), name: user.name, userID: user.userID)
-        return Caller(principal: principal, userName: user.name, tags: Dictionary(user.tags.map { ($0.key, $0.value) }, uniquingKeysWith: { $1 }),
-                      policies: identityPolicies(user: user))
+        let caller = Caller(principal: principal, userName: user.name, tags: Dictionary(user.tags.map { ($0.key, $0.value) }, uniquingKeysWith: { $1 }),
+                            policies: identityPolicies(user: user))
+        callerCache[accessKeyID] = caller
+        return caller
     }
 
     func identityPolicies(user: IAMUser) -> [PolicySource] {
@@ -259,12 +271,19 @@ public final class AccountNodeCore {
     func newUUID() -> String {
         let hi = rng.next() & 0xFFFF_FFFF_FFFF_0FFF | 0x0000_0000_0000_4000
         let lo = rng.next() & 0x3FFF_FFFF_FFFF_FFFF | 0x8000_0000_0000_0000
-        let digits: [UInt8] = Array("0123456789abcdef".utf8)
-        var out = [UInt8](repeating: UInt8(ascii: "-"), count: 36)
-        for (word, positions) in [(hi, [0, 1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 14, 15, 16, 17]), (lo, [19, 20, 21, 22, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35])] {
-            for (n, p) in positions.enumerated() { out[p] = digits[Int(word >> (60 - 4 * UInt64(n)) & 0xF)] }
+        // 8-4-4-4-12 hex digits: the high word's 16 digits, then the low word's, dashes between.
+        return String(unsafeUninitializedCapacity: 36) { out in
+            var p = 0
+            for word in [hi, lo] {
+                for n in 0..<16 {
+                    if p == 8 || p == 13 || p == 18 || p == 23 { out[p] = UInt8(ascii: "-"); p += 1 }
+                    let d = UInt8(truncatingIfNeeded: word >> (60 - 4 * UInt64(n)) & 0xF)
+                    out[p] = d < 10 ? 0x30 + d : 0x61 + d - 10
+                    p += 1
+                }
+            }
+            return p
         }
-        return String(decoding: out, as: UTF8.self)
     }
 
     /// A random secret of `length` characters from base64's alphabet (IAM secret keys).
@@ -280,8 +299,10 @@ public final class AccountNodeCore {
         "cleanroomsml": "cleanrooms-ml.amazonaws.com", "cleanrooms": "cleanrooms.amazonaws.com", "cloudtrail": "cloudtrail.amazonaws.com",
     ]
 
+    static let readOnlyPrefixes = ["Get", "List", "Head", "Describe", "Lookup", "Simulate"]
+
     private func recordAudit(_ call: Call, _ reply: Reply) {
-        let readOnly = ["Get", "List", "Head", "Describe", "Lookup", "Simulate"].contains { call.operation.hasPrefix($0) }
+        let readOnly = AccountNodeCore.readOnlyPrefixes.contains { call.operation.hasPrefix($0) }
         var errorCode: String?, errorMessage: String?
         if case .error(let e, _) = reply {
             errorCode = e.code.name

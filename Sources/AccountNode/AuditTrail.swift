@@ -64,6 +64,32 @@ public struct AuditEvent: Sendable {
         ])
     }
 
+    /// `json` as bytes, written member by member (it is written once per audited call).
+    public var line: [UInt8] {
+        var w = JSONObjectWriter(reservingCapacity: 512)
+        w.member("accessKeyID", accessKeyID)
+        w.member("accountID", identity.accountID)
+        w.member("arn", identity.arn)
+        w.member("errorCode", errorCode)
+        w.member("errorMessage", errorMessage)
+        w.member("eventID", eventID)
+        w.member("eventName", eventName)
+        w.member("eventSource", eventSource)
+        w.member("eventTime", eventTime)
+        w.member("principalID", identity.principalID)
+        w.member("readOnly", readOnly)
+        w.member("region", region)
+        w.member("requestParameters", requestParameters)
+        w.member("resources", objects: resources) { r, o in
+            o.member("name", r.name)
+            o.member("type", r.type)
+        }
+        w.member("sourceIP", sourceIP)
+        w.member("userName", identity.userName)
+        w.member("username", username)
+        return w.finish()
+    }
+
     public init(eventID: String, eventName: String, eventSource: String, eventTime: Double, readOnly: Bool, accessKeyID: String?,
                 username: String?, resources: [Resource], identity: Identity, region: String, sourceIP: String,
                 requestParameters: JSON, errorCode: String?, errorMessage: String?) {

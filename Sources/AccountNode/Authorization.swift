@@ -12,7 +12,9 @@ extension AccountNodeCore {
     /// The context keys every request carries.
     func requestContext(_ call: Call, action: ActionName, resource: String) -> RequestContext {
         var ctx = RequestContext(principal: call.caller.principal, action: action, resource: ResourceName(resource))
-        ctx["aws:CurrentTime"] = .single(ISO8601.format(call.now))
+        let second = Int(call.now.rounded(.down))
+        if formattedTime.second != second { formattedTime = (second, ISO8601.format(call.now)) }
+        ctx["aws:CurrentTime"] = .single(formattedTime.text)
         ctx["aws:EpochTime"] = .single(String(Int(call.now)))
         ctx["aws:RequestedRegion"] = .single(config.region)
         ctx["aws:SecureTransport"] = .single("false")
@@ -28,7 +30,7 @@ extension AccountNodeCore {
     func authorize(_ call: Call, _ action: String, _ resource: String, resourceTags: [String: String] = [:],
                    requestTags: [String: String]? = nil, context extra: [String: ContextValue] = [:],
                    resourcePolicy: PolicySource? = nil) throws(AWSError) {
-        let name = ActionName(action)!
+        let name = actionName(action)
         var ctx = requestContext(call, action: name, resource: resource)
         ctx.setResourceTags(resourceTags)
         if let requestTags { ctx.setRequestTags(requestTags) }
@@ -37,6 +39,13 @@ extension AccountNodeCore {
         let result = PolicyEvaluator.evaluate(ctx, policies: policies, resourceOwner: config.account, explain: false)
         guard !result.isAllowed else { return }
         throw denied(call, action, resource, result)
+    }
+
+    func actionName(_ action: String) -> ActionName {
+        if let known = actionNameCache[action] { return known }
+        let name = ActionName(action)!
+        if actionNameCache.count < 4096 { actionNameCache[action] = name }
+        return name
     }
 
     func denied(_ call: Call, _ action: String, _ resource: String, _ result: AuthorizationResult?) -> AWSError {

@@ -19,15 +19,24 @@ public struct ARN: Hashable, Sendable, TextIdentifier {
     }
 
     public init?(_ text: String) {
-        let parts = text.split(separator: ":", maxSplits: 5, omittingEmptySubsequences: false)
-        guard parts.count == 6, parts[0] == "arn", !parts[1].isEmpty, !parts[2].isEmpty, !parts[5].isEmpty else {
-            return nil
+        // The first five colons split the text; the resource keeps any colons after them. A colon
+        // is one byte in UTF-8, so byte positions are valid string indices (ARNs are parsed on
+        // every request: this avoids splitting by Character).
+        var colons: [String.Index] = []
+        colons.reserveCapacity(5)
+        var i = text.utf8.startIndex
+        while i < text.utf8.endIndex, colons.count < 5 {
+            if text.utf8[i] == UInt8(ascii: ":") { colons.append(i) }
+            i = text.utf8.index(after: i)
         }
-        partition = String(parts[1])
-        service = String(parts[2])
-        region = String(parts[3])
-        account = String(parts[4])
-        resource = String(parts[5])
+        guard colons.count == 5, text[..<colons[0]] == "arn" else { return nil }
+        func field(_ k: Int) -> Substring { text[text.utf8.index(after: colons[k - 1])..<(k < 5 ? colons[k] : text.endIndex)] }
+        guard !field(1).isEmpty, !field(2).isEmpty, !field(5).isEmpty else { return nil }
+        partition = String(field(1))
+        service = String(field(2))
+        region = String(field(3))
+        account = String(field(4))
+        resource = String(field(5))
     }
 
     public var description: String { "arn:\(partition):\(service):\(region):\(account):\(resource)" }

@@ -155,7 +155,7 @@ private struct ParseState {
                     if bytes[i] == UInt8(ascii: ",") {
                         i += 1
                         stack.append(.array(elements, start: start))
-                        path.append(.index(elements.count))
+                        enter(.index(elements.count))
                     } else if bytes[i] == UInt8(ascii: "]") {
                         i += 1
                         pending = .array(elements)
@@ -172,7 +172,7 @@ private struct ParseState {
                         i += 1
                         let k = try readKey(existing: members)
                         stack.append(.object(members, key: k, start: start))
-                        path.append(.key(k))
+                        enter(.key(k))
                     } else if bytes[i] == UInt8(ascii: "}") {
                         i += 1
                         pending = .object(members)
@@ -200,7 +200,7 @@ private struct ParseState {
                 } else {
                     let k = try readKey(existing: [:])
                     stack.append(.object([:], key: k, start: start))
-                    path.append(.key(k))
+                    enter(.key(k))
                 }
             case UInt8(ascii: "["):
                 try checkDepth()
@@ -213,7 +213,7 @@ private struct ParseState {
                     recordSpan(start: start)
                 } else {
                     stack.append(.array([], start: start))
-                    path.append(.index(0))
+                    enter(.index(0))
                 }
             case UInt8(ascii: "\""):
                 pending = .string(try readString())
@@ -230,7 +230,7 @@ private struct ParseState {
             default:
                 throw fail("unexpected \(describe(byte: c)): expected a value")
             }
-            if pending != nil, !stack.isEmpty { path.removeLast() }
+            if pending != nil, !stack.isEmpty { leave() }
         }
     }
 
@@ -249,7 +249,16 @@ private struct ParseState {
     // and steps the path back out to the parent.
     mutating func closeContainer(start: Int) {
         recordSpan(start: start)
-        if !stack.isEmpty { path.removeLast() }
+        if !stack.isEmpty { leave() }
+    }
+
+    // The path is kept only when spans are wanted: building it costs an allocation per member.
+    mutating func enter(_ step: JSONPathComponent) {
+        if parser.spanDepth > 0 { path.append(step) }
+    }
+
+    mutating func leave() {
+        if parser.spanDepth > 0 { path.removeLast() }
     }
 
     mutating func recordSpan(start: Int) {
@@ -305,6 +314,14 @@ private struct ParseState {
             if i < bytes.count, bytes[i] == UInt8(ascii: "+") || bytes[i] == UInt8(ascii: "-") { i += 1 }
             guard i < bytes.count, isDigit(bytes[i]) else { throw fail("invalid number: expected a digit in the exponent") }
             while i < bytes.count, isDigit(bytes[i]) { i += 1 }
+        }
+        // Integers of up to 15 digits are exact in a double: no need to go through text.
+        let negative = bytes[start] == UInt8(ascii: "-")
+        let digitsStart = negative ? start + 1 : start
+        if i - digitsStart <= 15, bytes[digitsStart..<i].allSatisfy(isDigit) {
+            var v = 0
+            for k in digitsStart..<i { v = v * 10 + Int(bytes[k] - 0x30) }
+            return negative ? -Double(v) : Double(v)
         }
         let text = String(decoding: bytes[start..<i], as: UTF8.self)
         guard let d = Double(text), d.isFinite else { throw fail("number out of range", at: start) }

@@ -460,7 +460,7 @@ public final class AccountNodeRuntime: NodeServerDelegate, @unchecked Sendable {
         if bytesSinceSnapshot >= options.snapshotThreshold { snapshot(reply: nil) }
         if auditLinesWritten > config.auditCapacity * 4 {
             flushAudit()
-            let lines = core.auditTrail.newestFirst.reversed().map { JSONWriter.bytes($0.json) }
+            let lines = core.auditTrail.newestFirst.reversed().map(\.line)
             pipeline.submit(.compactAudit(lines))
             auditLinesWritten = lines.count
         }

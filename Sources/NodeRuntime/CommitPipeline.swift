@@ -82,7 +82,7 @@ final class CommitPipeline: @unchecked Sendable {
         var auditEvents: [AuditEvent] = []
         func writeAudit() {
             guard !auditEvents.isEmpty else { return }
-            let lines = auditEvents.map { JSONWriter.bytes($0.json) }
+            let lines = auditEvents.map(\.line)
             auditEvents.removeAll()
             fail { () throws(FileError) in try audit.append(lines) }
         }

@@ -54,7 +54,7 @@ final class Connection: PollHandler {
 
     func readable(_ loop: PollLoop) {
         guard let scratch = server?.readBuffer else { return }
-        for _ in 0..<16 where !closed && !closing {
+        reading: for _ in 0..<16 where !closed && !closing {
             let r: Socket.ReadResult
             do { r = try scratch.bytes.withUnsafeMutableBytes { try Socket.read(fd, into: $0) } } catch {
                 close(loop)
@@ -77,6 +77,9 @@ final class Connection: PollHandler {
                     }
                     if closed || closing { break }
                 }
+                // A read that did not fill the buffer almost always emptied the socket: skip the
+                // read that would only say so (poll reports anything that arrives later).
+                if n < scratch.bytes.count { break reading }
             }
         }
         flush(loop)

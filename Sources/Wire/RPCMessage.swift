@@ -161,9 +161,30 @@ public enum RPCMessage: Sendable, Equatable {
         }
     }
 
-    /// The message as one line, `\n` included.
+    /// The message as one line, `\n` included: the bytes of `json`, written without building
+    /// the envelope as a dictionary (every request and answer passes here).
     public var line: [UInt8] {
-        var out = JSONWriter.bytes(json)
+        var w = JSONObjectWriter()
+        switch self {
+        case .request(let id, let method, let params):
+            w.member("id", id.json)
+            w.member("jsonrpc", "2.0")
+            w.member("method", method)
+            w.member("params", params)
+        case .notification(let method, let params):
+            w.member("jsonrpc", "2.0")
+            w.member("method", method)
+            w.member("params", params)
+        case .result(let id, let result):
+            w.member("id", id.json)
+            w.member("jsonrpc", "2.0")
+            w.member("result", result)
+        case .error(let id, let error):
+            w.member("error", error.json)
+            w.member("id", id?.json ?? .null)
+            w.member("jsonrpc", "2.0")
+        }
+        var out = w.finish()
         out.append(0x0A)
         return out
     }

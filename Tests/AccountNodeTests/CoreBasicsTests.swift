@@ -1,4 +1,4 @@
-import AccountNode
+@testable import AccountNode
 import CleanRoomsModel
 import JSON
 import Testing
@@ -59,6 +59,23 @@ import Testing
         #expect(last.eventName == "CreateUser")
         #expect(last.record["errorCode"] == "AccessDenied")
         #expect(last.username == "reader")
+    }
+
+    /// The core remembers each key's caller between requests; any change to the user, its
+    /// keys, tags or policies must show on the very next call.
+    @Test func changesToTheCallerTakeEffectOnTheNextCall() throws {
+        let h = CoreHarness()
+        let key = try h.user("reader", policy: #"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:GetUser","Resource":"*","Condition":{"StringEquals":{"aws:PrincipalTag/team":"blue"}}}]}"#)
+        _ = h.expectError("AccessDenied", "iam.GetUser", ["UserName": "reader"], key: key)
+        try h.call("iam.TagUser", ["UserName": "reader", "Tags": [["Key": "team", "Value": "blue"]]])
+        #expect(try h.call("iam.GetUser", ["UserName": "reader"], key: key)["User"]?["UserName"] == "reader")
+        try h.call("iam.DeleteUserPolicy", ["UserName": "reader", "PolicyName": "p"])
+        _ = h.expectError("AccessDenied", "iam.GetUser", ["UserName": "reader"], key: key)
+        try h.call("iam.PutUserPolicy", ["UserName": "reader", "PolicyName": "q", "PolicyDocument": .string(allow("iam:GetUser"))])
+        #expect(try h.call("iam.GetUser", ["UserName": "reader"], key: key)["User"]?["UserName"] == "reader")
+        try h.call("iam.DeleteAccessKey", ["UserName": "reader", "AccessKeyId": .string(key)])
+        _ = h.expectError("UnrecognizedClientException", "iam.GetUser", ["UserName": "reader"], key: key)
+        #expect(h.audit.last?.eventID.wholeMatch(of: /[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}/) != nil)
     }
 
     @Test func getCallerIdentityNeedsNoPermission() throws {
@@ -195,4 +212,25 @@ import Testing
 
 extension String {
     func replacingOccurrences(_ a: String, with b: String) -> String { split(separator: a, omittingEmptySubsequences: false).joined(separator: b) }
+}
+
+/// The audit file's record is written member by member; it must be exactly the event's `json`
+/// and read back to the same event.
+@Suite struct AuditRecordTests {
+    static func event(optionals: Bool) -> AuditEvent {
+        AuditEvent(eventID: "e-1", eventName: "GetTrainingDataset", eventSource: "cleanrooms-ml.amazonaws.com", eventTime: 1_764_000_000.25,
+                   readOnly: !optionals, accessKeyID: optionals ? "AKIA\"X" : nil, username: optionals ? "ünï" : nil,
+                   resources: optionals ? [.init(type: "AWS::CleanRoomsML::TrainingDataset", name: "arn:x\n"), .init(type: "t", name: "n")] : [],
+                   identity: .init(principalID: "AIDA1", arn: "arn:aws:iam::111111111111:user/a", accountID: "111111111111", userName: "a"),
+                   region: "us-east-1", sourceIP: "127.0.0.1", requestParameters: optionals ? ["trainingDatasetArn": "arn", "maxResults": 5] : [:],
+                   errorCode: optionals ? "AccessDeniedException" : nil, errorMessage: optionals ? "no \\ way" : nil)
+    }
+
+    @Test(arguments: [false, true])
+    func lineIsTheEventsJSON(optionals: Bool) throws {
+        let e = Self.event(optionals: optionals)
+        #expect(e.line == JSONWriter.bytes(e.json))
+        let back = try #require(AuditEvent(json: try JSONParser.parse(e.line)))
+        #expect(back.line == e.line)
+    }
 }

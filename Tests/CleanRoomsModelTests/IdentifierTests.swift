@@ -30,7 +30,17 @@ func invalidAccountIDs(_ text: String) {
     #expect(arn.resourceID == "app:*")
 }
 
-@Test(arguments: ["", "arn", "arn:aws", "arn:aws:s3", "arn:aws:s3:::", "urn:aws:s3:::b", "arn::s3:::b", "arn:aws::::b"])
+@Test func arnSplitsAtColonBytesWhateverFollows() throws {
+    let arn = try #require(ARN("arn:aws:s3:::bücket:ké"))
+    #expect(arn.resource == "bücket:ké")
+    // A combining mark after a colon makes one Character with it; the colon still separates.
+    let marked = try #require(ARN("arn:aws:s3::\u{301}1:b"))
+    #expect(marked.region == "")
+    #expect(marked.account == "\u{301}1")
+    #expect(marked.description == "arn:aws:s3::\u{301}1:b")
+}
+
+@Test(arguments: ["", "arn", "arn:aws", "arn:aws:s3", "arn:aws:s3:::", "urn:aws:s3:::b", "arn::s3:::b", "arn:aws::::b", "arn\u{301}:aws:s3:::b", "arn:aws:s3:b"])
 func invalidARNs(_ text: String) {
     #expect(ARN(text) == nil)
 }

@@ -70,3 +70,17 @@ func rejectsMalformedMessages(text: String, code: Int, keepsID: Bool) {
     #expect(Handshake.parseAuthenticate(["accessKeyId": "A", "peerAccount": "222222222222", "clientNonce": .string(String(repeating: "a", count: 64)), "signature": .string(String(repeating: "b", count: 64))]) == nil)
     #expect(Handshake.parseAuthenticate(["accessKeyId": "A", "clientNonce": "short", "signature": .string(String(repeating: "b", count: 64))]) == nil)
 }
+
+/// Every kind of message writes the bytes of its `json`, one line.
+@Test(arguments: [
+    RPCMessage.request(id: .number(7), method: "iam.GetUser", params: ["UserName": "a\"b"]),
+    .request(id: .string("x\n1"), method: "sts.GetCallerIdentity", params: [:]),
+    .notification(method: "peer.Ping", params: [1, "two"]),
+    .result(id: .number(-3), result: ["trainingDatasets": [["name": "é"]], "nextToken": nil]),
+    .error(id: nil, error: RPCError(AWSError(.accessDenied, "no \\ way"))),
+    .error(id: .string("q"), error: .invalidRequest("bad")),
+])
+func lineIsTheMessagesJSON(message: RPCMessage) throws {
+    #expect(message.line == JSONWriter.bytes(message.json) + [0x0A])
+    #expect(try RPCMessage.parse(Array(message.line.dropLast())).get() == message)
+}

@@ -32,14 +32,43 @@ enum NodeBenchmark {
         var calls: Int
         var seconds: Double
         var latencies: [Double]  // seconds, sorted
+        /// CPU seconds the node process (in user space and in the kernel) and this process used
+        /// during the case.
+        var nodeCPU: (user: Double, system: Double)? = nil
+        var clientCPU: Double? = nil
 
         var rate: Double { Double(calls) / seconds }
         func percentile(_ p: Double) -> Double { latencies.isEmpty ? 0 : latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))] }
 
         var line: String {
-            name.padding(toLength: 34, withPad: " ", startingAt: 0)
+            var text = name.padding(toLength: 34, withPad: " ", startingAt: 0)
                 + String(format: " %4d conn  %9.0f /s   p50 %7.1f µs   p99 %7.1f µs   (%d calls)", connections, rate, percentile(0.5) * 1e6, percentile(0.99) * 1e6, calls)
+            if let nodeCPU, let clientCPU, calls > 0 {
+                let perCall = 1e6 / Double(calls)
+                text += String(format: "   CPU per call: node %.1f µs (user %.1f), client %.1f µs",
+                               (nodeCPU.user + nodeCPU.system) * perCall, nodeCPU.user * perCall, clientCPU * perCall)
+            }
+            return text
         }
+    }
+
+    /// CPU seconds this process has used.
+    static func ownCPU() -> Double {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        func seconds(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
+        return seconds(usage.ru_utime) + seconds(usage.ru_stime)
+    }
+
+    /// `case` measured, with the CPU the node (process `pid`) and this process spent on it.
+    static func withCPU(node pid: pid_t?, _ measure: () throws -> Figures) rethrows -> Figures {
+        let node0 = pid.flatMap(ProcessControl.cpuSeconds), own0 = ownCPU()
+        var f = try measure()
+        if let node0, let node1 = pid.flatMap(ProcessControl.cpuSeconds) {
+            f.nodeCPU = (node1.user - node0.user, node1.system - node0.system)
+            f.clientCPU = ownCPU() - own0
+        }
+        return f
     }
 
     static func run(_ args: [String]) throws -> ExitCode {
@@ -85,15 +114,19 @@ enum NodeBenchmark {
         if cases.contains("read") {
             let read: JSON = ["trainingDatasetArn": .string(arn)]
             for n in counts {
-                results.append(try measure("GetTrainingDataset (read)", connections: n, seconds: seconds, connect: connect) { c, _ in
-                    _ = try c.call("cleanroomsml.GetTrainingDataset", read)
+                results.append(try withCPU(node: account.pid) {
+                    try measure("GetTrainingDataset (read)", connections: n, seconds: seconds, connect: connect) { c, _ in
+                        _ = try c.call("cleanroomsml.GetTrainingDataset", read)
+                    }
                 })
             }
         }
         if cases.contains("write") {
             for n in counts {
-                results.append(try measure("TagResource (durable write)", connections: n, seconds: seconds, connect: connect) { c, i in
-                    _ = try c.call("cleanroomsml.TagResource", ["resourceArn": .string(arn), "tags": ["bench": .string(String(i % 1000))]])
+                results.append(try withCPU(node: account.pid) {
+                    try measure("TagResource (durable write)", connections: n, seconds: seconds, connect: connect) { c, i in
+                        _ = try c.call("cleanroomsml.TagResource", ["resourceArn": .string(arn), "tags": ["bench": .string(String(i % 1000))]])
+                    }
                 })
             }
         }

@@ -48,6 +48,17 @@ enum ProcessControl {
         return i < stat.endIndex ? stat[i] : nil
     }
 
+    /// CPU time a process has used so far, in seconds, in user space and in the kernel; nil if it
+    /// is gone.
+    static func cpuSeconds(_ pid: pid_t) -> (user: Double, system: Double)? {
+        // Fields 14 and 15 of /proc/PID/stat, counted after the command name's closing parenthesis.
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let close = stat.lastIndex(of: ")") else { return nil }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        guard fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) else { return nil }
+        let tick = Double(sysconf(Int32(_SC_CLK_TCK)))
+        return (user / tick, system / tick)
+    }
+
     /// Reaps a child of this process if it has exited (so it does not linger as a zombie).
     static func reap(_ pid: pid_t) {
         var status: Int32 = 0

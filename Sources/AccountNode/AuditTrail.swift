@@ -80,10 +80,7 @@ public struct AuditEvent: Sendable {
         w.member("readOnly", readOnly)
         w.member("region", region)
         w.member("requestParameters", requestParameters)
-        w.member("resources", objects: resources) { r, o in
-            o.member("name", r.name)
-            o.member("type", r.type)
-        }
+        w.member("resources", stringObjects: resources.map { [("name", $0.name), ("type", $0.type)] })
         w.member("sourceIP", sourceIP)
         w.member("userName", identity.userName)
         w.member("username", username)

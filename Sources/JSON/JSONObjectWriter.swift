@@ -50,14 +50,15 @@ public struct JSONObjectWriter {
         JSONWriter.write(value, into: &out)
     }
 
-    /// A member whose value is an array of objects, each written by `element`.
-    public mutating func member<T>(_ name: String, objects: [T], _ element: (T, inout JSONObjectWriter) -> Void) {
+    /// A member whose value is an array of objects whose members are all strings, each object's
+    /// members given in key order (as `member` wants them).
+    public mutating func member(_ name: String, stringObjects: [[(key: String, value: String)]]) {
         key(name)
         out.append(UInt8(ascii: "["))
-        for (k, e) in objects.enumerated() {
+        for (k, object) in stringObjects.enumerated() {
             if k > 0 { out.append(UInt8(ascii: ",")) }
             var w = JSONObjectWriter(reservingCapacity: 0)
-            element(e, &w)
+            for m in object { w.member(m.key, m.value) }
             out.append(contentsOf: w.finish())
         }
         out.append(UInt8(ascii: "]"))

@@ -33,16 +33,8 @@ public final class PollLoop: @unchecked Sendable {
     private var timers = TimerHeap()
     private var nextTimerID: UInt64 = 0
     private var cancelledTimers = Set<UInt64>()
-    private var lastWork = 0.0
-    /// How long an event loop, and one caller per process waiting for an answer, keep looking
-    /// without sleeping once something arrived: CPU spent for latency. 0 (the default): never.
-    /// Set from `CRML_SPIN_US` (microseconds, at most 10,000) when the process starts.
-    nonisolated(unsafe) public static var spinSeconds = PollLoop.spinFromEnvironment()
-
-    static func spinFromEnvironment() -> Double {
-        guard let text = getenv("CRML_SPIN_US"), let us = Double(String(cString: text)), us > 0 else { return 0 }
-        return min(us, 10_000) / 1e6
-    }
+    /// Looks for input without sleeping for a moment while input comes back to back.
+    private var spin = AdaptiveSpin()
 
     public init() {
         var fds: [Int32] = [0, 0]
@@ -118,11 +110,11 @@ public final class PollLoop: @unchecked Sendable {
             if let next = timers.peek?.deadline {
                 timeout = Int32(max(0, min(1000, ((next - PollLoop.now()) * 1000).rounded(.up))))
             }
-            // For a moment after work, look again without sleeping: a request that arrives then
-            // need not wake this thread (a wake-up across CPUs is slow on virtual machines).
-            let spinning = PollLoop.spinSeconds > 0 && PollLoop.now() - lastWork < PollLoop.spinSeconds
+            // While requests come back to back, look again without sleeping: a request that
+            // arrives then need not wake this thread (slow across CPUs on virtual machines).
+            let spinning = spin.limit > 0 && spin.shouldSpin(now: PollLoop.now())
             let n = poll(&fds, nfds_t(fds.count), spinning ? 0 : timeout)
-            if n > 0 && PollLoop.spinSeconds > 0 { lastWork = PollLoop.now() }
+            if n > 0 && spin.limit > 0 { spin.arrived(now: PollLoop.now()) }
             if n < 0 && errno != EINTR { continue }
             if n > 0 {
                 if fds[0].revents != 0 { drainWake() }

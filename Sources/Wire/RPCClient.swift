@@ -49,6 +49,9 @@ public struct ClientCredentials: Sendable {
 public final class RPCClient: @unchecked Sendable {
     /// How many callers are spinning for an answer right now (at most one).
     static let spinners = Atomic<Int>(0)
+    /// How long one blocking caller per process looks for its answer before sleeping: only when
+    /// `CRML_SPIN_US` asks for it (command-line calls and tests do not need it).
+    public static let spinSeconds = AdaptiveSpin.requestedInEnvironment ? AdaptiveSpin.configuredLimit : 0
     public let host: String
     public let port: UInt16
     /// The account of the node at the other end (from its challenge).
@@ -209,6 +212,53 @@ public final class RPCClient: @unchecked Sendable {
         }
     }
 
+    // MARK: Many connections from one thread
+
+    /// The socket, for a caller that drives many clients from one thread (a load generator):
+    /// poll it for input, then call `receiveAvailable`. Only for clients without a reader thread.
+    public var socket: Int32 { fd }
+
+    /// Writes a request without waiting for its answer; returns its id. For clients without a
+    /// reader thread, whose caller collects answers with `receiveAvailable`.
+    public func submit(_ method: String, _ params: JSON = [:]) throws(RPCCallError) -> Int {
+        precondition(direct, "submit is for clients connected with readerThread: false")
+        let id = state.withLock { s -> Int in
+            s.nextID += 1
+            return s.nextID
+        }
+        try writeLine(RPCMessage.request(id: .number(id), method: method, params: params).line, deadline: PollLoop.now() + 30)
+        return id
+    }
+
+    /// The messages that have arrived, without blocking (none if nothing is waiting).
+    public func receiveAvailable() throws(RPCCallError) -> [RPCMessage] {
+        precondition(direct, "receiveAvailable is for clients connected with readerThread: false")
+        let r: Result<[RPCMessage], RPCCallError> = directFramer.withLock { framer in
+            var messages: [RPCMessage] = []
+            var buf = [UInt8](unsafeUninitializedCapacity: 65536) { _, count in count = 65536 }
+            while true {
+                let read: Socket.ReadResult
+                do { read = try buf.withUnsafeMutableBytes { try Socket.read(fd, into: $0) } } catch {
+                    return .failure(.connection("connection to \(host):\(port) lost: \(error)"))
+                }
+                switch read {
+                case .wouldBlock: return .success(messages)
+                case .closed: return .failure(.connection("\(host):\(port) closed the connection"))
+                case .bytes(let n):
+                    for event in framer.feed(buf[0..<n]) {
+                        guard case .line(let line) = event else { return .failure(.connection("line from \(host):\(port) too long")) }
+                        switch RPCMessage.parse(line) {
+                        case .success(let m): messages.append(m)
+                        case .failure(let e): return .failure(.connection("unreadable message from \(host):\(port): \(e.error.message)"))
+                        }
+                    }
+                    if n < buf.count { return .success(messages) }
+                }
+            }
+        }
+        return try r.get()
+    }
+
     /// Writes raw bytes to the socket (for tests that send malformed input).
     public func sendRaw(_ bytes: [UInt8]) throws(RPCCallError) {
         try writeLine(bytes, deadline: PollLoop.now() + 10)
@@ -287,9 +337,9 @@ public final class RPCClient: @unchecked Sendable {
         var pending: [LineFramer.Event] = []
         // One caller per process may spin instead of sleeping (more would starve the node on a
         // small machine); the others sleep in poll.
-        var spinning = PollLoop.spinSeconds > 0 && RPCClient.spinners.compareExchange(expected: 0, desired: 1, ordering: .acquiringAndReleasing).exchanged
+        var spinning = RPCClient.spinSeconds > 0 && RPCClient.spinners.compareExchange(expected: 0, desired: 1, ordering: .acquiringAndReleasing).exchanged
         defer { if spinning { RPCClient.spinners.store(0, ordering: .releasing) } }
-        let spinUntil = spinning ? PollLoop.now() + PollLoop.spinSeconds : 0
+        let spinUntil = spinning ? PollLoop.now() + RPCClient.spinSeconds : 0
         while true {
             if let first = pending.first {
                 pending.removeFirst()

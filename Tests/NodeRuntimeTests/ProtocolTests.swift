@@ -28,6 +28,41 @@ import Wire
         }
     }
 
+    @Test("SIM-2 one thread drives several connections: submit sends without waiting, receiveAvailable collects what arrived")
+    func oneThreadManyConnections() async throws {
+        try await withCluster(label: "proto") { c in
+            let a = c.account(0)
+            let clients = try (0..<4).map { _ in
+                try RPCClient.connect(host: a.host, port: UInt16(a.port), credentials: .accessKey(a.admin.accessKeyId, secret: a.admin.secretAccessKey),
+                                      readerThread: false)
+            }
+            var expected: [Int: Set<Int>] = [:]
+            for (k, client) in clients.enumerated() {
+                expected[k] = [try client.submit("sts.GetCallerIdentity"), try client.submit("iam.GetUser", ["UserName": "nobody"])]
+            }
+            var answered: [Int: [RPCMessage]] = [:]
+            var fds = clients.map { pollfd(fd: $0.socket, events: Int16(POLLIN), revents: 0) }
+            let deadline = Date().addingTimeInterval(10)
+            while answered.values.reduce(0, { $0 + $1.count }) < 8, Date() < deadline {
+                _ = poll(&fds, nfds_t(fds.count), 100)
+                for k in fds.indices where fds[k].revents != 0 { answered[k, default: []] += try clients[k].receiveAvailable() }
+            }
+            for (k, messages) in answered {
+                var ids = Set<Int>()
+                for m in messages {
+                    switch m {
+                    case .result(.number(let id), let r): ids.insert(id); #expect(r["Account"] == "111111111111")
+                    case .error(.number(let id)?, let e): ids.insert(id); #expect(e.type == "NoSuchEntity")
+                    default: Issue.record("unexpected \(m)")
+                    }
+                }
+                expected[k]!.subtract(ids)
+            }
+            let unanswered = expected.filter { !$0.value.isEmpty }
+            #expect(unanswered.isEmpty, "unanswered: \(unanswered)")
+        }
+    }
+
     @Test("SIM-2 replies carry the request's own id, numeric or string")
     func idsAreEchoed() async throws {
         try await withCluster(label: "proto") { c in

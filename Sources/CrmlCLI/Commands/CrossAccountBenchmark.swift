@@ -44,8 +44,8 @@ enum CrossAccountBenchmark {
         var results: [NodeBenchmark.Figures] = []
         let started = Atomic<Int>(0)  // every start needs a name of its own
         for n in Array(Set([1, connections])).sorted() {
-            results.append(try NodeBenchmark.measure("cross-account StartAudienceGenerationJob", connections: n, seconds: seconds, connect: { try connect(a) }) { c, _ in
-                _ = try c.call("cleanroomsml.StartAudienceGenerationJob", start("job-\(started.add(1, ordering: .relaxed).newValue)"))
+            results.append(try NodeBenchmark.measureFromOneThread("cross-account StartAudienceGenerationJob", connections: n, seconds: seconds, connect: { try connect(a) }) { _ in
+                ("cleanroomsml.StartAudienceGenerationJob", start("job-\(started.add(1, ordering: .relaxed).newValue)"))
             })
         }
         for r in results { Console.out(r.line + "\n") }

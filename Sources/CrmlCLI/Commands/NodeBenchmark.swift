@@ -12,19 +12,22 @@ import Wire
 /// measured the same way (one request in flight per connection, timed by the caller).
 enum NodeBenchmark {
     static let spec = CommandSpec(
-        usage: "crml bench node [--seconds S] [--connections N] [--cases LIST] [--cpus LIST] [--spin-us N] [--dir DIR]",
+        usage: "crml bench node [--seconds S] [--connections N] [--cases LIST] [--threads] [--cpus LIST] [--spin-us N] [--dir DIR]",
         summary: """
             Measures authenticated round trips to an account node: cleanroomsml.GetTrainingDataset (a read)
             and cleanroomsml.TagResource (a durable write, fsync'd before the answer) over one connection and
-            over N concurrent connections, and a raw loopback TCP round trip for comparison. Without --dir it
-            starts a temporary one-account cluster and removes it afterwards. Build with -c release.
+            over N concurrent connections, and a raw loopback TCP round trip for comparison. Each connection
+            has one request in flight at a time; one thread drives them all, as redis-benchmark does (--threads:
+            a thread per connection, each blocking in its call). Without --dir it starts a temporary one-account
+            cluster and removes it afterwards. Build with -c release.
             """,
         options: [("seconds", "how long to measure each case (default 3)"),
                   ("connections", "concurrent connections for the parallel cases (default 16)"),
                   ("cases", "which cases, comma-separated: raw, read, write (default all)"),
                   ("cpus", "run the benchmark, and the node it starts, on these CPUs only (e.g. 0): on virtual machines a wake-up across CPUs can cost more than the request"),
-                  ("spin-us", "the node's event loop, and one waiting client, look for the next message this many microseconds before sleeping (CRML_SPIN_US; default 0)"),
-                  ClusterCommand.dirOption])
+                  ("spin-us", "while messages come back to back, the node's event loop and the benchmark's client look for the next one this long before sleeping (CRML_SPIN_US; default 200, 0: never)"),
+                  ClusterCommand.dirOption],
+        flags: [("threads", "drive each connection from a thread of its own, blocking in its call")])
 
     struct Figures {
         var name: String
@@ -77,9 +80,12 @@ enum NodeBenchmark {
         let connections = try parsed.int("connections", default: 16)
         if let spin = parsed.value("spin-us") {
             guard let us = Double(spin), us >= 0, us <= 10_000 else { throw CommandFailure.usage("--spin-us takes microseconds from 0 to 10000; got \(spin)") }
-            // The node the benchmark starts reads it from its environment.
+            // The node the benchmark starts reads it from its environment, and so does this process
+            // (the limit is read once, on first use).
             setenv("CRML_SPIN_US", spin, 1)
-            PollLoop.spinSeconds = us / 1e6
+            guard AdaptiveSpin.configuredLimit == us / 1e6 || us == 0 && AdaptiveSpin.configuredLimit == 0 else {
+                throw CommandFailure(code: .failed, message: "--spin-us: the spin limit was read before the option was seen")
+            }
         }
         if let list = parsed.value("cpus") {
             let cpus = list.split(separator: ",").compactMap { Int($0) }
@@ -111,21 +117,20 @@ enum NodeBenchmark {
         if cases.contains("raw") {
             for n in counts { results.append(rawTCP(connections: n, seconds: seconds)) }
         }
+        let driver = parsed.has("threads") ? measureWithThreads : measureFromOneThread
         if cases.contains("read") {
             let read: JSON = ["trainingDatasetArn": .string(arn)]
             for n in counts {
                 results.append(try withCPU(node: account.pid) {
-                    try measure("GetTrainingDataset (read)", connections: n, seconds: seconds, connect: connect) { c, _ in
-                        _ = try c.call("cleanroomsml.GetTrainingDataset", read)
-                    }
+                    try driver("GetTrainingDataset (read)", n, seconds, connect) { _ in ("cleanroomsml.GetTrainingDataset", read) }
                 })
             }
         }
         if cases.contains("write") {
             for n in counts {
                 results.append(try withCPU(node: account.pid) {
-                    try measure("TagResource (durable write)", connections: n, seconds: seconds, connect: connect) { c, i in
-                        _ = try c.call("cleanroomsml.TagResource", ["resourceArn": .string(arn), "tags": ["bench": .string(String(i % 1000))]])
+                    try driver("TagResource (durable write)", n, seconds, connect) { i in
+                        ("cleanroomsml.TagResource", ["resourceArn": .string(arn), "tags": ["bench": .string(String(i % 1000))]])
                     }
                 })
             }
@@ -176,10 +181,68 @@ enum NodeBenchmark {
         return r["trainingDatasetArn"]?.stringValue ?? ""
     }
 
-    /// Runs `body` in a loop on `connections` threads, each with its own client, for `seconds`.
-    static func measure(_ name: String, connections: Int, seconds: Double, connect: () throws -> RPCClient,
-                        _ body: @escaping @Sendable (RPCClient, Int) throws -> Void) throws -> Figures {
+    /// The `i`th request of a case: method and parameters.
+    typealias Request = @Sendable (Int) -> (method: String, params: JSON)
+
+    /// Keeps one request in flight on each of `connections` clients for `seconds`, all from this
+    /// thread: it polls every socket, collects the answers that arrived, and sends each of those
+    /// connections its next request. The latency of a call is from its send to its answer.
+    static func measureFromOneThread(_ name: String, connections: Int, seconds: Double, connect: () throws -> RPCClient,
+                                     _ request: @escaping Request) throws -> Figures {
         let clients = try (0..<connections).map { _ in try connect() }
+        for c in clients { _ = try c.call(request(0).method, request(0).params) }  // warm up
+        var inFlight = [(id: Int, sent: Double)](repeating: (0, 0), count: connections)
+        var latencies: [Double] = []
+        latencies.reserveCapacity(500_000)
+        var next = 0
+        func send(_ k: Int) throws {
+            let (method, params) = request(next)
+            next += 1
+            inFlight[k] = (try clients[k].submit(method, params), PollLoop.now())
+        }
+        let start = PollLoop.now()
+        for k in clients.indices { try send(k) }
+        var fds = clients.map { pollfd(fd: $0.socket, events: Int16(POLLIN), revents: 0) }
+        var open = connections
+        var last = start
+        // The client looks for answers as the node looks for requests (see `AdaptiveSpin`).
+        var spin = AdaptiveSpin()
+        while open > 0 {
+            var ready: Int32 = 0
+            while ready == 0 && spin.shouldSpin(now: PollLoop.now()) { ready = poll(&fds, nfds_t(fds.count), 0) }
+            if ready == 0 { ready = poll(&fds, nfds_t(fds.count), 5000) }
+            guard ready > 0 else { throw CommandFailure(code: .failed, message: "\(name): no answer within 5 s") }
+            spin.arrived(now: PollLoop.now())
+            for k in fds.indices where fds[k].revents != 0 {
+                for message in try clients[k].receiveAvailable() {
+                    switch message {
+                    case .result(.number(inFlight[k].id), _): break
+                    case .error(_, let e): throw CommandFailure(code: .failed, message: "\(name): \(e)")
+                    default: continue
+                    }
+                    last = PollLoop.now()
+                    latencies.append(last - inFlight[k].sent)
+                    if last - start < seconds {
+                        try send(k)
+                    } else {
+                        fds[k].events = 0  // this connection is done
+                        open -= 1
+                    }
+                }
+            }
+        }
+        return Figures(name: name, connections: connections, calls: latencies.count, seconds: last - start, latencies: latencies.sorted())
+    }
+
+    /// Runs the requests in a loop on `connections` threads, each with its own client blocking in
+    /// its call, for `seconds`.
+    static func measureWithThreads(_ name: String, connections: Int, seconds: Double, connect: () throws -> RPCClient,
+                                   _ request: @escaping Request) throws -> Figures {
+        let clients = try (0..<connections).map { _ in try connect() }
+        let body: @Sendable (RPCClient, Int) throws -> Void = { c, i in
+            let (method, params) = request(i)
+            _ = try c.call(method, params)
+        }
         for c in clients { try body(c, 0) }  // warm up
         let samples = Mutex<[Double]>([])
         let errors = Mutex<[String]>([])

@@ -1,0 +1,54 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Whether a thread about to wait for input should first look for it without sleeping.
+///
+/// On virtual machines, waking a sleeping thread on another CPU can cost more than answering a
+/// request, so a thread that looks again for a moment (spins) gets back-to-back input sooner.
+/// Spinning burns CPU, so it is adaptive: a wait spins only if the two waits before it ended
+/// within `limit`, that is, only while spinning keeps paying off. Traffic with long gaps stops
+/// spinning after one miss, traffic that alternates short and long waits (a request, then its
+/// fsync) never spins, and an idle thread sleeps.
+///
+/// Guarantee: at most `limit` of spinning per wait; none after a wait that outlasted `limit`,
+/// until two waits in a row end within it. `limit` 0 means never spin.
+public struct AdaptiveSpin: Sendable {
+    public let limit: Double
+    /// Waits in a row that ended within `limit`.
+    private var shortWaits: Int
+    private var waitingSince: Double? = nil
+
+    /// The limit for event loops and load generators: `CRML_SPIN_US` microseconds (at most
+    /// 10,000), 200 when it is not set, 0 to turn spinning off.
+    public static let configuredLimit: Double = {
+        guard let text = getenv("CRML_SPIN_US") else { return 200e-6 }
+        guard let us = Double(String(cString: text)), us > 0 else { return 0 }
+        return min(us, 10_000) / 1e6
+    }()
+
+    /// Whether `CRML_SPIN_US` asks for spinning explicitly (a blocking client spins only then).
+    public static var requestedInEnvironment: Bool {
+        guard let text = getenv("CRML_SPIN_US"), let us = Double(String(cString: text)) else { return false }
+        return us > 0
+    }
+
+    public init(limit: Double = AdaptiveSpin.configuredLimit, startSpinning: Bool = true) {
+        self.limit = limit
+        shortWaits = startSpinning ? 2 : 0
+    }
+
+    /// Call before each look for input; `now` is `PollLoop.now()`. True: look without sleeping.
+    public mutating func shouldSpin(now: Double) -> Bool {
+        guard limit > 0 else { return false }
+        if waitingSince == nil { waitingSince = now }
+        return shortWaits >= 2 && now - waitingSince! < limit
+    }
+
+    /// Call when input arrived: decides whether the next wait spins.
+    public mutating func arrived(now: Double) {
+        guard limit > 0, let since = waitingSince else { return }
+        shortWaits = now - since <= limit ? min(shortWaits + 1, 2) : 0
+        waitingSince = nil
+    }
+}

@@ -188,6 +188,7 @@ public struct RequestContext: Sendable {
         self.principal = principal
         self.action = action
         self.resource = resource
+        keys.reserveCapacity(16)  // the global keys a node sets on every request, without regrowing
         setPrincipalKeys()
         for (k, v) in context { self[k] = v }
     }

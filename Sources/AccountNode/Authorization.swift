@@ -79,7 +79,7 @@ extension AccountNodeCore {
     /// XA-7: operations act only on this account's resources. An ARN of another account is
     /// denied exactly as an unauthorized request is, whether or not such a resource exists.
     func requireOwnAccount(_ call: Call, _ action: String, _ arn: String) throws(AWSError) {
-        guard let parsed = ARN(arn), parsed.account == config.account.rawValue else {
+        guard ARN.accountPart(of: arn) == config.account.rawValue[...] else {
             throw AWSError(AccountNodeCore.accessDeniedCode(call.service),
                            "User: \(call.caller.principal.arn) is not authorized to perform: \(action) on resource: \(arn) because no resource-based policy allows the \(action) action")
         }

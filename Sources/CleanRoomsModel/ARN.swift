@@ -19,9 +19,26 @@ public struct ARN: Hashable, Sendable, TextIdentifier {
     }
 
     public init?(_ text: String) {
-        // The first five colons split the text; the resource keeps any colons after them. A colon
-        // is one byte in UTF-8, so byte positions are valid string indices (ARNs are parsed on
-        // every request: this avoids splitting by Character).
+        guard let colons = ARN.colons(in: text) else { return nil }
+        func field(_ k: Int) -> Substring { ARN.field(k, of: text, colons) }
+        partition = String(field(1))
+        service = String(field(2))
+        region = String(field(3))
+        account = String(field(4))
+        resource = String(field(5))
+    }
+
+    /// The account part of `text` when `text` is an ARN `init` accepts, without building one
+    /// (requests check the account of the ARN they name on every call).
+    public static func accountPart(of text: String) -> Substring? {
+        colons(in: text).map { field(4, of: text, $0) }
+    }
+
+    /// The first five colons, which split the text (the resource keeps any colons after them), if
+    /// the text is an ARN: `arn`, then a partition, a service and a resource that are not empty.
+    /// A colon is one byte in UTF-8, so its byte position is a valid string index, whatever
+    /// follows it (a combining mark after a colon makes one Character with it, and still splits).
+    private static func colons(in text: String) -> [String.Index]? {
         var colons: [String.Index] = []
         colons.reserveCapacity(5)
         var i = text.utf8.startIndex
@@ -30,13 +47,13 @@ public struct ARN: Hashable, Sendable, TextIdentifier {
             i = text.utf8.index(after: i)
         }
         guard colons.count == 5, text[..<colons[0]] == "arn" else { return nil }
-        func field(_ k: Int) -> Substring { text[text.utf8.index(after: colons[k - 1])..<(k < 5 ? colons[k] : text.endIndex)] }
-        guard !field(1).isEmpty, !field(2).isEmpty, !field(5).isEmpty else { return nil }
-        partition = String(field(1))
-        service = String(field(2))
-        region = String(field(3))
-        account = String(field(4))
-        resource = String(field(5))
+        for k in [1, 2, 5] where field(k, of: text, colons).isEmpty { return nil }
+        return colons
+    }
+
+    /// Field `k` (1 to 5) between the colons.
+    private static func field(_ k: Int, of text: String, _ colons: [String.Index]) -> Substring {
+        text[text.utf8.index(after: colons[k - 1])..<(k < 5 ? colons[k] : text.endIndex)]
     }
 
     public var description: String { "arn:\(partition):\(service):\(region):\(account):\(resource)" }

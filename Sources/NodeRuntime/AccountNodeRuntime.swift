@@ -460,9 +460,9 @@ public final class AccountNodeRuntime: NodeServerDelegate, @unchecked Sendable {
         if bytesSinceSnapshot >= options.snapshotThreshold { snapshot(reply: nil) }
         if auditLinesWritten > config.auditCapacity * 4 {
             flushAudit()
-            let lines = core.auditTrail.newestFirst.reversed().map(\.line)
-            pipeline.submit(.compactAudit(lines))
-            auditLinesWritten = lines.count
+            let kept = Array(core.auditTrail.newestFirst.reversed())
+            pipeline.submit(.compactAudit(kept))
+            auditLinesWritten = kept.count
         }
     }
 

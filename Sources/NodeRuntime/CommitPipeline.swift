@@ -19,7 +19,8 @@ final class CommitPipeline: @unchecked Sendable {
         case audit([AuditEvent])
         /// A snapshot of the state after every earlier job; the log restarts after it.
         case snapshot(state: [UInt8], done: @Sendable (UInt64) -> Void)
-        case compactAudit([[UInt8]])
+        /// The audit file rewritten with these events (encoded here, off the loop thread).
+        case compactAudit([AuditEvent])
     }
 
     // Owned by the writer thread once `start` has run.
@@ -109,8 +110,9 @@ final class CommitPipeline: @unchecked Sendable {
                 fail { () throws(FileError) in try SnapshotStore.write(dataDir, lsn: lsn, state: state) }
                 fail { () throws(FileError) in try wal.startNewSegment() }
                 done(lsn)
-            case .compactAudit(let lines):
+            case .compactAudit(let events):
                 writeAudit()
+                let lines = events.map(\.line)
                 fail { () throws(FileError) in try audit.compact(lines) }
             }
         }

@@ -38,11 +38,13 @@ func invalidAccountIDs(_ text: String) {
     #expect(marked.region == "")
     #expect(marked.account == "\u{301}1")
     #expect(marked.description == "arn:aws:s3::\u{301}1:b")
+    #expect(ARN.accountPart(of: "arn:aws:cleanrooms-ml:us-east-1:222222222222:training-dataset/x") == "222222222222")
 }
 
 @Test(arguments: ["", "arn", "arn:aws", "arn:aws:s3", "arn:aws:s3:::", "urn:aws:s3:::b", "arn::s3:::b", "arn:aws::::b", "arn\u{301}:aws:s3:::b", "arn:aws:s3:b"])
 func invalidARNs(_ text: String) {
     #expect(ARN(text) == nil)
+    #expect(ARN.accountPart(of: text) == nil)
 }
 
 @Test func accountRootARN() {

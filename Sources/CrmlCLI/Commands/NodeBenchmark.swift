@@ -78,14 +78,11 @@ enum NodeBenchmark {
         guard let parsed = try spec.parse(args) else { return .ok }
         let seconds = try parsed.double("seconds", default: 3)
         let connections = try parsed.int("connections", default: 16)
+        var spinLimit = AdaptiveSpin.configuredLimit
         if let spin = parsed.value("spin-us") {
             guard let us = Double(spin), us >= 0, us <= 10_000 else { throw CommandFailure.usage("--spin-us takes microseconds from 0 to 10000; got \(spin)") }
-            // The node the benchmark starts reads it from its environment, and so does this process
-            // (the limit is read once, on first use).
-            setenv("CRML_SPIN_US", spin, 1)
-            guard AdaptiveSpin.configuredLimit == us / 1e6 || us == 0 && AdaptiveSpin.configuredLimit == 0 else {
-                throw CommandFailure(code: .failed, message: "--spin-us: the spin limit was read before the option was seen")
-            }
+            setenv("CRML_SPIN_US", spin, 1)  // for the node the benchmark starts (and --threads clients)
+            spinLimit = us / 1e6
         }
         if let list = parsed.value("cpus") {
             let cpus = list.split(separator: ",").compactMap { Int($0) }
@@ -115,9 +112,12 @@ enum NodeBenchmark {
         var results: [Figures] = []
         let counts = Array(Set([1, connections])).sorted()
         if cases.contains("raw") {
-            for n in counts { results.append(rawTCP(connections: n, seconds: seconds)) }
+            for n in counts {
+                results.append(parsed.has("threads") ? rawTCPWithThreads(connections: n, seconds: seconds)
+                                                     : rawTCPFromOneThread(connections: n, seconds: seconds, spinLimit: spinLimit))
+            }
         }
-        let driver = parsed.has("threads") ? measureWithThreads : measureFromOneThread
+        let driver = parsed.has("threads") ? measureWithThreads : { try measureFromOneThread($0, connections: $1, seconds: $2, spinLimit: spinLimit, connect: $3, $4) }
         if cases.contains("read") {
             let read: JSON = ["trainingDatasetArn": .string(arn)]
             for n in counts {
@@ -187,8 +187,8 @@ enum NodeBenchmark {
     /// Keeps one request in flight on each of `connections` clients for `seconds`, all from this
     /// thread: it polls every socket, collects the answers that arrived, and sends each of those
     /// connections its next request. The latency of a call is from its send to its answer.
-    static func measureFromOneThread(_ name: String, connections: Int, seconds: Double, connect: () throws -> RPCClient,
-                                     _ request: @escaping Request) throws -> Figures {
+    static func measureFromOneThread(_ name: String, connections: Int, seconds: Double, spinLimit: Double = AdaptiveSpin.configuredLimit,
+                                     connect: () throws -> RPCClient, _ request: @escaping Request) throws -> Figures {
         let clients = try (0..<connections).map { _ in try connect() }
         for c in clients { _ = try c.call(request(0).method, request(0).params) }  // warm up
         var inFlight = [(id: Int, sent: Double)](repeating: (0, 0), count: connections)
@@ -206,7 +206,7 @@ enum NodeBenchmark {
         var open = connections
         var last = start
         // The client looks for answers as the node looks for requests (see `AdaptiveSpin`).
-        var spin = AdaptiveSpin()
+        var spin = AdaptiveSpin(limit: spinLimit)
         while open > 0 {
             var ready: Int32 = 0
             while ready == 0 && spin.shouldSpin(now: PollLoop.now()) { ready = poll(&fds, nfds_t(fds.count), 0) }
@@ -269,65 +269,5 @@ enum NodeBenchmark {
         if let e = errors.withLock({ $0.first }) { throw CommandFailure(code: .failed, message: "\(name): \(e)") }
         let all = samples.withLock { $0 }.sorted()
         return Figures(name: name, connections: connections, calls: all.count, seconds: elapsed, latencies: all)
-    }
-
-    /// Round trips of a 100-byte line to an in-process echo server on a thread per connection,
-    /// timed exactly as the node's calls are.
-    static func rawTCP(connections: Int, seconds: Double) -> Figures {
-        guard let (listener, port) = try? Socket.listen(host: "127.0.0.1", port: 0) else {
-            return Figures(name: "raw loopback TCP", connections: connections, calls: 0, seconds: 1, latencies: [])
-        }
-        Thread.detachNewThread {
-            var served = 0
-            while served < connections {
-                var p = pollfd(fd: listener, events: Int16(POLLIN), revents: 0)
-                _ = poll(&p, 1, 1000)
-                guard let (fd, _) = try? Socket.accept(listener) else { continue }
-                served += 1
-                Thread.detachNewThread {
-                    var buf = [UInt8](repeating: 0, count: 4096)
-                    while true {
-                        var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-                        _ = poll(&p, 1, 1000)
-                        guard let r = try? buf.withUnsafeMutableBytes({ try Socket.read(fd, into: $0) }) else { break }
-                        if case .closed = r { break }
-                        if case .bytes(let n) = r { _ = try? buf.withUnsafeBytes { try Socket.write(fd, UnsafeRawBufferPointer(rebasing: $0[0..<n])) } }
-                    }
-                    Socket.close(fd)
-                }
-            }
-            Socket.close(listener)
-        }
-        let line = [UInt8](repeating: UInt8(ascii: "x"), count: 99) + [0x0A]
-        let samples = Mutex<[Double]>([])
-        let group = DispatchGroup()
-        let start = PollLoop.now()
-        for _ in 0..<connections {
-            group.enter()
-            Thread.detachNewThread {
-                defer { group.leave() }
-                guard let fd = try? Socket.connect(host: "127.0.0.1", port: port, timeout: 5) else { return }
-                defer { Socket.close(fd) }
-                var buf = [UInt8](repeating: 0, count: 4096)
-                var mine: [Double] = []
-                while PollLoop.now() - start < seconds {
-                    let t0 = PollLoop.now()
-                    _ = try? line.withUnsafeBytes { try Socket.write(fd, $0) }
-                    var got = 0
-                    while got < line.count {
-                        var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-                        _ = poll(&p, 1, 1000)
-                        guard let r = try? buf.withUnsafeMutableBytes({ try Socket.read(fd, into: $0) }) else { return }
-                        if case .bytes(let n) = r { got += n } else if case .closed = r { return }
-                    }
-                    mine.append(PollLoop.now() - t0)
-                }
-                samples.withLock { $0 += mine }
-            }
-        }
-        group.wait()
-        let elapsed = PollLoop.now() - start
-        return Figures(name: "raw loopback TCP (100-byte line)", connections: connections, calls: samples.withLock { $0.count }, seconds: elapsed,
-                       latencies: samples.withLock { $0 }.sorted())
     }
 }

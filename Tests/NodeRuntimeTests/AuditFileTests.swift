@@ -1,0 +1,55 @@
+import AccountNode
+import CleanRoomsModel
+import Foundation
+import JSON
+import NodeRuntime
+import Testing
+import TestSupport
+import Wire
+
+/// XA-10's audit file, on a node run in this process: it is rewritten with the newest events
+/// once it holds four times the trail's capacity (the storage thread encodes them), every line
+/// stays a readable event, and a restart reads the newest back.
+@Suite struct AuditFileTests {
+    @Test("XA-10 the audit file is compacted to the newest events, and a restart reads them back")
+    func auditFileIsCompacted() throws {
+        let dir = FileManagerTemp.directory("audit-compact")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let admin = NodeConfig.BootstrapAdmin(accessKeyID: "AKIAADMIN00000000001", secretAccessKey: String(repeating: "s", count: 40))
+        let config = NodeConfig(account: AccountID("111111111111")!, admin: admin, auditCapacity: 8)
+        /// Starts the node on `dir`, runs `body` against it, stops it (its writes durable).
+        func withNode(_ body: (AccountNodeRuntime, RPCClient) throws -> Void) throws -> AccountNodeRuntime.Recovery {
+            let node = try AccountNodeRuntime(config: config, options: .init(dataDir: dir))
+            let stopped = DispatchSemaphore(value: 0)
+            Thread.detachNewThread {
+                node.run()
+                stopped.signal()
+            }
+            defer {
+                node.stop()
+                stopped.wait()
+            }
+            let client = try RPCClient.connect(host: "127.0.0.1", port: node.port, credentials: .accessKey(admin.accessKeyID, secret: admin.secretAccessKey),
+                                               readerThread: false)
+            try body(node, client)
+            return node.recovery
+        }
+        _ = try withNode { _, client in
+            for k in 0..<100 { _ = try client.call("iam.TagUser", ["UserName": "admin", "Tags": [["Key": "k", "Value": .string("\(k)")]]]) }
+        }
+        let lines = try String(contentsOfFile: dir + "/audit.log", encoding: .utf8).split(separator: "\n")
+        #expect(lines.count <= 8 * 4 + 1, "the file was not compacted: \(lines.count) lines")
+        let events = try lines.map { try #require(AuditEvent(json: try JSONParser.parse(String($0)))) }
+        #expect(events.last?.eventName == "TagUser")
+        #expect(events.last?.requestParameters["Tags"]?[0]?["Value"] == "99")
+
+        let recovery = try withNode { _, client in
+            let found = try client.call("cloudtrail.LookupEvents", ["MaxResults": 50])["Events"]?.arrayValue ?? []
+            #expect(found.count == 8)
+            #expect(found.first?["EventName"] == "TagUser")
+            let newest = try JSONParser.parse(found.first?["CloudTrailEvent"]?.stringValue ?? "")
+            #expect(newest["requestParameters"]?["Tags"]?[0]?["Value"] == "99")
+        }
+        #expect(recovery.auditEvents == 8)
+    }
+}

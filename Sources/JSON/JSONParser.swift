@@ -93,11 +93,16 @@ private struct ParseState {
     var i = 0
     var spans: [[JSONPathComponent]: JSONSpan] = [:]
 
+    /// An open container. Its elements or members live in `arrays` / `objects`, not in the
+    /// frame, so each value is added in place (a container carried inside an enum would be
+    /// copied on every insertion).
     enum Frame {
-        case array([JSON], start: Int)
-        case object([String: JSON], key: String?, start: Int)
+        case array(start: Int)
+        case object(key: String, keyStart: Int, start: Int)
     }
     var stack: [Frame] = []
+    var arrays: [[JSON]] = []
+    var objects: [[String: JSON]] = []
     var path: [JSONPathComponent] = []
 
     init(bytes: [UInt8], parser: JSONParser) {
@@ -148,34 +153,37 @@ private struct ParseState {
                     return v
                 }
                 switch top {
-                case .array(var elements, let start):
-                    elements.append(v)
+                case .array(let start):
+                    arrays[arrays.count - 1].append(v)
                     skipWhitespace()
                     guard i < bytes.count else { throw fail("unterminated array: expected ',' or ']'") }
                     if bytes[i] == UInt8(ascii: ",") {
                         i += 1
-                        stack.append(.array(elements, start: start))
-                        enter(.index(elements.count))
+                        stack.append(.array(start: start))
+                        enter(.index(arrays[arrays.count - 1].count))
                     } else if bytes[i] == UInt8(ascii: "]") {
                         i += 1
-                        pending = .array(elements)
+                        pending = .array(arrays.removeLast())
                         closeContainer(start: start)
                         continue
                     } else {
                         throw fail("expected ',' or ']' after an array element")
                     }
-                case .object(var members, let key, let start):
-                    if let key { members[key] = v }
+                case .object(let key, let keyStart, let start):
+                    // One hash per member: a duplicate shows when the value is stored.
+                    if objects[objects.count - 1].updateValue(v, forKey: key) != nil, !parser.allowDuplicateKeys {
+                        throw fail("duplicate key \"\(key)\" in an object", at: keyStart)
+                    }
                     skipWhitespace()
                     guard i < bytes.count else { throw fail("unterminated object: expected ',' or '}'") }
                     if bytes[i] == UInt8(ascii: ",") {
                         i += 1
-                        let k = try readKey(existing: members)
-                        stack.append(.object(members, key: k, start: start))
+                        let (k, keyStart) = try readKey()
+                        stack.append(.object(key: k, keyStart: keyStart, start: start))
                         enter(.key(k))
                     } else if bytes[i] == UInt8(ascii: "}") {
                         i += 1
-                        pending = .object(members)
+                        pending = .object(objects.removeLast())
                         closeContainer(start: start)
                         continue
                     } else {
@@ -198,8 +206,9 @@ private struct ParseState {
                     pending = .object([:])
                     recordSpan(start: start)
                 } else {
-                    let k = try readKey(existing: [:])
-                    stack.append(.object([:], key: k, start: start))
+                    objects.append(Dictionary(minimumCapacity: 8))  // most objects are small: no regrowing
+                    let (k, keyStart) = try readKey()
+                    stack.append(.object(key: k, keyStart: keyStart, start: start))
                     enter(.key(k))
                 }
             case UInt8(ascii: "["):
@@ -212,7 +221,8 @@ private struct ParseState {
                     pending = .array([])
                     recordSpan(start: start)
                 } else {
-                    stack.append(.array([], start: start))
+                    arrays.append([])
+                    stack.append(.array(start: start))
                     enter(.index(0))
                 }
             case UInt8(ascii: "\""):
@@ -266,22 +276,20 @@ private struct ParseState {
         spans[path] = JSONSpan(start: position(of: start), end: position(of: i))
     }
 
-    mutating func readKey(existing: [String: JSON]) throws -> String {
+    /// Reads `"key":` of an object member; `start` is where its opening quote is.
+    mutating func readKey() throws -> (key: String, start: Int) {
         skipWhitespace()
         guard i < bytes.count, bytes[i] == UInt8(ascii: "\"") else {
             throw fail("expected a string key in an object")
         }
         let keyStart = i
         let k = try readString()
-        if !parser.allowDuplicateKeys, existing[k] != nil {
-            throw fail("duplicate key \"\(k)\" in an object", at: keyStart)
-        }
         skipWhitespace()
         guard i < bytes.count, bytes[i] == UInt8(ascii: ":") else {
             throw fail("expected ':' after an object key")
         }
         i += 1
-        return k
+        return (k, keyStart)
     }
 
     mutating func expectLiteral(_ word: StaticString) throws {

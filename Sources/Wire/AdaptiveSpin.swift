@@ -45,6 +45,16 @@ public struct AdaptiveSpin: Sendable {
         return shortWaits >= 2 && now - waitingSince! < limit
     }
 
+    /// `poll(2)` on `fds`, spinning first when that pays (`shouldSpin`), then sleeping up to
+    /// `timeout` milliseconds; records an arrival. Returns what `poll` returned.
+    public mutating func poll(_ fds: inout [pollfd], timeout: Int32) -> Int32 {
+        var ready: Int32 = 0
+        while ready == 0 && shouldSpin(now: PollLoop.now()) { ready = Glibc.poll(&fds, nfds_t(fds.count), 0) }
+        if ready == 0 { ready = Glibc.poll(&fds, nfds_t(fds.count), timeout) }
+        if ready > 0 { arrived(now: PollLoop.now()) }
+        return ready
+    }
+
     /// Call when input arrived: decides whether the next wait spins.
     public mutating func arrived(now: Double) {
         guard limit > 0, let since = waitingSince else { return }

@@ -112,9 +112,7 @@ public final class PollLoop: @unchecked Sendable {
             }
             // While requests come back to back, look again without sleeping: a request that
             // arrives then need not wake this thread (slow across CPUs on virtual machines).
-            let spinning = spin.limit > 0 && spin.shouldSpin(now: PollLoop.now())
-            let n = poll(&fds, nfds_t(fds.count), spinning ? 0 : timeout)
-            if n > 0 && spin.limit > 0 { spin.arrived(now: PollLoop.now()) }
+            let n = spin.poll(&fds, timeout: timeout)
             if n < 0 && errno != EINTR { continue }
             if n > 0 {
                 if fds[0].revents != 0 { drainWake() }

@@ -108,6 +108,18 @@ func rejectsInvalidUTF8(bytes: [UInt8]) {
     #expect(throws: JSONParseError.self) { try JSONParser.parse(over) }
 }
 
+@Test func aDuplicateKeyIsReportedAtItsOwnQuote() {
+    for (text, column) in [("{\"a\":1, \"a\":2}", 9), ("{\"x\":{\"b\":[1],\"b\":{}}}", 15)] {
+        do {
+            _ = try JSONParser.parse(text)
+            Issue.record("accepted \(text)")
+        } catch {
+            #expect(error.reason.hasPrefix("duplicate key"), "\(text): \(error)")
+            #expect(error.line == 1 && error.column == column, "\(text): \(error)")
+        }
+    }
+}
+
 @Test func duplicateKeysCanBeAllowed() throws {
     let v = try JSONParser(allowDuplicateKeys: true).parse(Array(#"{"a":1,"a":2}"#.utf8))
     #expect(v == ["a": 2])

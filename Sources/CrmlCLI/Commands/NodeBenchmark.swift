@@ -208,11 +208,7 @@ enum NodeBenchmark {
         // The client looks for answers as the node looks for requests (see `AdaptiveSpin`).
         var spin = AdaptiveSpin(limit: spinLimit)
         while open > 0 {
-            var ready: Int32 = 0
-            while ready == 0 && spin.shouldSpin(now: PollLoop.now()) { ready = poll(&fds, nfds_t(fds.count), 0) }
-            if ready == 0 { ready = poll(&fds, nfds_t(fds.count), 5000) }
-            guard ready > 0 else { throw CommandFailure(code: .failed, message: "\(name): no answer within 5 s") }
-            spin.arrived(now: PollLoop.now())
+            guard spin.poll(&fds, timeout: 5000) > 0 else { throw CommandFailure(code: .failed, message: "\(name): no answer within 5 s") }
             for k in fds.indices where fds[k].revents != 0 {
                 for message in try clients[k].receiveAvailable() {
                     switch message {

@@ -24,11 +24,7 @@ extension NodeBenchmark {
             var buf = [UInt8](repeating: 0, count: 65536)
             while !finished.load(ordering: .relaxed) {
                 var fds = [pollfd(fd: listener, events: Int16(POLLIN), revents: 0)] + conns.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
-                var ready: Int32 = 0
-                while ready == 0 && spin.shouldSpin(now: PollLoop.now()) { ready = poll(&fds, nfds_t(fds.count), 0) }
-                if ready == 0 { ready = poll(&fds, nfds_t(fds.count), 100) }
-                guard ready > 0 else { continue }
-                spin.arrived(now: PollLoop.now())
+                guard spin.poll(&fds, timeout: 100) > 0 else { continue }
                 if fds[0].revents != 0, let accepted = try? Socket.accept(listener) { conns.append(accepted.fd) }
                 var gone: Set<Int32> = []
                 for k in 1..<fds.count where fds[k].revents != 0 {
@@ -70,11 +66,7 @@ extension NodeBenchmark {
         var last = start
         var spin = AdaptiveSpin(limit: spinLimit)
         while open > 0 {
-            var ready: Int32 = 0
-            while ready == 0 && spin.shouldSpin(now: PollLoop.now()) { ready = poll(&fds, nfds_t(fds.count), 0) }
-            if ready == 0 { ready = poll(&fds, nfds_t(fds.count), 5000) }
-            guard ready > 0 else { break }  // the echo server stopped answering: report what was measured
-            spin.arrived(now: PollLoop.now())
+            guard spin.poll(&fds, timeout: 5000) > 0 else { break }  // the echo server stopped answering: report what was measured
             for k in fds.indices where fds[k].revents != 0 {
                 guard case .bytes(let n)? = try? buf.withUnsafeMutableBytes({ try Socket.read(fds[k].fd, into: $0) }) else { continue }
                 received[k] += n

@@ -257,3 +257,16 @@ func base64RejectsMalformedText(text: String) {
     #expect(w.finish() == JSONWriter.bytes(expected))
     #expect(JSONObjectWriter().finish() == Array("{}".utf8))
 }
+
+/// Every ASCII character, alone and inside text, writes as valid JSON that reads back the same,
+/// with no raw control character or DEL left in the output.
+@Test func everyASCIICharacterWritesAndReadsBack() throws {
+    for scalar in 0..<128 {
+        let c = String(Character(Unicode.Scalar(UInt8(scalar))))
+        for text in [c, "ab" + c + "é" + c + "cd"] {
+            let bytes = JSONWriter.bytes(.string(text))
+            #expect(!bytes.contains { $0 < 0x20 || $0 == 0x7F }, "\(scalar)")
+            #expect(try JSONParser.parse(bytes) == .string(text), "\(scalar)")
+        }
+    }
+}

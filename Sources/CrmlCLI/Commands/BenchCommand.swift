@@ -7,6 +7,7 @@ enum BenchCommand {
                crml bench node [--seconds S] [--connections N] [--dir DIR]
                crml bench lookalike [--users N] [--items N] [--interactions N]
                crml bench cross-account [--seconds S] [--connections N] [--deletes N]
+               crml bench json [--seconds S]
 
         policy   decisions per second of the policy engine: the seed's resource policy plus a
                  20-statement identity policy, compiled once, evaluated on one thread.
@@ -17,6 +18,7 @@ enum BenchCommand {
         cross-account
                  starts on another account's CAM per second with p50/p99 (1 and N clients), and the
                  time from a delete acknowledged in A to the copy gone in B.
+        json     the JSON parser and writer on a read's request line and its answer line.
 
         Build in release mode for meaningful figures: swift run -c release crml bench node
 
@@ -28,6 +30,7 @@ enum BenchCommand {
         case "node": return try NodeBenchmark.run(Array(args.dropFirst()))
         case "lookalike": return try LookalikeBenchmark.run(Array(args.dropFirst()))
         case "cross-account": return try CrossAccountBenchmark.run(Array(args.dropFirst()))
+        case "json": return try JSONBenchmark.run(Array(args.dropFirst()))
         case "--help", "-h":
             Console.out(help)
             return .ok

@@ -50,17 +50,25 @@ public struct AdaptiveSpin: Sendable {
         return shortWaits >= 2 && now - waitingSince! < limit
     }
 
-    /// `poll(2)` on `fds`, spinning first when that pays (`shouldSpin`), then sleeping up to
-    /// `timeout` milliseconds; records an arrival. Returns what `poll` returned.
+    /// `poll(2)` on `fds` for up to `timeout` milliseconds (negative: no limit), spinning first
+    /// when that pays (`shouldSpin`), then sleeping for what is left; records an arrival. A zero
+    /// timeout (a timer is due) never spins. Returns what `poll` returned.
     public mutating func poll(_ fds: inout [pollfd], timeout: Int32) -> Int32 {
         var ready: Int32 = 0
-        while ready == 0 && shouldSpin(now: PollLoop.now()) {
+        let start = PollLoop.now()
+        let deadline = timeout < 0 ? Double.infinity : start + Double(timeout) / 1000
+        var now = start
+        while ready == 0 && now < deadline && shouldSpin(now: now) {
             ready = Glibc.poll(&fds, nfds_t(fds.count), 0)
             // Let any other thread that is ready to run on this CPU have it: spinning should only
             // use time nobody else wants (several nodes share a small machine).
             if ready == 0 { sched_yield() }
+            now = PollLoop.now()
         }
-        if ready == 0 { ready = Glibc.poll(&fds, nfds_t(fds.count), timeout) }
+        if ready == 0 {
+            let left = timeout < 0 ? timeout : Int32(max(0, ((deadline - now) * 1000).rounded(.up)))
+            ready = Glibc.poll(&fds, nfds_t(fds.count), left)
+        }
         if ready > 0 { arrived(now: PollLoop.now()) }
         return ready
     }

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Testing
 import Wire
 
@@ -28,4 +31,23 @@ import Wire
     #expect(spun == 1)  // only the first, before it knew
     var off = AdaptiveSpin(limit: 0)
     #expect(look(&off, 1) == false)
+}
+
+/// `poll` keeps to its timeout, spinning included, and does not spin when the timeout is zero.
+@Test func adaptiveSpinPollKeepsToItsTimeout() {
+    var fds: [Int32] = [0, 0]
+    #expect(pipe(&fds) == 0)
+    defer { close(fds[0]); close(fds[1]) }
+    var watched = [pollfd(fd: fds[0], events: Int16(POLLIN), revents: 0)]
+    var spin = AdaptiveSpin(limit: 0.005)
+    var t0 = PollLoop.now()
+    #expect(spin.poll(&watched, timeout: 0) == 0)
+    #expect(PollLoop.now() - t0 < 0.004)  // no 5 ms spin for a due timer
+    t0 = PollLoop.now()
+    #expect(spin.poll(&watched, timeout: 20) == 0)
+    let waited = PollLoop.now() - t0
+    #expect(waited >= 0.019 && waited < 0.5, "\(waited)")  // spin and sleep together: the timeout
+    var b: UInt8 = 1
+    #expect(write(fds[1], &b, 1) == 1)
+    #expect(spin.poll(&watched, timeout: 1000) == 1)
 }

@@ -63,15 +63,22 @@ enum NodeBenchmark {
         return seconds(usage.ru_utime) + seconds(usage.ru_stime)
     }
 
-    /// `case` measured, with the CPU the node (process `pid`) and this process spent on it.
-    static func withCPU(node pid: pid_t?, _ measure: () throws -> Figures) rethrows -> Figures {
-        let node0 = pid.flatMap(ProcessControl.cpuSeconds), own0 = ownCPU()
-        var f = try measure()
-        if let node0, let node1 = pid.flatMap(ProcessControl.cpuSeconds) {
+    /// The CPU the node (process `node`) and this process use from `start` until `stop`: the
+    /// measured calls only, not connecting or warming up.
+    struct CPUWindow {
+        let node: pid_t?
+        let node0: (user: Double, system: Double)?
+        let own0: Double
+
+        static func start(node: pid_t?) -> CPUWindow {
+            CPUWindow(node: node, node0: node.flatMap(ProcessControl.cpuSeconds), own0: ownCPU())
+        }
+
+        func stop(_ f: inout Figures) {
+            guard let node0, let node1 = node.flatMap(ProcessControl.cpuSeconds) else { return }
             f.nodeCPU = (node1.user - node0.user, node1.system - node0.system)
             f.clientCPU = ownCPU() - own0
         }
-        return f
     }
 
     static func run(_ args: [String]) throws -> ExitCode {
@@ -117,21 +124,21 @@ enum NodeBenchmark {
                                                      : rawTCPFromOneThread(connections: n, seconds: seconds, spinLimit: spinLimit))
             }
         }
-        let driver = parsed.has("threads") ? measureWithThreads : { try measureFromOneThread($0, connections: $1, seconds: $2, spinLimit: spinLimit, connect: $3, $4) }
+        let threads = parsed.has("threads")
+        func measure(_ name: String, _ n: Int, _ request: @escaping Request) throws -> Figures {
+            threads ? try measureWithThreads(name, connections: n, seconds: seconds, nodePID: account.pid, connect: connect, request)
+                : try measureFromOneThread(name, connections: n, seconds: seconds, spinLimit: spinLimit, nodePID: account.pid, connect: connect, request)
+        }
         if cases.contains("read") {
             let read: JSON = ["trainingDatasetArn": .string(arn)]
             for n in counts {
-                results.append(try withCPU(node: account.pid) {
-                    try driver("GetTrainingDataset (read)", n, seconds, connect) { _ in ("cleanroomsml.GetTrainingDataset", read) }
-                })
+                results.append(try measure("GetTrainingDataset (read)", n) { _ in ("cleanroomsml.GetTrainingDataset", read) })
             }
         }
         if cases.contains("write") {
             for n in counts {
-                results.append(try withCPU(node: account.pid) {
-                    try driver("TagResource (durable write)", n, seconds, connect) { i in
-                        ("cleanroomsml.TagResource", ["resourceArn": .string(arn), "tags": ["bench": .string(String(i % 1000))]])
-                    }
+                results.append(try measure("TagResource (durable write)", n) { i in
+                    ("cleanroomsml.TagResource", ["resourceArn": .string(arn), "tags": ["bench": .string(String(i % 1000))]])
                 })
             }
         }
@@ -188,9 +195,12 @@ enum NodeBenchmark {
     /// thread: it polls every socket, collects the answers that arrived, and sends each of those
     /// connections its next request. The latency of a call is from its send to its answer.
     static func measureFromOneThread(_ name: String, connections: Int, seconds: Double, spinLimit: Double = AdaptiveSpin.configuredLimit,
-                                     connect: () throws -> RPCClient, _ request: @escaping Request) throws -> Figures {
+                                     nodePID: pid_t? = nil, connect: () throws -> RPCClient, _ request: @escaping Request) throws -> Figures {
         let clients = try (0..<connections).map { _ in try connect() }
-        for c in clients { _ = try c.call(request(0).method, request(0).params) }  // warm up
+        for c in clients {  // warm up
+            let (method, params) = request(0)
+            _ = try c.call(method, params)
+        }
         var inFlight = [(id: Int, sent: Double)](repeating: (0, 0), count: connections)
         var latencies: [Double] = []
         latencies.reserveCapacity(500_000)
@@ -198,8 +208,10 @@ enum NodeBenchmark {
         func send(_ k: Int) throws {
             let (method, params) = request(next)
             next += 1
-            inFlight[k] = (try clients[k].submit(method, params), PollLoop.now())
+            let sent = PollLoop.now()  // before the request is written, as every other case times it
+            inFlight[k] = (try clients[k].submit(method, params), sent)
         }
+        let cpu = CPUWindow.start(node: nodePID)
         let start = PollLoop.now()
         for k in clients.indices { try send(k) }
         var fds = clients.map { pollfd(fd: $0.socket, events: Int16(POLLIN), revents: 0) }
@@ -221,18 +233,20 @@ enum NodeBenchmark {
                     if last - start < seconds {
                         try send(k)
                     } else {
-                        fds[k].events = 0  // this connection is done
+                        fds[k].fd = -1  // this connection is done: poll skips it
                         open -= 1
                     }
                 }
             }
         }
-        return Figures(name: name, connections: connections, calls: latencies.count, seconds: last - start, latencies: latencies.sorted())
+        var figures = Figures(name: name, connections: connections, calls: latencies.count, seconds: last - start, latencies: latencies.sorted())
+        cpu.stop(&figures)
+        return figures
     }
 
     /// Runs the requests in a loop on `connections` threads, each with its own client blocking in
     /// its call, for `seconds`.
-    static func measureWithThreads(_ name: String, connections: Int, seconds: Double, connect: () throws -> RPCClient,
+    static func measureWithThreads(_ name: String, connections: Int, seconds: Double, nodePID: pid_t? = nil, connect: () throws -> RPCClient,
                                    _ request: @escaping Request) throws -> Figures {
         let clients = try (0..<connections).map { _ in try connect() }
         let body: @Sendable (RPCClient, Int) throws -> Void = { c, i in
@@ -243,6 +257,7 @@ enum NodeBenchmark {
         let samples = Mutex<[Double]>([])
         let errors = Mutex<[String]>([])
         let group = DispatchGroup()
+        let cpu = CPUWindow.start(node: nodePID)
         let start = PollLoop.now()
         for (k, client) in clients.enumerated() {
             group.enter()
@@ -264,6 +279,8 @@ enum NodeBenchmark {
         let elapsed = PollLoop.now() - start
         if let e = errors.withLock({ $0.first }) { throw CommandFailure(code: .failed, message: "\(name): \(e)") }
         let all = samples.withLock { $0 }.sorted()
-        return Figures(name: name, connections: connections, calls: all.count, seconds: elapsed, latencies: all)
+        var figures = Figures(name: name, connections: connections, calls: all.count, seconds: elapsed, latencies: all)
+        cpu.stop(&figures)
+        return figures
     }
 }

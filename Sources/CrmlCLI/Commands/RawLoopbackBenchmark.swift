@@ -50,7 +50,7 @@ extension NodeBenchmark {
             guard let fd = try? Socket.connect(host: "127.0.0.1", port: port, timeout: 5) else { break }
             fds.append(pollfd(fd: fd, events: Int16(POLLIN), revents: 0))
         }
-        defer { for p in fds { Socket.close(p.fd) } }
+        defer { for p in fds where p.fd >= 0 { Socket.close(p.fd) } }
         var sent = [Double](repeating: 0, count: fds.count)
         var received = [Int](repeating: 0, count: fds.count)
         var latencies: [Double] = []
@@ -67,8 +67,16 @@ extension NodeBenchmark {
         var spin = AdaptiveSpin(limit: spinLimit)
         while open > 0 {
             guard spin.poll(&fds, timeout: 5000) > 0 else { break }  // the echo server stopped answering: report what was measured
-            for k in fds.indices where fds[k].revents != 0 {
-                guard case .bytes(let n)? = try? buf.withUnsafeMutableBytes({ try Socket.read(fds[k].fd, into: $0) }) else { continue }
+            for k in fds.indices where fds[k].revents != 0 && fds[k].fd >= 0 {
+                let r = try? buf.withUnsafeMutableBytes { try Socket.read(fds[k].fd, into: $0) }
+                if r == .wouldBlock { continue }
+                guard case .bytes(let n)? = r else {
+                    // The echo server dropped it: stop polling it (poll skips negative descriptors).
+                    Socket.close(fds[k].fd)
+                    fds[k].fd = -1
+                    open -= 1
+                    continue
+                }
                 received[k] += n
                 guard received[k] >= rawLine.count else { continue }
                 received[k] -= rawLine.count
@@ -77,7 +85,8 @@ extension NodeBenchmark {
                 if last - start < seconds {
                     send(k)
                 } else {
-                    fds[k].events = 0
+                    Socket.close(fds[k].fd)
+                    fds[k].fd = -1
                     open -= 1
                 }
             }

@@ -244,6 +244,15 @@ public struct RequestContext: Sendable {
         c.resource = resource
         return c
     }
+
+    /// The same caller and keys for another action on another resource: a caller's keys are
+    /// gathered once and reused for each of its requests.
+    public func on(_ action: ActionName, _ resource: ResourceName) -> RequestContext {
+        var c = self
+        c.action = action
+        c.resource = resource
+        return c
+    }
 }
 
 /// One bit of 64 chosen by FNV-1a of the bytes: a one-word Bloom filter.

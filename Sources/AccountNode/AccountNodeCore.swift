@@ -230,8 +230,9 @@ public final class AccountNodeCore {
         if let cached = callerCache[accessKeyID] { return cached }
         guard let (user, key) = state.userOwning(accessKey: accessKeyID), key.status == "Active" else { return nil }
         let principal = Principal(kind: .user, account: config.account, arn: userARN(user), name: user.name, userID: user.userID)
-        let caller = Caller(principal: principal, userName: user.name, tags: Dictionary(user.tags.map { ($0.key, $0.value) }, uniquingKeysWith: { $1 }),
-                            policies: identityPolicies(user: user))
+        let tags = Dictionary(user.tags.map { ($0.key, $0.value) }, uniquingKeysWith: { $1 })
+        let caller = Caller(principal: principal, userName: user.name, tags: tags, policies: identityPolicies(user: user),
+                            context: callerContext(principal, tags: tags))
         callerCache[accessKeyID] = caller
         return caller
     }
@@ -326,6 +327,8 @@ struct Caller {
     let userName: String
     let tags: [String: String]
     let policies: [PolicySource]
+    /// The context keys all its requests share (see `requestContext`).
+    let context: RequestContext
 }
 
 /// One request while it is being handled (a class: handlers add audit resources to it).

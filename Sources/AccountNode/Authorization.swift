@@ -11,16 +11,23 @@ extension AccountNodeCore {
 
     /// The context keys every request carries.
     func requestContext(_ call: Call, action: ActionName, resource: String) -> RequestContext {
-        var ctx = RequestContext(principal: call.caller.principal, action: action, resource: ResourceName(resource))
+        var ctx = call.caller.context.on(action, ResourceName(resource))
         let second = Int(call.now.rounded(.down))
         if formattedTime.second != second { formattedTime = (second, ISO8601.format(call.now)) }
         ctx["aws:CurrentTime"] = .single(formattedTime.text)
         ctx["aws:EpochTime"] = .single(String(Int(call.now)))
+        ctx["aws:SourceIp"] = .single(call.sourceIP)
+        return ctx
+    }
+
+    /// The keys of a caller's requests that do not change from one request to the next (its
+    /// principal, tags, organization, the region), gathered once per caller.
+    func callerContext(_ principal: Principal, tags: [String: String]) -> RequestContext {
+        var ctx = RequestContext(principal: principal, action: ActionName(service: "sts", name: "GetCallerIdentity"), resource: ResourceName("*"))
         ctx["aws:RequestedRegion"] = .single(config.region)
         ctx["aws:SecureTransport"] = .single("false")
-        ctx["aws:SourceIp"] = .single(call.sourceIP)
         if let org = config.organizationID { ctx["aws:PrincipalOrgID"] = .single(org) }
-        ctx.setPrincipalTags(call.caller.tags)
+        ctx.setPrincipalTags(tags)
         return ctx
     }
 

@@ -78,6 +78,37 @@ import Testing
         #expect(h.audit.last?.eventID.wholeMatch(of: /[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}/) != nil)
     }
 
+    /// The global condition keys a node sets on every request: some are the caller's and kept
+    /// between requests (region, transport, organization, principal), some are the request's
+    /// own (time, source address) and must be fresh each time.
+    @Test func globalConditionKeysReachPolicies() throws {
+        let h = CoreHarness(scps: [("all", allow("*"))])
+        func conditioned(_ condition: String) -> String {
+            #"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:GetUser","Resource":"*","Condition":\#(condition)}]}"#
+        }
+        let cases: [(String, Bool)] = [
+            (#"{"StringEquals":{"aws:RequestedRegion":"\#(h.core.config.region)","aws:PrincipalOrgID":"o-test","aws:SourceIp":"127.0.0.1"},"Bool":{"aws:SecureTransport":"false"}}"#, true),
+            (#"{"StringEquals":{"aws:RequestedRegion":"eu-north-1"}}"#, false),
+            (#"{"StringEquals":{"aws:PrincipalOrgID":"o-other"}}"#, false),
+            (#"{"IpAddress":{"aws:SourceIp":"10.0.0.0/8"}}"#, false),
+            (#"{"StringEquals":{"aws:PrincipalArn":"arn:aws:iam::111111111111:user/u0","aws:username":"u0"}}"#, true),
+        ]
+        for (k, (condition, allowed)) in cases.enumerated() {
+            let key = try h.user("u\(k)", policy: conditioned(condition.replacing("u0", with: "u\(k)")))
+            if allowed {
+                #expect(try h.call("iam.GetUser", ["UserName": .string("u\(k)")], key: key)["User"] != nil, "\(condition)")
+            } else {
+                _ = h.expectError("AccessDenied", "iam.GetUser", ["UserName": .string("u\(k)")], key: key)
+            }
+        }
+        // Time moves on between two requests of the same caller: the second sees its own time.
+        let t = h.now  // each call moves the harness clock one second: three to create the user, three calls
+        let clock = try h.user("clock", policy: conditioned(#"{"NumericLessThanEquals":{"aws:EpochTime":"\#(Int(t) + 6)"}}"#))
+        for _ in 0..<3 { _ = try h.call("iam.GetUser", ["UserName": "clock"], key: clock) }  // same caller, kept between calls
+        h.now += 60
+        _ = h.expectError("AccessDenied", "iam.GetUser", ["UserName": "clock"], key: clock)
+    }
+
     @Test func getCallerIdentityNeedsNoPermission() throws {
         let h = CoreHarness()
         let key = try h.user("nobody", policy: #"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"*","Resource":"*"}]}"#)

@@ -131,12 +131,12 @@ public final class AccountNodeCore {
 
     /// Handles one client request and returns what the shell must do, ending with the reply.
     public func handle(_ request: ClientRequest) -> [Effect] {
-        guard let handler = AccountNodeCore.handlers[request.method], let dot = request.method.firstIndex(of: ".") else {
+        guard let handler = AccountNodeCore.handlers[request.method], let dot = request.method.utf8.firstIndex(of: UInt8(ascii: ".")) else {
             return [.reply(request.token, .error(AWSError(AWSErrorCode("UnknownOperationException", 404),
                                                           "Method not found: \(request.method) is not an operation this node serves"),
                                                  protocolCode: -32601))]
         }
-        let service = String(request.method[..<dot]), operation = String(request.method[request.method.index(after: dot)...])
+        let service = String(request.method[..<dot]), operation = String(request.method[request.method.utf8.index(after: dot)...])
         guard let caller = resolveCaller(accessKeyID: request.accessKeyID) else {
             return [.reply(request.token, .error(AWSError(.unrecognizedClient, "The security token included in the request is invalid: access key \(request.accessKeyID) is not active")))]
         }

@@ -32,24 +32,19 @@ public enum JSONWriter {
         case .object(let o):
             if o.isEmpty { out.append(contentsOf: "{}".utf8); return }
             out.append(UInt8(ascii: "{"))
-            if o.count == 1, let member = o.first {  // common in AWS shapes: nothing to sort
-                if pretty { newline(&out, indent + 1) }
-                writeString(member.key, into: &out)
-                out.append(UInt8(ascii: ":"))
-                if pretty { out.append(UInt8(ascii: " ")) }
-                write(member.value, into: &out, pretty: pretty, indent: indent + 1)
-                if pretty { newline(&out, indent) }
-                out.append(UInt8(ascii: "}"))
-                return
-            }
-            // Sorting the members themselves, not the keys, spares a second hash per member.
-            for (k, member) in o.sorted(by: { $0.key < $1.key }).enumerated() {
+            func member(_ k: Int, _ key: String, _ value: JSON) {
                 if k > 0 { out.append(UInt8(ascii: ",")) }
                 if pretty { newline(&out, indent + 1) }
-                writeString(member.key, into: &out)
+                writeString(key, into: &out)
                 out.append(UInt8(ascii: ":"))
                 if pretty { out.append(UInt8(ascii: " ")) }
-                write(member.value, into: &out, pretty: pretty, indent: indent + 1)
+                write(value, into: &out, pretty: pretty, indent: indent + 1)
+            }
+            if o.count == 1, let only = o.first {
+                member(0, only.key, only.value)  // common in AWS shapes: nothing to sort
+            } else {
+                // Sorting the members themselves, not the keys, spares a second hash per member.
+                for (k, m) in o.sorted(by: { $0.key < $1.key }).enumerated() { member(k, m.key, m.value) }
             }
             if pretty { newline(&out, indent) }
             out.append(UInt8(ascii: "}"))

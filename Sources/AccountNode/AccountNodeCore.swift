@@ -19,8 +19,9 @@ public final class AccountNodeCore {
     let serviceControlPolicies: [PolicySource]?
     /// Compiled identity policies per principal (`user/NAME`, `role/NAME`); dropped on change.
     private var policyCache: [String: [PolicySource]] = [:]
-    /// Callers by access key. Every change of state goes through `emit` or `replay`, which empty
-    /// it, so an entry never outlives the user, key, tags or policies it was built from.
+    /// Callers by access key. Every change of state goes through `emit` or `replay`; `replay`
+    /// empties it, `emit` does on any event that changes users (`StateEvent.changesUsers`), so
+    /// an entry never outlives the user, key, tags or policies it was built from.
     private var callerCache: [String: Caller] = [:]
     /// Parsed action names (handlers name a fixed set) and the request time last formatted for
     /// `aws:CurrentTime`: the same few values on every request.
@@ -181,7 +182,7 @@ public final class AccountNodeCore {
     func emit(_ event: StateEvent) {
         state.apply(event)
         pendingEvents.append(event)
-        if !callerCache.isEmpty { callerCache.removeAll(keepingCapacity: true) }
+        if event.changesUsers { callerCache.removeAll(keepingCapacity: true) }
         switch event {
         case .userPolicyPut(let u, _, _), .userPolicyDeleted(let u, _), .userDeleted(let u): policyCache["user/\(u)"] = nil
         case .rolePolicyPut(let r, _, _), .rolePolicyDeleted(let r, _), .roleDeleted(let r): policyCache["role/\(r)"] = nil

@@ -51,20 +51,8 @@ public struct AuditEvent: Sendable {
         ])
     }
 
-    /// The event as one JSON object (how the audit file stores it).
-    public var json: JSON {
-        .compactObject([
-            "eventID": .string(eventID), "eventName": .string(eventName), "eventSource": .string(eventSource),
-            "eventTime": .number(eventTime), "readOnly": .bool(readOnly), "accessKeyID": accessKeyID.map { .string($0) },
-            "username": username.map { .string($0) },
-            "resources": .array(resources.map { ["type": .string($0.type), "name": .string($0.name)] }),
-            "principalID": .string(identity.principalID), "arn": .string(identity.arn), "accountID": .string(identity.accountID),
-            "userName": .string(identity.userName), "region": .string(region), "sourceIP": .string(sourceIP),
-            "requestParameters": requestParameters, "errorCode": errorCode.map { .string($0) }, "errorMessage": errorMessage.map { .string($0) },
-        ])
-    }
-
-    /// `json` as bytes, written member by member (it is written once per audited call).
+    /// The event as one line of the audit file: a JSON object with its members in key order,
+    /// written member by member (once per audited call); `init(json:)` reads it back.
     public var line: [UInt8] {
         var w = JSONObjectWriter(reservingCapacity: 512)
         w.member("accessKeyID", accessKeyID)

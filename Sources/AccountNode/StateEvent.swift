@@ -55,6 +55,27 @@ public enum StateEvent: Codable, Sendable {
     case associationDeleted(id: String)
 }
 
+extension StateEvent {
+    /// Whether the event changes an IAM user, its access keys, tags or policies: what a caller
+    /// resolved from an access key is built from. No `default`, so a new event must be placed.
+    var changesUsers: Bool {
+        switch self {
+        case .bootstrapped, .userCreated, .userDeleted, .userPolicyPut, .userPolicyDeleted, .userTagged, .userUntagged,
+             .accessKeyCreated, .accessKeyDeleted:
+            return true
+        case .roleCreated, .roleDeleted, .rolePolicyPut, .rolePolicyDeleted, .roleTagged, .roleUntagged,
+             .bucketCreated, .bucketDeleted, .objectPut, .objectDeleted, .databaseCreated, .tableCreated, .tableDeleted,
+             .trainingDatasetCreated, .trainingDatasetDeleted, .resourceTagged, .resourceUntagged,
+             .audienceModelCreated, .audienceModelStatus, .audienceModelDeleted,
+             .configuredAudienceModelPut, .configuredAudienceModelDeleted, .configuredAudienceModelPolicy,
+             .audienceGenerationJobCreated, .audienceGenerationJobStatus, .audienceGenerationJobDeleted,
+             .audienceExportJobCreated, .audienceExportJobStatus, .startIntentLogged, .startIntentResolved, .jobTombstoned,
+             .outboxAdded, .outboxDelivered, .collaborationPut, .membershipPut, .membershipDeleted, .associationPut, .associationDeleted:
+            return false
+        }
+    }
+}
+
 extension NodeState {
     /// Applies one event. Events were validated when they were made, so applying never fails;
     /// an event that refers to something already gone changes nothing (replay is idempotent).

@@ -57,9 +57,14 @@ public struct JSONObjectWriter {
         out.append(UInt8(ascii: "["))
         for (k, object) in stringObjects.enumerated() {
             if k > 0 { out.append(UInt8(ascii: ",")) }
-            var w = JSONObjectWriter(reservingCapacity: 0)
-            for m in object { w.member(m.key, m.value) }
-            out.append(contentsOf: w.finish())
+            out.append(UInt8(ascii: "{"))
+            for (n, m) in object.enumerated() {
+                if n > 0 { out.append(UInt8(ascii: ",")) }
+                JSONWriter.writeString(m.key, into: &out)
+                out.append(UInt8(ascii: ":"))
+                JSONWriter.writeString(m.value, into: &out)
+            }
+            out.append(UInt8(ascii: "}"))
         }
         out.append(UInt8(ascii: "]"))
     }

@@ -312,6 +312,7 @@ private struct ParseState {
         } else {
             while i < bytes.count, isDigit(bytes[i]) { i += 1 }
         }
+        let integerEnd = i
         if i < bytes.count, bytes[i] == UInt8(ascii: ".") {
             i += 1
             guard i < bytes.count, isDigit(bytes[i]) else { throw fail("invalid number: expected a digit after '.'") }
@@ -326,7 +327,7 @@ private struct ParseState {
         // Integers of up to 15 digits are exact in a double: no need to go through text.
         let negative = bytes[start] == UInt8(ascii: "-")
         let digitsStart = negative ? start + 1 : start
-        if i - digitsStart <= 15, bytes[digitsStart..<i].allSatisfy(isDigit) {
+        if i == integerEnd, i - digitsStart <= 15 {
             var v = 0
             for k in digitsStart..<i { v = v * 10 + Int(bytes[k] - 0x30) }
             return negative ? -Double(v) : Double(v)

@@ -71,15 +71,15 @@ public final class AccountNodeRuntime: NodeServerDelegate, @unchecked Sendable {
     private var submittedCommits: UInt64 = 0
     private var durableCommits: UInt64 = 0
     private var waiting: [(seq: UInt64, conn: UInt64, id: RPCID, reply: Reply, ack: DeleteAck?)] = []
-    /// Peer deletes being handled, by the token of their answer: a successful answer is traced
-    /// as the proof that the delete was applied here.
-    private var deleteAcks: [RequestToken: DeleteAck] = [:]
+    /// A peer delete being handled: its successful answer is traced as the proof that the
+    /// delete was applied here.
     private struct DeleteAck {
         var peer: String
         var jobID: String?
     }
-    /// Where each request's answer goes: the connection and JSON-RPC id, by the core's token.
-    private var routes: [RequestToken: (conn: UInt64, id: RPCID)] = [:]
+    /// Where each request's answer goes, by the core's token: the connection and JSON-RPC id
+    /// (and, for a peer delete, what to trace when it is answered).
+    private var routes: [RequestToken: (conn: UInt64, id: RPCID, ack: DeleteAck?)] = [:]
     private var nextToken: UInt64 = 0
     private var peers: PeerLinks!
     private var shaper: LinkShaper!
@@ -130,7 +130,8 @@ public final class AccountNodeRuntime: NodeServerDelegate, @unchecked Sendable {
             for event in try JSONParser(maxDepth: 1024).parse(record.payload).decode([StateEvent].self) { core.replay(event) }
         }
         let audit = try AuditLog(dataDir: options.dataDir, capacity: config.auditCapacity)
-        let auditEvents = try audit.load()
+        let (auditEvents, auditLines) = try audit.load()
+        auditLinesWritten = auditLines  // so a file left large by the last run is compacted too
         core.restoreAudit(auditEvents)
         blobs = try BlobStore(dataDir: options.dataDir)
         let orphans = blobs.orphans(referenced: core.state.referencedBlobs)
@@ -250,17 +251,17 @@ public final class AccountNodeRuntime: NodeServerDelegate, @unchecked Sendable {
             return
         }
         if method == "peer.DeleteJob" { options.faults.pass("delete.apply") }
-        trace.record(.inbound, peer: account, method: method, jobID: params["jobID"]?.stringValue)
-        let token = route(conn, id)
-        if method == "peer.DeleteJob" { deleteAcks[token] = DeleteAck(peer: account, jobID: params["jobID"]?.stringValue) }
+        let jobID = params["jobID"]?.stringValue
+        trace.record(.inbound, peer: account, method: method, jobID: jobID)
+        let token = route(conn, id, ack: method == "peer.DeleteJob" ? DeleteAck(peer: account, jobID: jobID) : nil)
         perform(core.handlePeer(PeerRequest(token: token, from: account, method: method, params: params, now: Date().timeIntervalSince1970)))
     }
 
     /// A token for a request whose answer goes to `id` on `conn`.
-    private func route(_ conn: Connection, _ id: RPCID) -> RequestToken {
+    private func route(_ conn: Connection, _ id: RPCID, ack: DeleteAck? = nil) -> RequestToken {
         nextToken += 1
         let token = RequestToken(nextToken)
-        routes[token] = (conn.id, id)
+        routes[token] = (conn.id, id, ack)
         return token
     }
 
@@ -328,8 +329,7 @@ public final class AccountNodeRuntime: NodeServerDelegate, @unchecked Sendable {
             }
         }
         for (token, reply) in replies {
-            let ack = deleteAcks.removeValue(forKey: token)
-            guard let (conn, id) = routes.removeValue(forKey: token) else { continue }
+            guard let (conn, id, ack) = routes.removeValue(forKey: token) else { continue }
             if submittedCommits > durableCommits {
                 waiting.append((submittedCommits, conn, id, reply, ack))
             } else {

@@ -111,6 +111,7 @@ final class CommitPipeline: @unchecked Sendable {
                 fail { () throws(FileError) in try wal.startNewSegment() }
                 done(lsn)
             case .compactAudit(let events):
+                flush()  // commits queued before it are not kept waiting behind the rewrite
                 writeAudit()
                 let lines = events.map(\.line)
                 fail { () throws(FileError) in try audit.compact(lines) }

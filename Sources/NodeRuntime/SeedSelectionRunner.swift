@@ -39,12 +39,6 @@ enum SeedSelectionRunner {
             }
         }
         let ids = runner?.results.filter { !$0.isEmpty } ?? []
-        return Array(("user_id\n" + ids.map { quoted($0) + "\n" }.joined()).utf8)
-    }
-
-    /// RFC 4180: a value with a comma, quote or line break is quoted, its quotes doubled.
-    static func quoted(_ value: String) -> String {
-        guard value.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return value }
-        return "\"" + value.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+        return Array(("user_id\n" + ids.map { CSV.escape($0) + "\n" }.joined()).utf8)
     }
 }

@@ -218,8 +218,7 @@ public enum SeedSQLParser {
                 return .like(column: column, pattern: pattern, negated: negated)
             }
             if negated { throw fail("IN or LIKE after NOT") }
-            let ops: [String: Comparison] = ["=": .equal, "!=": .notEqual, "<>": .notEqual, "<": .less, "<=": .lessOrEqual, ">": .greater, ">=": .greaterOrEqual]
-            guard case .symbol(let s) = current.kind, let op = ops[s] else { throw fail("a comparison (=, !=, <>, <, <=, >, >=), IN, LIKE or IS") }
+            guard case .symbol(let s) = current.kind, let op = Comparison(rawValue: s == "<>" ? "!=" : s) else { throw fail("a comparison (=, !=, <>, <, <=, >, >=), IN, LIKE or IS") }
             _ = advance()
             return .compare(column: column, op: op, value: try literal())
         }

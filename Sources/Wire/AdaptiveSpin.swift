@@ -32,19 +32,13 @@ public struct AdaptiveSpin: Sendable {
         return min(us, 10_000) / 1e6
     }()
 
-    /// Whether `CRML_SPIN_US` asks for spinning explicitly (a blocking client spins only then).
-    public static var requestedInEnvironment: Bool {
-        guard let text = getenv("CRML_SPIN_US"), let us = Double(String(cString: text)) else { return false }
-        return us > 0
-    }
-
-    public init(limit: Double = AdaptiveSpin.configuredLimit, startSpinning: Bool = true) {
+    public init(limit: Double = AdaptiveSpin.configuredLimit) {
         self.limit = limit
-        shortWaits = startSpinning ? 2 : 0
+        shortWaits = 2
     }
 
     /// Call before each look for input; `now` is `PollLoop.now()`. True: look without sleeping.
-    public mutating func shouldSpin(now: Double) -> Bool {
+    mutating func shouldSpin(now: Double) -> Bool {
         guard limit > 0 else { return false }
         if waitingSince == nil { waitingSince = now }
         return shortWaits >= 2 && now - waitingSince! < limit
@@ -54,6 +48,7 @@ public struct AdaptiveSpin: Sendable {
     /// when that pays (`shouldSpin`), then sleeping for what is left; records an arrival. A zero
     /// timeout (a timer is due) never spins. Returns what `poll` returned.
     public mutating func poll(_ fds: inout [pollfd], timeout: Int32) -> Int32 {
+        guard limit > 0 else { return Glibc.poll(&fds, nfds_t(fds.count), timeout) }
         var ready: Int32 = 0
         let start = PollLoop.now()
         let deadline = timeout < 0 ? Double.infinity : start + Double(timeout) / 1000
@@ -74,7 +69,7 @@ public struct AdaptiveSpin: Sendable {
     }
 
     /// Call when input arrived: decides whether the next wait spins.
-    public mutating func arrived(now: Double) {
+    mutating func arrived(now: Double) {
         guard limit > 0, let since = waitingSince else { return }
         shortWaits = now - since <= limit ? min(shortWaits + 1, 2) : 0
         waitingSince = nil

@@ -51,7 +51,7 @@ public final class RPCClient: @unchecked Sendable {
     static let spinners = Atomic<Int>(0)
     /// How long one blocking caller per process looks for its answer before sleeping: only when
     /// `CRML_SPIN_US` asks for it (command-line calls and tests do not need it).
-    public static let spinSeconds = AdaptiveSpin.requestedInEnvironment ? AdaptiveSpin.configuredLimit : 0
+    private static let spinSeconds = getenv("CRML_SPIN_US") != nil ? AdaptiveSpin.configuredLimit : 0
     public let host: String
     public let port: UInt16
     /// The account of the node at the other end (from its challenge).
@@ -82,7 +82,15 @@ public final class RPCClient: @unchecked Sendable {
     private let writeLock = Mutex(())
     /// Without a reader thread: calls read their own answers on the calling thread, one at a time.
     private let direct: Bool
-    private let directFramer = Mutex(LineFramer())
+    private let directReader = Mutex(DirectReader(framer: LineFramer()))
+
+    /// What reading on the caller's thread keeps between calls: the framer (a partial line),
+    /// messages read but not taken yet, and one read buffer.
+    private struct DirectReader {
+        var framer: LineFramer
+        var queued: [RPCMessage] = []
+        var buffer: [UInt8] = []
+    }
 
     private init(fd: Int32, host: String, port: UInt16, maxLineLength: Int, direct: Bool) {
         self.fd = fd
@@ -106,10 +114,10 @@ public final class RPCClient: @unchecked Sendable {
             throw .connection("could not connect to \(host):\(port): \(error)")
         }
         let client = RPCClient(fd: fd, host: host, port: port, maxLineLength: maxLineLength, direct: !readerThread)
-        var framer = LineFramer(maxLineLength: maxLineLength)
+        var reader = DirectReader(framer: LineFramer(maxLineLength: maxLineLength))
         let deadline = PollLoop.now() + timeout
         // The node speaks first: its challenge.
-        guard case .notification(let method, let params) = try client.readMessage(&framer, deadline: deadline),
+        guard case .notification(let method, let params) = try client.readMessage(&reader, deadline: deadline),
               method == Handshake.challengeMethod,
               let account = params["account"]?.stringValue, let serverNonce = params["nonce"]?.stringValue else {
             throw .connection("\(host):\(port) did not open with an authentication challenge")
@@ -122,7 +130,7 @@ public final class RPCClient: @unchecked Sendable {
             try client.writeLine(RPCMessage.request(id: .number(0), method: Handshake.authenticateMethod,
                                                     params: Handshake.authenticateParams(identity: credentials.identity, clientNonce: clientNonce, signature: sig)).line,
                                  deadline: deadline)
-            switch try client.readMessage(&framer, deadline: deadline) {
+            switch try client.readMessage(&reader, deadline: deadline) {
             case .result(_, let result):
                 let expected = Handshake.serverSignature(secret: credentials.secret, serverAccount: account, serverNonce: serverNonce,
                                                          clientNonce: clientNonce, identity: credentials.identity)
@@ -137,12 +145,12 @@ public final class RPCClient: @unchecked Sendable {
             }
         }
         if readerThread {
-            let leftover = framer
+            let leftover = reader.framer
             let thread = Thread { client.readLoop(leftover) }
             thread.name = "rpc-client-reader"
             thread.start()
         } else {
-            client.directFramer.withLock { $0 = framer }
+            client.directReader.withLock { $0 = reader }
         }
         return client
     }
@@ -176,16 +184,13 @@ public final class RPCClient: @unchecked Sendable {
     }
 
     private func directCall(_ method: String, _ params: JSON, timeout: Double) throws(RPCCallError) -> JSON {
-        let r: Result<JSON, RPCCallError> = directFramer.withLock { framer in
-            let id = state.withLock { s -> Int in
-                s.nextID += 1
-                return s.nextID
-            }
+        let r: Result<JSON, RPCCallError> = directReader.withLock { reader in
+            let id = nextDirectID()
             let deadline = PollLoop.now() + timeout
             do throws(RPCCallError) {
                 try writeLine(RPCMessage.request(id: .number(id), method: method, params: params).line, deadline: deadline)
                 while true {
-                    switch try readMessage(&framer, deadline: deadline) {
+                    switch try readMessage(&reader, deadline: deadline) {
                     case .result(.number(id), let result): return .success(result)
                     case .error(.number(id)?, let e): return .failure(.service(e))
                     case .error(nil, let e): return .failure(.service(e))
@@ -222,41 +227,28 @@ public final class RPCClient: @unchecked Sendable {
     /// reader thread, whose caller collects answers with `receiveAvailable`.
     public func submit(_ method: String, _ params: JSON = [:]) throws(RPCCallError) -> Int {
         precondition(direct, "submit is for clients connected with readerThread: false")
-        let id = state.withLock { s -> Int in
-            s.nextID += 1
-            return s.nextID
-        }
-        try writeLine(RPCMessage.request(id: .number(id), method: method, params: params).line, deadline: PollLoop.now() + 30)
+        let id = nextDirectID()
+        try sendRequest(id: id, method: method, params: params)
         return id
     }
 
     /// The messages that have arrived, without blocking (none if nothing is waiting).
     public func receiveAvailable() throws(RPCCallError) -> [RPCMessage] {
         precondition(direct, "receiveAvailable is for clients connected with readerThread: false")
-        let r: Result<[RPCMessage], RPCCallError> = directFramer.withLock { framer in
-            var messages: [RPCMessage] = []
-            var buf = [UInt8](unsafeUninitializedCapacity: 65536) { _, count in count = 65536 }
-            while true {
-                let read: Socket.ReadResult
-                do { read = try buf.withUnsafeMutableBytes { try Socket.read(fd, into: $0) } } catch {
-                    return .failure(.connection("connection to \(host):\(port) lost: \(error)"))
-                }
-                switch read {
-                case .wouldBlock: return .success(messages)
-                case .closed: return .failure(.connection("\(host):\(port) closed the connection"))
-                case .bytes(let n):
-                    for event in framer.feed(buf[0..<n]) {
-                        guard case .line(let line) = event else { return .failure(.connection("line from \(host):\(port) too long")) }
-                        switch RPCMessage.parse(line) {
-                        case .success(let m): messages.append(m)
-                        case .failure(let e): return .failure(.connection("unreadable message from \(host):\(port): \(e.error.message)"))
-                        }
-                    }
-                    if n < buf.count { return .success(messages) }
-                }
-            }
+        let r: Result<[RPCMessage], RPCCallError> = directReader.withLock { reader in
+            do throws(RPCCallError) { try drain(&reader) } catch { return .failure(error) }
+            defer { reader.queued.removeAll(keepingCapacity: true) }
+            return .success(reader.queued)
         }
         return try r.get()
+    }
+
+    /// An id for a call without a reader thread (no waiter is registered for it).
+    private func nextDirectID() -> Int {
+        state.withLock { s -> Int in
+            s.nextID += 1
+            return s.nextID
+        }
     }
 
     /// Writes raw bytes to the socket (for tests that send malformed input).
@@ -331,24 +323,14 @@ public final class RPCClient: @unchecked Sendable {
     }
 
     /// Reads one message synchronously (the handshake, and calls without a reader thread).
-    private func readMessage(_ framer: inout LineFramer, deadline: Double) throws(RPCCallError) -> RPCMessage {
-        // Filled by read(2) before it is looked at: no need to clear it first (64 KiB per call).
-        var buf = [UInt8](unsafeUninitializedCapacity: 65536) { _, count in count = 65536 }
-        var pending: [LineFramer.Event] = []
+    private func readMessage(_ reader: inout DirectReader, deadline: Double) throws(RPCCallError) -> RPCMessage {
         // One caller per process may spin instead of sleeping (more would starve the node on a
         // small machine); the others sleep in poll.
         var spinning = RPCClient.spinSeconds > 0 && RPCClient.spinners.compareExchange(expected: 0, desired: 1, ordering: .acquiringAndReleasing).exchanged
         defer { if spinning { RPCClient.spinners.store(0, ordering: .releasing) } }
         let spinUntil = spinning ? PollLoop.now() + RPCClient.spinSeconds : 0
         while true {
-            if let first = pending.first {
-                pending.removeFirst()
-                guard case .line(let line) = first else { throw .connection("line from \(host):\(port) too long") }
-                switch RPCMessage.parse(line) {
-                case .success(let m): return m
-                case .failure(let e): throw .connection("unreadable message from \(host):\(port): \(e.error.message)")
-                }
-            }
+            if !reader.queued.isEmpty { return reader.queued.removeFirst() }
             let now = PollLoop.now()
             let wait = deadline - now
             if wait <= 0 { throw .connection("\(host):\(port) did not answer in time") }
@@ -360,14 +342,36 @@ public final class RPCClient: @unchecked Sendable {
                 var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
                 _ = poll(&p, 1, Int32(wait * 1000) + 1)
             }
+            try drain(&reader)
+        }
+    }
+
+    /// Reads what the socket holds now, without blocking, and queues the messages it completes.
+    /// The end of the connection is reported once the messages before it are queued.
+    private func drain(_ reader: inout DirectReader) throws(RPCCallError) {
+        // Filled by read(2) before it is looked at: allocated once, never cleared.
+        if reader.buffer.isEmpty { reader.buffer = [UInt8](unsafeUninitializedCapacity: 65536) { _, count in count = 65536 } }
+        let before = reader.queued.count
+        while true {
             let r: Socket.ReadResult
-            do { r = try buf.withUnsafeMutableBytes { try Socket.read(fd, into: $0) } } catch {
+            do { r = try reader.buffer.withUnsafeMutableBytes { try Socket.read(fd, into: $0) } } catch {
                 throw .connection("connection to \(host):\(port) lost: \(error)")
             }
             switch r {
-            case .bytes(let n): pending += framer.feed(buf[0..<n])
-            case .wouldBlock: continue
-            case .closed: throw .connection("\(host):\(port) closed the connection")
+            case .wouldBlock: return
+            case .closed:
+                if reader.queued.count > before { return }  // the next read reports it again
+                throw .connection("\(host):\(port) closed the connection")
+            case .bytes(let n):
+                for event in reader.framer.feed(reader.buffer[0..<n]) {
+                    guard case .line(let line) = event else { throw .connection("line from \(host):\(port) too long") }
+                    switch RPCMessage.parse(line) {
+                    case .success(let m): reader.queued.append(m)
+                    case .failure(let e): throw .connection("unreadable message from \(host):\(port): \(e.error.message)")
+                    }
+                }
+                // A read that did not fill the buffer almost always emptied the socket.
+                if n < reader.buffer.count { return }
             }
         }
     }

@@ -48,7 +48,7 @@ import Testing
         }
     }
 
-    @Test("SIM-2 XA-8 CO-4: hostile params for every peer method never trap a node; the answer is an error and nothing is half made")
+    @Test("SIM-2 XA-8 CO-4: hostile params for every peer method never trap a node; each is answered with an error that says why (or an empty acknowledgement) and nothing is half made")
     func everyPeerMethod() throws {
         let p = try CorePair()
         _ = try p.start("victim")
@@ -57,6 +57,7 @@ import Testing
         let names = ["jobID", "name", "configuredAudienceModelArn", "principal", "seedData", "jobs", "exports", "collaboration", "collaborationId",
                      "membershipId", "accounts", "ids", "after", "statuses", "associationId", "association"]
         var token: UInt64 = 5_000_000
+        var sent: [(CoreHarness, UInt64)] = []
         for h in [p.a, p.b] {
             let from = h === p.a ? "222222222222" : "111111111111"
             for method in methods {
@@ -64,10 +65,20 @@ import Testing
                 for name in names { for value in Self.junk { inputs.append(.object([name: value])) } }
                 for params in inputs {
                     token += 1
+                    sent.append((h, token))
                     h.perform(h.core.handlePeer(PeerRequest(token: RequestToken(token), from: from, method: method, params: params, now: h.now)))
                 }
             }
         }
+        // Every message is answered: an error that says why, or at most an empty acknowledgement.
+        for (h, t) in sent {
+            switch h.replies[t] {
+            case nil: Issue.record("\(t) to \(h.core.config.account) got no answer")
+            case .error(let e, _)?: #expect(!e.message.isEmpty)
+            case .result(let r)?, .resultWithBody(let r, _)?: #expect(r == [:], "\(t) was answered \(r)")
+            }
+        }
+        #expect(sent.count > 1000)
         p.pump()
         for h in [p.a, p.b] {
             #expect(try Self.encoded(h.replayed()) == (try Self.encoded(h.core)))

@@ -116,6 +116,13 @@ import Wire
             let a2 = try await c.client(0)
             #expect(await Self.status(a2, id) == "ACTIVE")
             #expect(try await a2.call("cleanrooms.ListMemberships", ["status": "ACTIVE"])["membershipSummaries"]?.arrayValue?.count == 1)
+            // A removal made while B is down reaches B once it is back.
+            try await Self.waitStatus(try await c.client(1), id, "INVITED")
+            try await c.kill(1)
+            _ = try await cc.call("cleanrooms.DeleteMember", ["collaborationIdentifier": .string(id), "accountId": .string(idB)])
+            try await c.restart(1)
+            try await Self.waitStatus(try await c.client(1), id, "AccessDeniedException")
+            #expect(try await Self.members(cc, id)[idB] == "REMOVED")
         }
     }
 

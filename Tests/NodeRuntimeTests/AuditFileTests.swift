@@ -15,25 +15,7 @@ import Wire
     func auditFileIsCompacted() throws {
         let dir = FileManagerTemp.directory("audit-compact")
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let admin = NodeConfig.BootstrapAdmin(accessKeyID: "AKIAADMIN00000000001", secretAccessKey: String(repeating: "s", count: 40))
-        let config = NodeConfig(account: AccountID("111111111111")!, admin: admin, auditCapacity: 8)
-        /// Starts the node on `dir`, runs `body` against it, stops it (its writes durable).
-        func withNode(_ body: (AccountNodeRuntime, RPCClient) throws -> Void) throws -> AccountNodeRuntime.Recovery {
-            let node = try AccountNodeRuntime(config: config, options: .init(dataDir: dir))
-            let stopped = DispatchSemaphore(value: 0)
-            Thread.detachNewThread {
-                node.run()
-                stopped.signal()
-            }
-            defer {
-                node.stop()
-                stopped.wait()
-            }
-            let client = try RPCClient.connect(host: "127.0.0.1", port: node.port, credentials: .accessKey(admin.accessKeyID, secret: admin.secretAccessKey),
-                                               readerThread: false)
-            try body(node, client)
-            return node.recovery
-        }
+        let withNode = { (body: (AccountNodeRuntime, RPCClient) throws -> Void) in try Self.node(dir, auditCapacity: 8, body) }
         _ = try withNode { _, client in
             for k in 0..<100 { _ = try client.call("iam.TagUser", ["UserName": "admin", "Tags": [["Key": "k", "Value": .string("\(k)")]]]) }
         }
@@ -51,5 +33,41 @@ import Wire
             #expect(newest["requestParameters"]?["Tags"]?[0]?["Value"] == "99")
         }
         #expect(recovery.auditEvents == 8)
+    }
+
+    @Test("XA-10 a file left over the limit by an earlier run is compacted after the restart")
+    func compactionCountsWhatTheFileAlreadyHolds() throws {
+        let dir = FileManagerTemp.directory("audit-restart")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try Self.node(dir, auditCapacity: 1000) { _, client in
+            for k in 0..<60 { _ = try client.call("iam.TagUser", ["UserName": "admin", "Tags": [["Key": "k", "Value": .string("\(k)")]]]) }
+        }
+        #expect(try String(contentsOfFile: dir + "/audit.log", encoding: .utf8).split(separator: "\n").count == 60)
+        try Self.node(dir, auditCapacity: 8) { _, client in
+            _ = try client.call("sts.GetCallerIdentity")
+        }
+        #expect(try String(contentsOfFile: dir + "/audit.log", encoding: .utf8).split(separator: "\n").count <= 9)
+    }
+
+    /// Runs a node on `dir` in this process: `body` gets it and an admin client; then it stops
+    /// (its writes durable) and its recovery figures are returned.
+    @discardableResult
+    static func node(_ dir: String, auditCapacity: Int, _ body: (AccountNodeRuntime, RPCClient) throws -> Void) throws -> AccountNodeRuntime.Recovery {
+        let admin = NodeConfig.BootstrapAdmin(accessKeyID: "AKIAADMIN00000000001", secretAccessKey: String(repeating: "s", count: 40))
+        let config = NodeConfig(account: AccountID("111111111111")!, admin: admin, auditCapacity: auditCapacity)
+        let node = try AccountNodeRuntime(config: config, options: .init(dataDir: dir))
+        let stopped = DispatchSemaphore(value: 0)
+        Thread.detachNewThread {
+            node.run()
+            stopped.signal()
+        }
+        defer {
+            node.stop()
+            stopped.wait()
+        }
+        let client = try RPCClient.connect(host: "127.0.0.1", port: node.port, credentials: .accessKey(admin.accessKeyID, secret: admin.secretAccessKey),
+                                           readerThread: false)
+        try body(node, client)
+        return node.recovery
     }
 }

@@ -53,7 +53,7 @@ enum AudienceModelAssociations {
             core.emit(.configuredAudienceModelPolicy(arn: camArn, policy: policy))
         }
         core.emit(.associationPut(a))
-        let told = SharedAssociations.tell(core, collaborationID: a.collaborationId, a, removed: false, now: call.now)
+        let told = SharedAssociations.tell(core, a, removed: false, now: call.now)
         return core.answerAfterFirstDelivery(call, .result(["configuredAudienceModelAssociation": shape(core, a, summary: false)]), of: told)
     }
 
@@ -85,14 +85,14 @@ enum AudienceModelAssociations {
         if let d = call.optionalString("description") { a.description = d }
         a.updateTime = call.now
         core.emit(.associationPut(a))
-        let told = SharedAssociations.tell(core, collaborationID: a.collaborationId, a, removed: false, now: call.now)
+        let told = SharedAssociations.tell(core, a, removed: false, now: call.now)
         return core.answerAfterFirstDelivery(call, .result(["configuredAudienceModelAssociation": shape(core, a, summary: false)]), of: told)
     }
 
     static func delete(_ core: AccountNodeCore, _ call: Call) throws(AWSError) -> Reply {
         let a = try association(core, call, "cleanrooms:DeleteConfiguredAudienceModelAssociation")
         remove(core, a)
-        let told = SharedAssociations.tell(core, collaborationID: a.collaborationId, a, removed: true, now: call.now)
+        let told = SharedAssociations.tell(core, a, removed: true, now: call.now)
         return core.answerAfterFirstDelivery(call, .result([:]), of: told)
     }
 
@@ -109,7 +109,7 @@ enum AudienceModelAssociations {
     /// still INVITED or ACTIVE.
     static func managedPrincipals(_ core: AccountNodeCore, _ a: AudienceModelAssociation) -> [String] {
         core.state.collaborations[a.collaborationId]?.members
-            .filter { ($0.status == "INVITED" || $0.status == "ACTIVE") && $0.accountId != core.config.account.rawValue }.map(\.accountId) ?? []
+            .filter { $0.isCurrent && $0.accountId != core.config.account.rawValue }.map(\.accountId) ?? []
     }
 
     static func jobArnPattern(_ core: AccountNodeCore) -> String { CleanRoomsMLHandlers.arn(core, "audience-generation-job", "*") }
@@ -126,7 +126,7 @@ enum AudienceModelAssociations {
     }
 
     /// A membership ended (left, removed, collaboration deleted): its associations go.
-    static func dropAll(_ core: AccountNodeCore, membershipID: String, now: Double) {
+    static func dropAll(_ core: AccountNodeCore, membershipID: String) {
         for a in core.state.associations.values.sorted(by: { $0.id < $1.id }) where a.membershipId == membershipID { remove(core, a) }
     }
 }
@@ -240,9 +240,9 @@ enum SharedAssociations {
 
     /// An association of this account was made, changed or removed: tell the creator (or, on
     /// the creator's node, change the record). Returns the outbox entries to wait for.
-    static func tell(_ core: AccountNodeCore, collaborationID: String, _ a: AudienceModelAssociation, removed: Bool, now: Double) -> [String] {
+    static func tell(_ core: AccountNodeCore, _ a: AudienceModelAssociation, removed: Bool, now: Double) -> [String] {
         let me = core.config.account.rawValue
-        guard let c = core.state.collaborations[collaborationID], c.isLive else { return [] }
+        guard let c = core.state.collaborations[a.collaborationId], c.isLive else { return [] }
         if c.creatorAccountId == me {
             var changed = c
             guard apply(&changed, removed ? nil : shared(a, by: me), id: a.id, from: me, at: removed ? now : a.updateTime) else { return [] }
@@ -250,7 +250,7 @@ enum SharedAssociations {
         }
         // `changedAt` orders the changes of one association: a late or repeated message about it
         // changes nothing once a newer one has been applied.
-        var params: JSON = ["collaborationId": .string(collaborationID), "associationId": .string(a.id), "changedAt": .number(removed ? now : a.updateTime)]
+        var params: JSON = ["collaborationId": .string(a.collaborationId), "associationId": .string(a.id), "changedAt": .number(removed ? now : a.updateTime)]
         if !removed { params["association"] = (try? JSON(encoding: shared(a, by: me))) ?? .null }
         let entry = OutboxEntry(id: "association:\(a.id)", account: c.creatorAccountId, method: changed, params: params, createdAt: now)
         Outbox.add(core, entry)

@@ -95,13 +95,13 @@ enum CollaborationHandlers {
 
     /// A collaboration the caller's account may see: it exists and the account is invited to it
     /// or active in it. Anything else is denied alike (no existence oracle).
-    static func visible(_ core: AccountNodeCore, _ call: Call, _ action: String, member: String = "collaborationIdentifier") throws(AWSError) -> Collaboration {
-        let id = try call.string(member)
+    static func visible(_ core: AccountNodeCore, _ call: Call, _ action: String) throws(AWSError) -> Collaboration {
+        let id = try call.string("collaborationIdentifier")
         let c = core.state.collaborations[id]
         let arn = c?.arn ?? core.collaborationArn(id, creator: core.config.account.rawValue)
         call.auditResource("AWS::CleanRooms::Collaboration", arn)
         try core.authorize(call, action, arn)
-        guard let c, c.isLive, let me = c.member(core.config.account.rawValue), me.status == "INVITED" || me.status == "ACTIVE" else {
+        guard let c, c.isLive, let me = c.member(core.config.account.rawValue), me.isCurrent else {
             throw AWSError(.accessDenied, "Account \(core.config.account) is not a member of collaboration \(id), or it does not exist")
         }
         return c
@@ -125,7 +125,7 @@ enum CollaborationHandlers {
         let me = core.config.account.rawValue
         let filter = call.optionalString("memberStatus")
         let all = core.state.collaborations.values.filter { c in
-            guard c.isLive, let status = c.member(me)?.status, status == "INVITED" || status == "ACTIVE" else { return false }
+            guard c.isLive, let status = c.member(me)?.status, CollaborationMember.isCurrent(status) else { return false }
             return filter == nil || status == filter
         }.sorted { $0.id < $1.id }
         let page = try Page.slice(all, key: \.id, token: call.optionalString("nextToken"), max: call.int("maxResults") ?? 100)
@@ -165,7 +165,7 @@ enum CollaborationHandlers {
         guard let k = c.members.firstIndex(where: { $0.accountId == account }) else {
             throw AWSError(.resourceNotFound, "Account \(account) is not a member of collaboration \(c.id)")
         }
-        guard c.members[k].status == "INVITED" || c.members[k].status == "ACTIVE" else {
+        guard c.members[k].isCurrent else {
             throw AWSError(.conflict, "Account \(account) is \(c.members[k].status) in collaboration \(c.id) already")
         }
         c.members[k].status = "REMOVED"

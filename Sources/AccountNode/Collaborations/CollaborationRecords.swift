@@ -48,6 +48,11 @@ public struct CollaborationMember: Codable, Sendable {
     public var membershipId: String?
     public var createTime: Double
     public var updateTime: Double
+
+    /// Invited or joined: still part of the collaboration (not LEFT or REMOVED).
+    public var isCurrent: Bool { CollaborationMember.isCurrent(status) }
+
+    public static func isCurrent(_ status: String) -> Bool { status == "INVITED" || status == "ACTIVE" }
 }
 
 /// What the members of a collaboration see of a configured audience model association.

@@ -25,7 +25,7 @@ enum CollaborationReplication {
         c.version += 1
         c.updateTime = now
         // What members that left or were removed offered goes with them.
-        let current = Set(c.members.filter { $0.status == "INVITED" || $0.status == "ACTIVE" }.map(\.accountId))
+        let current = Set(c.members.filter(\.isCurrent).map(\.accountId))
         if let list = c.associations, list.contains(where: { !current.contains($0.creatorAccountId) }) {
             c.associations = list.filter { current.contains($0.creatorAccountId) }
         }
@@ -34,7 +34,7 @@ enum CollaborationReplication {
         AudienceModelAssociations.refreshManagedStatements(core, collaborationID: c.id)
         let me = core.config.account.rawValue
         var pushes: [String] = []
-        for m in c.members where m.accountId != me && (m.status == "INVITED" || m.status == "ACTIVE" || m.accountId == alsoTell) {
+        for m in c.members where m.accountId != me && (m.isCurrent || m.accountId == alsoTell) {
             let entry = OutboxEntry(id: "collaboration:\(c.id):\(m.accountId)", account: m.accountId, method: changed,
                                     params: ["collaboration": replica(c)], createdAt: now)
             Outbox.add(core, entry)  // replaces an older push not yet delivered
@@ -95,7 +95,7 @@ enum CollaborationReplication {
         guard let c = ownCollaboration(core, id), c.isLive, let asker = c.member(request.from)?.status, accounts.contains(request.from) else {
             return .result(["exists": false])
         }
-        guard asker == "INVITED" || asker == "ACTIVE" else { return .result(["exists": true, "statuses": [request.from: .string(asker)]]) }
+        guard CollaborationMember.isCurrent(asker) else { return .result(["exists": true, "statuses": [request.from: .string(asker)]]) }
         var statuses: [String: JSON] = [:]
         for a in accounts { statuses[a] = .string(c.member(a)?.status ?? "NOT_A_MEMBER") }
         return .result(["exists": true, "queryLogStatus": .string(c.queryLogStatus), "statuses": .object(statuses)])
@@ -171,6 +171,6 @@ enum CollaborationReplication {
             m.updateTime = now
             core.emit(.membershipPut(m))
         }
-        if next != "ACTIVE" { AudienceModelAssociations.dropAll(core, membershipID: m.id, now: now) }
+        if next != "ACTIVE" { AudienceModelAssociations.dropAll(core, membershipID: m.id) }
     }
 }

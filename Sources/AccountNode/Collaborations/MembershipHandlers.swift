@@ -47,7 +47,7 @@ enum MembershipHandlers {
         if let existing, existing.isVisible {
             throw AWSError(.conflict, "Account \(me) has membership \(existing.id) of collaboration \(id) already")
         }
-        guard status == "INVITED" || status == "ACTIVE" else {
+        guard CollaborationMember.isCurrent(status) else {
             throw AWSError(.accessDenied, "Account \(me) is \(status) in collaboration \(id) and cannot join it again")
         }
         // A join whose answer was lost is asked again under the same membership id.
@@ -141,7 +141,7 @@ enum MembershipHandlers {
             throw AWSError(.conflict, "The creator of collaboration \(c.id) cannot leave it; delete the collaboration instead")
         }
         core.emit(.membershipDeleted(id: m.id))
-        AudienceModelAssociations.dropAll(core, membershipID: m.id, now: call.now)
+        AudienceModelAssociations.dropAll(core, membershipID: m.id)
         guard m.status == "ACTIVE", var c else { return .result([:]) }
         // Leaving cannot be blocked: done here now, and told to the creator until it hears.
         if let k = c.members.firstIndex(where: { $0.accountId == me }) {

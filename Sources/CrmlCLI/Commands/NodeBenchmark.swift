@@ -55,29 +55,21 @@ enum NodeBenchmark {
         }
     }
 
-    /// CPU seconds this process has used.
-    static func ownCPU() -> Double {
-        var usage = rusage()
-        getrusage(RUSAGE_SELF.rawValue, &usage)
-        func seconds(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
-        return seconds(usage.ru_utime) + seconds(usage.ru_stime)
-    }
-
     /// The CPU the node (process `node`) and this process use from `start` until `stop`: the
     /// measured calls only, not connecting or warming up.
     struct CPUWindow {
         let node: pid_t?
         let node0: (user: Double, system: Double)?
-        let own0: Double
+        let own0: (user: Double, system: Double)?
 
         static func start(node: pid_t?) -> CPUWindow {
-            CPUWindow(node: node, node0: node.flatMap(ProcessControl.cpuSeconds), own0: ownCPU())
+            CPUWindow(node: node, node0: node.flatMap(ProcessControl.cpuSeconds), own0: ProcessControl.cpuSeconds(getpid()))
         }
 
         func stop(_ f: inout Figures) {
-            guard let node0, let node1 = node.flatMap(ProcessControl.cpuSeconds) else { return }
+            guard let node0, let own0, let node1 = node.flatMap(ProcessControl.cpuSeconds), let own1 = ProcessControl.cpuSeconds(getpid()) else { return }
             f.nodeCPU = (node1.user - node0.user, node1.system - node0.system)
-            f.clientCPU = ownCPU() - own0
+            f.clientCPU = own1.user + own1.system - own0.user - own0.system
         }
     }
 
@@ -85,11 +77,11 @@ enum NodeBenchmark {
         guard let parsed = try spec.parse(args) else { return .ok }
         let seconds = try parsed.double("seconds", default: 3)
         let connections = try parsed.int("connections", default: 16)
-        var spinLimit = AdaptiveSpin.configuredLimit
         if let spin = parsed.value("spin-us") {
             guard let us = Double(spin), us >= 0, us <= 10_000 else { throw CommandFailure.usage("--spin-us takes microseconds from 0 to 10000; got \(spin)") }
-            setenv("CRML_SPIN_US", spin, 1)  // for the node the benchmark starts (and --threads clients)
-            spinLimit = us / 1e6
+            // Before anything reads the limit (once, on first use): for this process, its clients
+            // and the node the benchmark starts.
+            setenv("CRML_SPIN_US", spin, 1)
         }
         if let list = parsed.value("cpus") {
             let cpus = list.split(separator: ",").compactMap { Int($0) }
@@ -118,16 +110,15 @@ enum NodeBenchmark {
         let cases = Set((parsed.value("cases") ?? "raw,read,write").split(separator: ",").map(String.init))
         var results: [Figures] = []
         let counts = Array(Set([1, connections])).sorted()
+        let threads = parsed.has("threads")
         if cases.contains("raw") {
             for n in counts {
-                results.append(parsed.has("threads") ? rawTCPWithThreads(connections: n, seconds: seconds)
-                                                     : rawTCPFromOneThread(connections: n, seconds: seconds, spinLimit: spinLimit))
+                results.append(threads ? rawTCPWithThreads(connections: n, seconds: seconds) : rawTCPFromOneThread(connections: n, seconds: seconds))
             }
         }
-        let threads = parsed.has("threads")
         func measure(_ name: String, _ n: Int, _ request: @escaping Request) throws -> Figures {
             threads ? try measureWithThreads(name, connections: n, seconds: seconds, nodePID: account.pid, connect: connect, request)
-                : try measureFromOneThread(name, connections: n, seconds: seconds, spinLimit: spinLimit, nodePID: account.pid, connect: connect, request)
+                : try measureFromOneThread(name, connections: n, seconds: seconds, nodePID: account.pid, connect: connect, request)
         }
         if cases.contains("read") {
             let read: JSON = ["trainingDatasetArn": .string(arn)]
@@ -192,56 +183,78 @@ enum NodeBenchmark {
     typealias Request = @Sendable (Int) -> (method: String, params: JSON)
 
     /// Keeps one request in flight on each of `connections` clients for `seconds`, all from this
-    /// thread: it polls every socket, collects the answers that arrived, and sends each of those
-    /// connections its next request. The latency of a call is from its send to its answer.
-    static func measureFromOneThread(_ name: String, connections: Int, seconds: Double, spinLimit: Double = AdaptiveSpin.configuredLimit,
+    /// thread (`driveFromOneThread`).
+    static func measureFromOneThread(_ name: String, connections: Int, seconds: Double,
                                      nodePID: pid_t? = nil, connect: () throws -> RPCClient, _ request: @escaping Request) throws -> Figures {
         let clients = try (0..<connections).map { _ in try connect() }
         for c in clients {  // warm up
             let (method, params) = request(0)
             _ = try c.call(method, params)
         }
-        var inFlight = [(id: Int, sent: Double)](repeating: (0, 0), count: connections)
-        var latencies: [Double] = []
-        latencies.reserveCapacity(500_000)
+        var inFlight = [Int](repeating: 0, count: connections)
         var next = 0
-        func send(_ k: Int) throws {
+        var fds = clients.map { pollfd(fd: $0.socket, events: Int16(POLLIN), revents: 0) }
+        let cpu = CPUWindow.start(node: nodePID)
+        let (latencies, elapsed) = try driveFromOneThread(&fds, seconds: seconds, name: name, send: { k in
             let (method, params) = request(next)
             next += 1
-            let sent = PollLoop.now()  // before the request is written, as every other case times it
-            inFlight[k] = (try clients[k].submit(method, params), sent)
+            inFlight[k] = try clients[k].submit(method, params)
+        }, answered: { k in
+            var answers = 0
+            for message in try clients[k].receiveAvailable() {
+                switch message {
+                case .result(.number(inFlight[k]), _): answers += 1
+                case .error(_, let e): throw CommandFailure(code: .failed, message: "\(name): \(e)")
+                default: continue
+                }
+            }
+            return answers
+        })
+        var figures = Figures(name: name, connections: connections, calls: latencies.count, seconds: elapsed, latencies: latencies.sorted())
+        cpu.stop(&figures)
+        return figures
+    }
+
+    /// The one-thread load loop: sends a first request on each connection in `fds`, then polls
+    /// them all (spinning as the node does, see `AdaptiveSpin`), and for each answer records its
+    /// latency (from just before its request was written) and sends that connection its next
+    /// request, until `seconds` have passed. `answered(k)` reads connection `k` and says how many
+    /// answers completed (nil: the connection is gone).
+    static func driveFromOneThread(_ fds: inout [pollfd], seconds: Double, name: String, send: (Int) throws -> Void,
+                                   answered: (Int) throws -> Int?) throws -> (latencies: [Double], seconds: Double) {
+        var sent = [Double](repeating: 0, count: fds.count)
+        var latencies: [Double] = []
+        latencies.reserveCapacity(1_000_000)
+        func sendNext(_ k: Int) throws {
+            sent[k] = PollLoop.now()
+            try send(k)
         }
-        let cpu = CPUWindow.start(node: nodePID)
         let start = PollLoop.now()
-        for k in clients.indices { try send(k) }
-        var fds = clients.map { pollfd(fd: $0.socket, events: Int16(POLLIN), revents: 0) }
-        var open = connections
+        for k in fds.indices { try sendNext(k) }
+        var open = fds.count
         var last = start
-        // The client looks for answers as the node looks for requests (see `AdaptiveSpin`).
-        var spin = AdaptiveSpin(limit: spinLimit)
+        var spin = AdaptiveSpin()
         while open > 0 {
             guard spin.poll(&fds, timeout: 5000) > 0 else { throw CommandFailure(code: .failed, message: "\(name): no answer within 5 s") }
-            for k in fds.indices where fds[k].revents != 0 {
-                for message in try clients[k].receiveAvailable() {
-                    switch message {
-                    case .result(.number(inFlight[k].id), _): break
-                    case .error(_, let e): throw CommandFailure(code: .failed, message: "\(name): \(e)")
-                    default: continue
-                    }
+            for k in fds.indices where fds[k].revents != 0 && fds[k].fd >= 0 {
+                guard let answers = try answered(k) else {
+                    fds[k].fd = -1  // gone: poll skips negative descriptors
+                    open -= 1
+                    continue
+                }
+                for _ in 0..<answers {
                     last = PollLoop.now()
-                    latencies.append(last - inFlight[k].sent)
+                    latencies.append(last - sent[k])
                     if last - start < seconds {
-                        try send(k)
+                        try sendNext(k)
                     } else {
-                        fds[k].fd = -1  // this connection is done: poll skips it
+                        fds[k].fd = -1  // this connection is done
                         open -= 1
                     }
                 }
             }
         }
-        var figures = Figures(name: name, connections: connections, calls: latencies.count, seconds: last - start, latencies: latencies.sorted())
-        cpu.stop(&figures)
-        return figures
+        return (latencies, last - start)
     }
 
     /// Runs the requests in a loop on `connections` threads, each with its own client blocking in

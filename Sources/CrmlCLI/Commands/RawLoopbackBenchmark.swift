@@ -10,37 +10,36 @@ import Wire
 extension NodeBenchmark {
     static let rawLine = [UInt8](repeating: UInt8(ascii: "x"), count: 99) + [0x0A]
 
+    static let rawName = "raw loopback TCP (100-byte line)"
+
     /// Like the node: one server thread polls every connection and spins as its event loop does;
-    /// one client thread drives every connection and spins as the node benchmark's client does.
-    static func rawTCPFromOneThread(connections: Int, seconds: Double, spinLimit: Double) -> Figures {
-        let name = "raw loopback TCP (100-byte line)"
+    /// one client thread drives every connection as the node benchmark's client does.
+    static func rawTCPFromOneThread(connections: Int, seconds: Double) -> Figures {
         guard let (listener, port) = try? Socket.listen(host: "127.0.0.1", port: 0) else {
-            return Figures(name: name, connections: connections, calls: 0, seconds: 1, latencies: [])
+            return Figures(name: rawName, connections: connections, calls: 0, seconds: 1, latencies: [])
         }
         let finished = Atomic<Bool>(false)
         let server = Thread {
-            var conns: [Int32] = []
-            var spin = AdaptiveSpin(limit: spinLimit)
+            var fds = [pollfd(fd: listener, events: Int16(POLLIN), revents: 0)]
+            var spin = AdaptiveSpin()
             var buf = [UInt8](repeating: 0, count: 65536)
             while !finished.load(ordering: .relaxed) {
-                var fds = [pollfd(fd: listener, events: Int16(POLLIN), revents: 0)] + conns.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
                 guard spin.poll(&fds, timeout: 100) > 0 else { continue }
-                if fds[0].revents != 0, let accepted = try? Socket.accept(listener) { conns.append(accepted.fd) }
-                var gone: Set<Int32> = []
-                for k in 1..<fds.count where fds[k].revents != 0 {
+                for k in 1..<fds.count where fds[k].revents != 0 && fds[k].fd >= 0 {
                     let fd = fds[k].fd
-                    guard let r = try? buf.withUnsafeMutableBytes({ try Socket.read(fd, into: $0) }) else { gone.insert(fd); continue }
-                    switch r {
-                    case .bytes(let n): _ = try? buf.withUnsafeBytes { try Socket.write(fd, UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
-                    case .closed: gone.insert(fd)
-                    case .wouldBlock: break
+                    switch try? buf.withUnsafeMutableBytes({ try Socket.read(fd, into: $0) }) {
+                    case .bytes(let n)?: _ = try? buf.withUnsafeBytes { try Socket.write(fd, UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+                    case .wouldBlock?: break
+                    case .closed?, nil:
+                        Socket.close(fd)
+                        fds[k].fd = -1
                     }
                 }
-                for fd in gone { Socket.close(fd) }
-                conns.removeAll { gone.contains($0) }
+                if fds[0].revents != 0, let accepted = try? Socket.accept(listener) {
+                    fds.append(pollfd(fd: accepted.fd, events: Int16(POLLIN), revents: 0))
+                }
             }
-            for fd in conns { Socket.close(fd) }
-            Socket.close(listener)
+            for p in fds where p.fd >= 0 { Socket.close(p.fd) }
         }
         server.start()
         defer { finished.store(true, ordering: .relaxed) }
@@ -50,55 +49,31 @@ extension NodeBenchmark {
             guard let fd = try? Socket.connect(host: "127.0.0.1", port: port, timeout: 5) else { break }
             fds.append(pollfd(fd: fd, events: Int16(POLLIN), revents: 0))
         }
-        defer { for p in fds where p.fd >= 0 { Socket.close(p.fd) } }
-        var sent = [Double](repeating: 0, count: fds.count)
+        let sockets = fds.map(\.fd)
+        defer { for fd in sockets { Socket.close(fd) } }
         var received = [Int](repeating: 0, count: fds.count)
-        var latencies: [Double] = []
-        latencies.reserveCapacity(1_000_000)
         var buf = [UInt8](repeating: 0, count: 65536)
-        func send(_ k: Int) {
-            sent[k] = PollLoop.now()
-            _ = try? rawLine.withUnsafeBytes { try Socket.write(fds[k].fd, $0) }
-        }
-        let start = PollLoop.now()
-        for k in fds.indices { send(k) }
-        var open = fds.count
-        var last = start
-        var spin = AdaptiveSpin(limit: spinLimit)
-        while open > 0 {
-            guard spin.poll(&fds, timeout: 5000) > 0 else { break }  // the echo server stopped answering: report what was measured
-            for k in fds.indices where fds[k].revents != 0 && fds[k].fd >= 0 {
-                let r = try? buf.withUnsafeMutableBytes { try Socket.read(fds[k].fd, into: $0) }
-                if r == .wouldBlock { continue }
-                guard case .bytes(let n)? = r else {
-                    // The echo server dropped it: stop polling it (poll skips negative descriptors).
-                    Socket.close(fds[k].fd)
-                    fds[k].fd = -1
-                    open -= 1
-                    continue
-                }
+        let driven = try? driveFromOneThread(&fds, seconds: seconds, name: rawName, send: { k in
+            _ = try rawLine.withUnsafeBytes { try Socket.write(sockets[k], $0) }
+        }, answered: { k in
+            switch try? buf.withUnsafeMutableBytes({ try Socket.read(sockets[k], into: $0) }) {
+            case .bytes(let n)?:
                 received[k] += n
-                guard received[k] >= rawLine.count else { continue }
-                received[k] -= rawLine.count
-                last = PollLoop.now()
-                latencies.append(last - sent[k])
-                if last - start < seconds {
-                    send(k)
-                } else {
-                    Socket.close(fds[k].fd)
-                    fds[k].fd = -1
-                    open -= 1
-                }
+                defer { received[k] %= rawLine.count }
+                return received[k] / rawLine.count
+            case .wouldBlock?: return 0
+            case .closed?, nil: return nil  // the echo server dropped it
             }
-        }
-        return Figures(name: name, connections: connections, calls: latencies.count, seconds: last - start, latencies: latencies.sorted())
+        })
+        return Figures(name: rawName, connections: connections, calls: driven?.latencies.count ?? 0, seconds: driven?.seconds ?? 1,
+                       latencies: driven?.latencies.sorted() ?? [])
     }
 
     /// Round trips of a 100-byte line to an in-process echo server on a thread per connection,
     /// from a client thread per connection (`--threads`).
     static func rawTCPWithThreads(connections: Int, seconds: Double) -> Figures {
         guard let (listener, port) = try? Socket.listen(host: "127.0.0.1", port: 0) else {
-            return Figures(name: "raw loopback TCP", connections: connections, calls: 0, seconds: 1, latencies: [])
+            return Figures(name: rawName, connections: connections, calls: 0, seconds: 1, latencies: [])
         }
         Thread.detachNewThread {
             var served = 0
@@ -150,7 +125,7 @@ extension NodeBenchmark {
         }
         group.wait()
         let elapsed = PollLoop.now() - start
-        return Figures(name: "raw loopback TCP (100-byte line)", connections: connections, calls: samples.withLock { $0.count }, seconds: elapsed,
+        return Figures(name: rawName, connections: connections, calls: samples.withLock { $0.count }, seconds: elapsed,
                        latencies: samples.withLock { $0 }.sorted())
     }
 }

@@ -33,30 +33,28 @@ enum ProcessControl {
     static func isAlive(_ pid: pid_t) -> Bool {
         guard pid > 0 else { return false }
         if kill(pid, 0) != 0 { return false }
-        // A zombie (exited, not yet reaped) is not alive.
-        if let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-           let close = stat.lastIndex(of: ")"), stat.index(close, offsetBy: 2) < stat.endIndex {
-            return stat[stat.index(close, offsetBy: 2)] != "Z"
-        }
-        return true
+        return state(pid).map { $0 != "Z" } ?? true  // a zombie (exited, not yet reaped) is not alive
     }
 
     /// "R", "S", "T" (stopped)… from /proc, or nil if gone.
     static func state(_ pid: pid_t) -> Character? {
-        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let close = stat.lastIndex(of: ")") else { return nil }
-        let i = stat.index(close, offsetBy: 2)
-        return i < stat.endIndex ? stat[i] : nil
+        statFields(pid)?.first?.first
     }
 
     /// CPU time a process has used so far, in seconds, in user space and in the kernel; nil if it
     /// is gone.
     static func cpuSeconds(_ pid: pid_t) -> (user: Double, system: Double)? {
-        // Fields 14 and 15 of /proc/PID/stat, counted after the command name's closing parenthesis.
-        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let close = stat.lastIndex(of: ")") else { return nil }
-        let fields = stat[stat.index(after: close)...].split(separator: " ")
-        guard fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) else { return nil }
+        // Fields 14 and 15 of /proc/PID/stat.
+        guard let fields = statFields(pid), fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) else { return nil }
         let tick = Double(sysconf(Int32(_SC_CLK_TCK)))
         return (user / tick, system / tick)
+    }
+
+    /// The fields of /proc/PID/stat after the command name (which may hold spaces and
+    /// parentheses, so they are counted from its last closing parenthesis): state first.
+    private static func statFields(_ pid: pid_t) -> [Substring]? {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let close = stat.lastIndex(of: ")") else { return nil }
+        return stat[stat.index(after: close)...].split(separator: " ")
     }
 
     /// Reaps a child of this process if it has exited (so it does not linger as a zombie).

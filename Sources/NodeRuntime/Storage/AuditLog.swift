@@ -8,25 +8,25 @@ import JSON
 ///
 /// Lines are appended as events happen and are not fsync'd on each call: a `kill -9` loses none
 /// (they are in the OS), a power cut may lose the last second, as CloudTrail's own delivery lag
-/// would. When the file holds four times what the node keeps, it is rewritten with the newest.
+/// would. The node rewrites it with the newest events (`compact`) once it holds four times what
+/// the node keeps (`AccountNodeRuntime` counts the lines, starting from what `load` found).
 public final class AuditLog {
     public let path: String
     private var fd: Int32
     private let capacity: Int
-    private var lines: Int
 
     public init(dataDir: String, capacity: Int) throws(FileError) {
         path = dataDir + "/audit.log"
         self.capacity = capacity
         fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw FileError("open", path) }
-        lines = 0
     }
 
     deinit { close(fd) }
 
-    /// The newest `capacity` events on disk, oldest first (a torn last line is skipped).
-    public func load() throws -> [AuditEvent] {
+    /// The newest `capacity` events on disk, oldest first (a torn last line is skipped), and how
+    /// many lines the file holds.
+    public func load() throws -> (events: [AuditEvent], lines: Int) {
         let bytes = try FileIO.read(path)
         var events: [AuditEvent] = []
         var start = 0
@@ -34,8 +34,7 @@ public final class AuditLog {
             if let j = try? JSONParser.parse(Array(bytes[start..<i])), let e = AuditEvent(json: j) { events.append(e) }
             start = i + 1
         }
-        lines = events.count
-        return Array(events.suffix(capacity))
+        return (Array(events.suffix(capacity)), events.count)
     }
 
     public func append(_ encoded: [[UInt8]]) throws(FileError) {
@@ -43,10 +42,7 @@ public final class AuditLog {
         var buf = [UInt8]()
         for e in encoded { buf += e; buf.append(0x0A) }
         try FileIO.writeAll(fd, buf, path: path)
-        lines += encoded.count
     }
-
-    public var needsCompaction: Bool { lines > capacity * 4 }
 
     /// Rewrites the file with just `events` (the node's current trail).
     public func compact(_ events: [[UInt8]]) throws(FileError) {
@@ -56,7 +52,6 @@ public final class AuditLog {
         close(fd)
         fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw FileError("open", path) }
-        lines = events.count
     }
 
     public func sync() { fsync(fd) }

@@ -141,7 +141,7 @@ enum ManagedResourcePolicy {
     static func statement(_ a: AudienceModelAssociation, members: [String], jobArnPattern: String) -> JSON {
         [
             "Sid": .string(sid(a)), "Effect": "Allow",
-            "Principal": ["AWS": .array(members.sorted().map { .string($0) })],
+            "Principal": principal(members),
             "Action": "cleanrooms-ml:StartAudienceGenerationJob",
             "Resource": [.string(a.configuredAudienceModelArn), .string(jobArnPattern)],
             "Condition": ["StringEquals": ["cleanrooms-ml:CollaborationId": .string(a.collaborationId)]],
@@ -153,7 +153,7 @@ enum ManagedResourcePolicy {
         var (version, statements) = parts(policy)
         statements.removeAll { $0["Sid"]?.stringValue == sid(a) }
         statements.append(statement(a, members: members, jobArnPattern: jobArnPattern))
-        return JSONWriter.string(["Version": .string(version), "Statement": .array(statements)])
+        return text(version, statements) ?? ""
     }
 
     /// A new text for a policy (nil: no statement left, so no policy).
@@ -171,9 +171,9 @@ enum ManagedResourcePolicy {
         if members.isEmpty {
             statements.remove(at: k)
         } else {
-            statements[k]["Principal"] = ["AWS": .array(members.sorted().map { .string($0) })]
+            statements[k]["Principal"] = principal(members)
         }
-        return Rewrite(text: statements.isEmpty ? nil : JSONWriter.string(["Version": .string(version), "Statement": .array(statements)]))
+        return Rewrite(text: text(version, statements))
     }
 
     static func removing(_ a: AudienceModelAssociation, from policy: String?) -> String? {
@@ -181,7 +181,14 @@ enum ManagedResourcePolicy {
         let before = statements.count
         statements.removeAll { $0["Sid"]?.stringValue == sid(a) }
         guard statements.count != before else { return policy }
-        return statements.isEmpty ? nil : JSONWriter.string(["Version": .string(version), "Statement": .array(statements)])
+        return text(version, statements)
+    }
+
+    static func principal(_ members: [String]) -> JSON { ["AWS": .array(members.sorted().map { .string($0) })] }
+
+    /// A policy's text, or nil when no statement is left (then there is no policy).
+    private static func text(_ version: String, _ statements: [JSON]) -> String? {
+        statements.isEmpty ? nil : JSONWriter.string(["Version": .string(version), "Statement": .array(statements)])
     }
 
     /// The version and statements of a stored policy (it was valid when stored).

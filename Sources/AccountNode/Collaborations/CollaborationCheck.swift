@@ -44,11 +44,8 @@ enum CollaborationCheck {
             throw AWSError(.resourceNotFound, "Collaboration \(id) not found: account \(me), which owns the configured audience model, is not a member of it")
         }
         try requireOwnMembership(core, id, role: "configured audience model owner")
-        if c.creatorAccountId == me {
-            var statuses: [String: JSON] = [:]
-            for a in [submitter, owner] { statuses[a] = .string(c.member(a)?.status ?? "NOT_A_MEMBER") }
-            let answer: JSON = c.isLive ? ["exists": true, "queryLogStatus": .string(c.queryLogStatus), "statuses": .object(statuses)] : ["exists": false]
-            return try verdict(id, answer, submitter: submitter, owner: owner)
+        if c.creatorAccountId == me {  // live: requireOwnMembership has checked it
+            return try verdict(id, CollaborationReplication.checkAnswer(c, accounts: [submitter, owner]), submitter: submitter, owner: owner)
         }
         let token = core.nextMessageToken("collab-check")
         core.pendingChecks[token] = then

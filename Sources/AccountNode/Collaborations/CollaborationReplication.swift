@@ -96,9 +96,15 @@ enum CollaborationReplication {
             return .result(["exists": false])
         }
         guard CollaborationMember.isCurrent(asker) else { return .result(["exists": true, "statuses": [request.from: .string(asker)]]) }
+        return .result(checkAnswer(c, accounts: Array(accounts)))
+    }
+
+    /// What the creator answers a current member about a live collaboration: the accounts'
+    /// statuses and the query log status.
+    static func checkAnswer(_ c: Collaboration, accounts: [String]) -> JSON {
         var statuses: [String: JSON] = [:]
         for a in accounts { statuses[a] = .string(c.member(a)?.status ?? "NOT_A_MEMBER") }
-        return .result(["exists": true, "queryLogStatus": .string(c.queryLogStatus), "statuses": .object(statuses)])
+        return ["exists": true, "queryLogStatus": .string(c.queryLogStatus), "statuses": .object(statuses)]
     }
 
     private static func ownCollaboration(_ core: AccountNodeCore, _ id: String) -> Collaboration? {

@@ -54,7 +54,7 @@ enum SQLSeed {
         let objects = S3Location.objects(core, bucket: bucket, prefix: prefix)
         guard !objects.isEmpty else { throw AWSError(.validation, "\(member): table \(qualified) holds no data (\(location) is empty)") }
         // The node reads the whole table when the job starts; the simulation keeps that small.
-        let bytes = core.state.buckets[bucket]?.objects.values.filter { $0.key.hasPrefix(prefix) }.reduce(0) { $0 + $1.size } ?? 0
+        let bytes = S3Location.size(core, bucket: bucket, prefix: prefix)
         guard bytes <= maxTableBytes else {
             throw AWSError(.validation, "\(member): table \(qualified) holds \(bytes) bytes; this simulation runs seed queries over tables of at most \(maxTableBytes)")
         }

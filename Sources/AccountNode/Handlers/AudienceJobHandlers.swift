@@ -107,7 +107,7 @@ enum AudienceJobHandlers {
         }
         let objects = S3Location.objects(core, bucket: bucket, prefix: prefix)
         guard !objects.isEmpty else { throw AWSError(.validation, "The seed audience location \(uri) holds no objects in account \(core.config.account)'s S3") }
-        let bytes = core.state.buckets[bucket]?.objects.values.filter { $0.key.hasPrefix(prefix) }.reduce(0) { $0 + $1.size } ?? 0
+        let bytes = S3Location.size(core, bucket: bucket, prefix: prefix)
         return (objects, nil, bytes, uri)
     }
 

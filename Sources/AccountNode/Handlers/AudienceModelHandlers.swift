@@ -277,4 +277,9 @@ enum S3Location {
         return b.objects.values.filter { $0.key.hasPrefix(prefix) }.sorted { $0.key < $1.key }
             .map { DataObject(source: "s3://\(bucket)/\($0.key)", blob: $0.blob) }
     }
+
+    /// The bytes those objects hold together.
+    static func size(_ core: AccountNodeCore, bucket: String, prefix: String) -> Int {
+        core.state.buckets[bucket]?.objects.values.filter { $0.key.hasPrefix(prefix) }.reduce(0) { $0 + $1.size } ?? 0
+    }
 }

@@ -41,9 +41,13 @@ let package = Package(
         // The shell: drives AccountNode with sockets, disk and threads.
         .target(name: "NodeRuntime", dependencies: ["AccountNode", "Lookalike", "Wire", "JSON", "CleanRoomsModel", "Digest", "SeedSQL"]),
 
-        // Executables.
-        .executableTarget(name: "CrmlNode", dependencies: ["NodeRuntime", "AccountNode", "ClusterConfig", "Wire", "JSON", "CleanRoomsModel", "Digest"]),
-        .executableTarget(name: "CrmlCLI", dependencies: ["JSON", "CleanRoomsModel", "AccessControl", "Lookalike", "ClusterConfig", "Wire", "Digest", "Processes", "Checker"]),
+        // One account node as a process: what `crml-node` and `crml node` both run.
+        .target(name: "NodeCommand", dependencies: ["NodeRuntime", "AccountNode", "ClusterConfig", "Wire", "JSON", "CleanRoomsModel", "Digest"]),
+
+        // Executables. `crml` also serves as a node (`crml node`), so the launcher needs no
+        // second executable and `swift run crml …` builds everything it starts.
+        .executableTarget(name: "CrmlNode", dependencies: ["NodeCommand"]),
+        .executableTarget(name: "CrmlCLI", dependencies: ["JSON", "CleanRoomsModel", "AccessControl", "Lookalike", "ClusterConfig", "Wire", "Digest", "Processes", "Checker", "NodeCommand"]),
 
         // Tests mirror the targets; TestSupport holds the shared helpers (processes, temp files).
         .target(name: "TestSupport", dependencies: ["Wire", "ClusterConfig", "JSON", "CleanRoomsModel", "Processes", "Lookalike", "Digest"], path: "Tests/TestSupport"),

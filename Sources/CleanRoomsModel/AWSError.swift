@@ -50,6 +50,23 @@ extension AWSErrorCode {
     public static let invalidNextToken = AWSErrorCode("InvalidNextTokenException", 400)
     public static let invalidTimeRange = AWSErrorCode("InvalidTimeRangeException", 400)
 
+    // Failures of the service itself, per protocol: IAM's model code, S3's and the query/json
+    // protocols' common ones (not in the models).
+    public static let serviceFailure = AWSErrorCode("ServiceFailure", 500)
+    public static let s3InternalError = AWSErrorCode("InternalError", 500)
+    public static let internalFailure = AWSErrorCode("InternalFailure", 500)
+
+    /// The 500 error `service` answers when the fault is the service's own.
+    public static func internalError(service: String) -> AWSErrorCode {
+        switch service {
+        case "cleanroomsml", "glue": return .internalService
+        case "cleanrooms": return .internalServer
+        case "iam": return .serviceFailure
+        case "s3": return .s3InternalError
+        default: return .internalFailure
+        }
+    }
+
     // Authentication (AWS's answer to an unknown or unsigned caller).
     public static let unrecognizedClient = AWSErrorCode("UnrecognizedClientException", 403)
     public static let invalidSignature = AWSErrorCode("InvalidSignatureException", 403)

@@ -1,4 +1,5 @@
 import Foundation
+import NodeCommand
 
 /// `crml`: the project's one command-line tool. Each subcommand lives in `Commands/`.
 let topLevelHelp = """
@@ -13,6 +14,7 @@ let topLevelHelp = """
       data              generate interaction data with planted groups; upload big CSV files in parts
       policy simulate   evaluate IAM policies offline (SimulateCustomPolicy shape)
       bench             benchmarks (policy engine, node round trips, lookalike, cross-account)
+      node              run one account's node in the foreground (what crml-node runs)
 
     Run `crml COMMAND --help` for a command's options.
 
@@ -34,6 +36,7 @@ func runCrml(_ args: [String]) -> ExitCode {
         case "data": return try DataCommand.run(rest)
         case "policy": return try PolicyCommand.run(rest)
         case "bench": return try BenchCommand.run(rest)
+        case "node": NodeCommand.main(rest)
         case "--help", "-h", "help":
             Console.out(topLevelHelp)
             return .ok

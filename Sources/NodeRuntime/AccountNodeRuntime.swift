@@ -50,9 +50,36 @@ public final class AccountNodeRuntime: NodeServerDelegate, @unchecked Sendable {
     public struct Recovery: Sendable {
         public var snapshotLSN: UInt64
         public var replayedRecords: Int
-        public var truncatedBytes: Int
+        /// The log's torn tail, cut off.
+        public var tornTail: WriteAheadLog.TornTail?
+        /// Temporary files a crash left, removed.
+        public var leftoversRemoved: Int
         public var orphanBlobs: Int
+        /// Blobs the state names that are not on disk (reads of them answer an error).
+        public var missingBlobs: [String]
         public var auditEvents: Int
+
+        public var truncatedBytes: Int { tornTail?.length ?? 0 }
+
+        /// One line for the node's log.
+        public var summary: String {
+            var s = "recovered (snapshot LSN \(snapshotLSN), \(replayedRecords) log records replayed, \(truncatedBytes) torn bytes cut"
+            if let t = tornTail { s += " at byte \(t.offset) of \(t.path): \(t.reason)" }
+            s += ", \(leftoversRemoved) temporary files and \(orphanBlobs) orphan blobs removed, \(auditEvents) audit events)"
+            if !missingBlobs.isEmpty {
+                s += "; WARNING: \(missingBlobs.count) blobs the state needs are missing (\(missingBlobs.prefix(5).joined(separator: ", "))\(missingBlobs.count > 5 ? ", …" : "")): reads of them will fail"
+            }
+            return s
+        }
+    }
+
+    /// The state a node recovers to: the snapshot's, then every log record after it.
+    static func recoverState(_ found: DataDirectory.Inspection) throws -> NodeState {
+        var state = try found.snapshot?.state.decode(NodeState.self) ?? NodeState()
+        for record in found.log.records {
+            for event in try JSONParser(maxDepth: 1024).parse(record.payload).decode([StateEvent].self) { state.apply(event) }
+        }
+        return state
     }
 
     public let config: NodeConfig
@@ -114,21 +141,16 @@ public final class AccountNodeRuntime: NodeServerDelegate, @unchecked Sendable {
         self.config = config
         self.options = options
         try FileIO.makeDirectory(options.dataDir)
-        trace = PeerTrace(path: options.dataDir + "/peer-trace.jsonl", capacity: 100_000)
         lockFD = try FileIO.lockExclusively(options.dataDir + "/LOCK")
 
-        var state = NodeState()
-        var snapshotLSN: UInt64 = 0
-        if let snap = try SnapshotStore.load(options.dataDir) {
-            state = try snap.state.decode(NodeState.self)
-            snapshotLSN = snap.lsn
-        }
+        // Everything is read and checked before anything on disk changes: a directory recovery
+        // refuses is left exactly as it was found.
+        let dataDir = DataDirectory(options.dataDir)
+        let found = try dataDir.inspect(account: config.account.rawValue)
         var g = SystemRandomNumberGenerator()
-        core = AccountNodeCore(config: config, state: state, seed: g.next())
-        let (wal, records, truncated) = try WriteAheadLog.open(options.dataDir + "/wal", afterLSN: snapshotLSN)
-        for record in records {
-            for event in try JSONParser(maxDepth: 1024).parse(record.payload).decode([StateEvent].self) { core.replay(event) }
-        }
+        core = AccountNodeCore(config: config, state: try AccountNodeRuntime.recoverState(found), seed: g.next())
+        let wal = try dataDir.open(found, account: config.account.rawValue)
+        trace = PeerTrace(path: options.dataDir + "/peer-trace.jsonl", capacity: 100_000)
         let audit = try AuditLog(dataDir: options.dataDir, capacity: config.auditCapacity)
         let (auditEvents, auditLines) = try audit.load()
         auditLinesWritten = auditLines  // so a file left large by the last run is compacted too
@@ -136,7 +158,9 @@ public final class AccountNodeRuntime: NodeServerDelegate, @unchecked Sendable {
         blobs = try BlobStore(dataDir: options.dataDir)
         let orphans = blobs.orphans(referenced: core.state.referencedBlobs)
         for o in orphans { blobs.delete(o) }
-        recovery = Recovery(snapshotLSN: snapshotLSN, replayedRecords: records.count, truncatedBytes: truncated, orphanBlobs: orphans.count, auditEvents: auditEvents.count)
+        recovery = Recovery(snapshotLSN: found.snapshot?.lsn ?? 0, replayedRecords: found.log.records.count,
+                            tornTail: found.log.tornTail, leftoversRemoved: found.leftovers.count, orphanBlobs: orphans.count,
+                            missingBlobs: blobs.missing(referenced: core.state.referencedBlobs), auditEvents: auditEvents.count)
 
         pipeline = CommitPipeline(wal: wal, blobs: blobs, audit: audit, dataDir: options.dataDir)
         pipeline.start()
@@ -435,7 +459,10 @@ public final class AccountNodeRuntime: NodeServerDelegate, @unchecked Sendable {
                 r["Body"] = .string(Base64.encode(try blobs.read(blob)))
                 message = .result(id: id, result: r)
             } catch {
-                message = .error(id: id, error: RPCError(AWSError(.internalService, "object body unreadable: \(error)")))
+                // The error names the blob, never a path on this host.
+                Log.write("crml-node \(accountID): ERROR: blob \(blob) is unreadable: \(error)")
+                message = .error(id: id, error: RPCError(AWSError(.s3InternalError,
+                    "The object's stored bytes (blob \(blob)) are missing or unreadable on this account's node: its data directory is damaged")))
             }
         case .error(let e, let protocolCode):
             var err = RPCError(e)
@@ -505,7 +532,9 @@ public final class AccountNodeRuntime: NodeServerDelegate, @unchecked Sendable {
                 "peersConnected": .array(peers.connectedAccounts.map { .string($0) }),
                 "commitsSubmitted": .number(Double(submittedCommits)), "commitsDurable": .number(Double(durableCommits)),
                 "recovery": ["snapshotLSN": .number(Double(recovery.snapshotLSN)), "replayedRecords": .int(recovery.replayedRecords),
-                             "truncatedBytes": .int(recovery.truncatedBytes), "orphanBlobs": .int(recovery.orphanBlobs)],
+                             "truncatedBytes": .int(recovery.truncatedBytes), "orphanBlobs": .int(recovery.orphanBlobs),
+                             "leftoversRemoved": .int(recovery.leftoversRemoved),
+                             "missingBlobs": .array(recovery.missingBlobs.map { .string($0) })],
             ]), conn: conn.id, id: id)
         case "admin.Snapshot":
             snapshot(reply: (conn.id, id))

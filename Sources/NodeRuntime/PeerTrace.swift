@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Foundation
 import JSON
 
@@ -60,14 +63,14 @@ struct PeerTrace {
         if unwritten.count > 1 << 16 { flush() }
     }
 
-    /// Appends what is not yet in the file.
+    /// Appends what is not yet in the file. A write that fails (a full disk) loses those lines
+    /// from the file, never the node: the trace is a record for diagrams, not state.
     mutating func flush() {
         guard !unwritten.isEmpty else { return }
-        if !FileManager.default.fileExists(atPath: path) { FileManager.default.createFile(atPath: path, contents: nil) }
-        if let h = FileHandle(forWritingAtPath: path) {
-            h.seekToEndOfFile()
-            h.write(Data(unwritten))
-            try? h.close()
+        let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+        if fd >= 0 {
+            try? FileIO.writeAll(fd, unwritten, path: path)
+            close(fd)
         }
         unwritten.removeAll(keepingCapacity: true)
     }

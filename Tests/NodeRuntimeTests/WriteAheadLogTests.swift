@@ -52,14 +52,88 @@ import TestSupport
         }
     }
 
-    @Test func aFlippedBitInTheLastRecordIsATornTail() throws {
+    /// A whole last record that fails its checksum is damage, not a torn write: a crash while
+    /// appending leaves a record cut short, never one of full length with wrong bytes.
+    @Test func aFlippedBitInTheLastWholeRecordIsDamage() throws {
         let (dir, segment) = try logWith(3)
         var bytes = try FileIO.read(segment)
         bytes[bytes.count - 2] ^= 0x10
         try FileIO.writeDurably(segment, bytes)
-        let (_, records, truncated) = try WriteAheadLog.open(dir)
-        #expect(records.map(\.lsn) == [1, 2])
-        #expect(truncated > 0)
+        let damage = try #require(throws: WriteAheadLog.Corruption.self) { _ = try WriteAheadLog.open(dir) }
+        #expect(damage.offset == bytes.count - WriteAheadLog.encode(lsn: 3, payload: payload(3)).count)
+        #expect(damage.reason.contains("fails its checksum"))
+        #expect(try FileIO.read(segment) == bytes, "a refused log is left as it was")
+    }
+
+    /// Every single flipped byte anywhere but the last record's length field stops recovery,
+    /// naming the offset of the damaged record, and changes nothing on disk. A longer length
+    /// in the last record reads as a record cut short: the one damage a torn write looks like.
+    @Test func everyFlippedByteIsFoundAndNothingIsChanged() throws {
+        let (dir, segment) = try logWith(5)
+        let good = try FileIO.read(segment)
+        let sizes = (1...5).map { WriteAheadLog.encode(lsn: UInt64($0), payload: payload($0)).count }
+        let starts = sizes.indices.map { sizes[..<$0].reduce(0, +) }
+        for position in 0..<good.count {
+            var bytes = good
+            bytes[position] ^= 0x01
+            try FileIO.writeDurably(segment, bytes)
+            let record = starts.lastIndex { $0 <= position }!
+            let inLastLength = record == 4 && position < starts[4] + 4
+            do {
+                let (_, records, truncated) = try WriteAheadLog.open(dir)
+                #expect(inLastLength && bytes[position] > good[position], "byte \(position) flipped: accepted as a torn tail")
+                #expect(records.count == 4 && truncated == sizes[4])
+            } catch let damage as WriteAheadLog.Corruption {
+                #expect(damage.offset == starts[record], "byte \(position): reported at \(damage.offset)")
+                #expect(try FileIO.read(segment) == bytes, "byte \(position): the file was changed")
+            }
+        }
+    }
+
+    /// Damage in the middle of the last segment, followed by valid records, is damage: the
+    /// records after it prove the log went on.
+    @Test func damageFollowedByRecordsIsNotATornTail() throws {
+        let (dir, segment) = try logWith(10)
+        var bytes = try FileIO.read(segment)
+        let second = WriteAheadLog.encode(lsn: 1, payload: payload(1)).count
+        bytes[second] ^= 0xFF  // the second record's length
+        try FileIO.writeDurably(segment, bytes)
+        let damage = try #require(throws: WriteAheadLog.Corruption.self) { _ = try WriteAheadLog.open(dir) }
+        #expect(damage.offset == second)
+        #expect(damage.reason.contains("a valid record (LSN 3) follows"))
+        #expect(try FileIO.read(segment) == bytes)
+    }
+
+    /// Space a file system gave the file but never filled: zeros after the last record, or a
+    /// zero sector inside a last record, are a torn write.
+    @Test func zerosThatWereNeverWrittenAreATornTail() throws {
+        let (dir, segment) = try logWith(2)
+        let good = try FileIO.read(segment)
+        try FileIO.writeDurably(segment, good + [UInt8](repeating: 0, count: 4096))
+        var (_, records, truncated) = try WriteAheadLog.open(dir)
+        #expect(records.count == 2 && truncated == 4096)
+        #expect(try FileIO.read(segment) == good)
+
+        let (dir2, segment2) = try logWith(2)
+        let big = WriteAheadLog.encode(lsn: 3, payload: Array(repeating: UInt8(ascii: "x"), count: 3000))
+        var torn = try FileIO.read(segment2) + big
+        let sector = (torn.count - 1500) / 512 * 512
+        for k in sector..<(sector + 512) { torn[k] = 0 }
+        try FileIO.writeDurably(segment2, torn)
+        (_, records, truncated) = try WriteAheadLog.open(dir2)
+        #expect(records.count == 2 && truncated == big.count)
+    }
+
+    @Test func aSegmentMustStartAtItsNameAndFollowTheLastOne() throws {
+        let (dir, segment) = try logWith(3)
+        let renamed = dir + "/" + WriteAheadLog.segmentName(7)
+        #expect(rename(segment, renamed) == 0)
+        let wrongName = try #require(throws: WriteAheadLog.Corruption.self) { _ = try WriteAheadLog.scan(dir) }
+        #expect(wrongName.reason.contains("LSN 1 where LSN 7 should be"))
+        #expect(rename(renamed, segment) == 0)
+        try FileIO.writeDurably(dir + "/" + WriteAheadLog.segmentName(9), WriteAheadLog.encode(lsn: 9, payload: payload(9)))
+        let gap = try #require(throws: WriteAheadLog.Corruption.self) { _ = try WriteAheadLog.scan(dir) }
+        #expect(gap.reason.contains("LSNs 4…8 are missing"))
     }
 
     @Test func corruptionBeforeTheLastSegmentRefusesToOpen() throws {
@@ -71,11 +145,14 @@ import TestSupport
             for i in 4...5 { try wal.append(payload(i)) }
             try wal.sync()
         }
-        // startNewSegment removed the first segment; write a broken one before the current.
+        // startNewSegment removed the first segment; write one with a broken record 3 before it.
         let current = FileIO.list(dir).filter { $0.hasPrefix("segment-") }
         #expect(current.count == 1)
-        try FileIO.writeDurably(dir + "/segment-00000000000000000001.log", [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17])
-        #expect(throws: WriteAheadLog.Corruption.self) { _ = try WriteAheadLog.open(dir) }
+        var first = (1...3).flatMap { WriteAheadLog.encode(lsn: UInt64($0), payload: payload($0)) }
+        first[first.count - 1] ^= 1
+        try FileIO.writeDurably(dir + "/segment-00000000000000000001.log", first)
+        let damage = try #require(throws: WriteAheadLog.Corruption.self) { _ = try WriteAheadLog.open(dir) }
+        #expect(damage.reason.contains("not the last"))
     }
 
     @Test func recordsAfterASnapshotAreReplayedFromItsLSN() throws {

@@ -16,3 +16,17 @@ public enum FileManagerTemp {
         return path
     }
 }
+
+/// Every file under a folder and its bytes (folders themselves left out), to show that
+/// something changed nothing on disk.
+public func directoryContents(_ dir: String, excluding: Set<String> = []) -> [String: Data] {
+    var out: [String: Data] = [:]
+    let e = FileManager.default.enumerator(atPath: dir)
+    while let f = e?.nextObject() as? String {
+        var isDir: ObjCBool = false
+        if !excluding.contains(f), FileManager.default.fileExists(atPath: dir + "/" + f, isDirectory: &isDir), !isDir.boolValue {
+            out[f] = FileManager.default.contents(atPath: dir + "/" + f) ?? Data()
+        }
+    }
+    return out
+}

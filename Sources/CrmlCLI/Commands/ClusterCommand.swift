@@ -131,7 +131,7 @@ enum ClusterCommand {
 
     /// Starts the nodes of `ids`, waits for their ready files, and records ports and pids.
     static func start(_ ids: [AccountID], in dir: ClusterDirectory, cluster: inout ClusterFile) throws {
-        let node = try ProcessControl.nodeExecutable()
+        let node = ProcessControl.nodeCommand()
         var pids: [AccountID: pid_t] = [:]
         for id in ids {
             guard let a = cluster.account(id) else { continue }
@@ -139,9 +139,9 @@ enum ClusterCommand {
             try? FileManager.default.removeItem(atPath: ready)
             try FileManager.default.createDirectory(atPath: FileIOPaths.parent(ready), withIntermediateDirectories: true)
             try FileManager.default.createDirectory(atPath: FileIOPaths.parent(a.logFile ?? dir.logFile(id)), withIntermediateDirectories: true)
-            var args = ["--cluster", dir.clusterFile, "--account", id.rawValue, "--ready-file", ready]
+            var args = node.leadingArguments + ["--cluster", dir.clusterFile, "--account", id.rawValue, "--ready-file", ready]
             if a.port != 0 { args += ["--port", String(a.port)] }
-            pids[id] = try ProcessControl.spawnDetached(node, args, logFile: a.logFile ?? dir.logFile(id))
+            pids[id] = try ProcessControl.spawnDetached(node.path, args, logFile: a.logFile ?? dir.logFile(id))
         }
         let deadline = Date().addingTimeInterval(60)
         var pending = Set(ids)

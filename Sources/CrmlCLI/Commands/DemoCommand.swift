@@ -54,13 +54,15 @@ enum DemoCommand {
         let dir = temporary ? ClusterDirectory(path: NSTemporaryDirectory() + "crml-demo-\(getpid())") : ClusterDirectory.resolve(parsed)
         let ids = ClusterCommand.defaultIDs(3)
         Console.out("crml demo: three accounts in \(dir.path)\n\n")
-        let cluster = try ClusterCommand.launch(dir, ids: ids)
+        // Set before the launch: a launch that fails half-way stops what it started and a
+        // temporary directory goes too.
         defer {
             if temporary || !parsed.has("keep") {
                 try? ClusterCommand.stopAll(dir)
                 if temporary { try? FileManager.default.removeItem(atPath: dir.path) }
             }
         }
+        let cluster = try ClusterCommand.launch(dir, ids: ids)
         let run = Run()
         try story(run, cluster: cluster, dir: dir)
         Console.out(run.failures == 0 ? "demo passed: \(run.number) steps, all as expected\n" : "demo FAILED: \(run.failures) of \(run.number) steps differed\n")

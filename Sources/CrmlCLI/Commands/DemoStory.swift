@@ -201,7 +201,7 @@ extension DemoCommand {
                 "members": [["accountId": .string(idA), "displayName": "A", "memberAbilities": ["CAN_RECEIVE_RESULTS"]],
                             ["accountId": .string(idB), "displayName": "B", "memberAbilities": ["CAN_RECEIVE_RESULTS"]]],
                 "queryLogStatus": "ENABLED"])["collaboration"]?["id"] ?? .null
-            let invited = try waitUntil {
+            let invited = waitUntil {
                 [adminA, adminB].allSatisfy { c in (try? c.call("cleanrooms.GetCollaboration", ["collaborationIdentifier": collaboration]))?["collaboration"]?["memberStatus"] == "INVITED" }
             }
             let membershipB = try adminB.call("cleanrooms.CreateMembership", ["collaborationIdentifier": collaboration, "queryLogStatus": "ENABLED"])["membership"]?["id"] ?? .null

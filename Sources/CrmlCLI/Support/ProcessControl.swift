@@ -6,22 +6,15 @@ import Processes
 
 /// Starting and signalling node processes.
 enum ProcessControl {
-    /// The directory this executable lives in (where SwiftPM also put `crml-node`).
-    static var executableDirectory: String {
-        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-        return URL(fileURLWithPath: exe).deletingLastPathComponent().path
+    /// This executable (`/proc/self/exe`).
+    static var executable: String {
+        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
     }
 
-    /// `crml-node` beside this executable, or on PATH.
-    static func nodeExecutable() throws -> String {
-        let beside = executableDirectory + "/crml-node"
-        if FileManager.default.isExecutableFile(atPath: beside) { return beside }
-        for dir in (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":") {
-            let p = "\(dir)/crml-node"
-            if FileManager.default.isExecutableFile(atPath: p) { return p }
-        }
-        throw CommandFailure(code: .failed, message: "cannot find crml-node beside \(executableDirectory) or on PATH; build it with `swift build`")
-    }
+    /// How to start a node: this very executable as `crml node …`. It is the same code as
+    /// `crml-node`, and always the same build as the launcher (a `crml-node` found beside it
+    /// could be older).
+    static func nodeCommand() -> (path: String, leadingArguments: [String]) { (executable, ["node"]) }
 
     /// Starts a node process that outlives this command (see `Spawn.detached`).
     static func spawnDetached(_ path: String, _ args: [String], logFile: String) throws -> pid_t {

@@ -67,4 +67,10 @@ public struct BlobStore: Sendable {
     public func orphans(referenced: Set<String>) -> [String] {
         FileIO.list(dir).filter { !referenced.contains($0) && !$0.hasSuffix(".tmp") }
     }
+
+    /// Blobs in `referenced` with no file: damage to report, never to paper over.
+    public func missing(referenced: Set<String>) -> [String] {
+        let present = Set(FileIO.list(dir))
+        return referenced.filter { !present.contains($0) }.sorted()
+    }
 }

@@ -6,81 +6,212 @@ import Digest
 /// The node's write-ahead log: segments of checksummed records in `dir`.
 ///
 /// Record layout: `length` (u32 LE, payload bytes), `crc` (u32 LE, CRC-32C over the LSN and the
-/// payload), `lsn` (u64 LE), payload. LSNs are consecutive from 1. Recovery (`open`) reads every
-/// segment in order; a record that is cut short or fails its checksum at the end of the last
-/// segment is a torn tail from a crash mid-write and is cut off; anywhere else it is corruption
-/// and opening fails, naming the file and offset. `append` writes to the OS; `sync` makes every
-/// appended record durable (fdatasync) and is what group commit calls once per batch.
+/// payload), `lsn` (u64 LE), payload. LSNs are consecutive; a segment is named after the LSN of
+/// its first record (`segment-<20 digits>.log`).
+///
+/// Reading (`scan`) changes nothing on disk and accepts exactly one kind of damage: a torn
+/// tail, the last record of the last segment left incomplete by a crash mid-write (see
+/// `TornTail` for what counts). Anything else — a bad record followed by more records, a whole
+/// record that fails its checksum, a damaged header, a segment whose first LSN is not its name,
+/// LSNs missing between segments — is `Corruption`, naming the file and byte offset. `open`
+/// then cuts a torn tail off (the only change recovery makes to the log) and opens the last
+/// segment for appending. `append` writes to the OS; `sync` makes every appended record durable
+/// (fdatasync), once per group commit.
 public final class WriteAheadLog {
     public struct Record {
         public var lsn: UInt64
         public var payload: [UInt8]
     }
 
-    public struct Corruption: Error, CustomStringConvertible {
+    /// Damage recovery cannot prove harmless: the node must not start on this log.
+    public struct Corruption: Error, CustomStringConvertible, Sendable {
         public var file: String
         public var offset: Int
         public var reason: String
-        public var description: String { "write-ahead log \(file) is corrupt at byte \(offset): \(reason)" }
+        public var description: String { "write-ahead log \(file) is damaged at byte \(offset): \(reason)" }
+    }
+
+    /// The last record of the last segment, left incomplete by a crash while it was written: its
+    /// header is cut short; or its header is whole and names the next LSN but the file ends before
+    /// its payload does; or a 512-byte sector inside it is all zeros (written space that never
+    /// received its data); or everything from it to the end of the file is zeros. A record that
+    /// is whole but fails its checksum is damage, not a torn write, and so is anything that a
+    /// valid record follows.
+    public struct TornTail: Sendable, Equatable {
+        public var path: String
+        public var offset: Int
+        /// Bytes from `offset` to the end of the file.
+        public var length: Int
+        /// Why these bytes are a torn write.
+        public var reason: String
+    }
+
+    /// One segment file as scanned.
+    public struct Segment: Sendable {
+        public var path: String
+        /// The LSN its name says its first record has.
+        public var firstLSN: UInt64
+        /// The LSN of its last whole record (`firstLSN - 1` when it has none).
+        public var lastLSN: UInt64
+        public var size: Int
+    }
+
+    /// What a read-only pass over the log found.
+    public struct Scan {
+        public var dir: String
+        public var segments: [Segment]
+        /// Every record after the `afterLSN` the scan was asked for, in order.
+        public var records: [Record]
+        public var tornTail: TornTail?
+        /// The LSN the log starts at (its first segment's name); nil without segments.
+        public var firstLSN: UInt64? { segments.first?.firstLSN }
+        /// The last whole record's LSN (the first segment's name minus one when none).
+        public var lastLSN: UInt64 { segments.last?.lastLSN ?? 0 }
     }
 
     static let headerSize = 16
     public static let maxRecordSize = 64 * 1024 * 1024
+    static let sectorSize = 512
 
     public let dir: String
     private var fd: Int32 = -1
     private var segmentPath = ""
     public private(set) var lastLSN: UInt64 = 0
-    /// Bytes appended to the current segment.
+    /// Bytes in the current segment (appended, whether or not yet synced).
     public private(set) var segmentBytes = 0
 
-    /// Opens (creating) the log in `dir`, returning it and every intact record after `afterLSN`.
+    /// Opens (creating) the log in `dir`, returning it and every intact record after `afterLSN`;
+    /// a torn tail is cut off.
     public static func open(_ dir: String, afterLSN: UInt64 = 0) throws -> (WriteAheadLog, [Record], truncatedBytes: Int) {
         try FileIO.makeDirectory(dir)
-        let wal = WriteAheadLog(dir: dir)
-        let segments = FileIO.list(dir).filter { $0.hasPrefix("segment-") && $0.hasSuffix(".log") }
-        var records: [Record] = []
-        var truncated = 0
-        var expected: UInt64? = nil
-        for (k, name) in segments.enumerated() {
+        let found = try scan(dir, afterLSN: afterLSN)
+        return (try open(found, afterLSN: afterLSN), found.records, found.tornTail?.length ?? 0)
+    }
+
+    /// Opens the log `scan` read for appending: cuts its torn tail, and starts a new segment when
+    /// there is none or when the log ends before `afterLSN` (everything up to it is in a
+    /// snapshot).
+    public static func open(_ scan: Scan, afterLSN: UInt64) throws(FileError) -> WriteAheadLog {
+        try FileIO.makeDirectory(scan.dir)
+        let wal = WriteAheadLog(dir: scan.dir)
+        if let torn = scan.tornTail {
+            guard Glibc.truncate(torn.path, off_t(torn.offset)) == 0 else { throw FileError("truncate", torn.path) }
+        }
+        wal.lastLSN = max(scan.lastLSN, afterLSN)
+        let reuse = scan.lastLSN >= afterLSN ? scan.segments.last?.path : nil
+        try wal.openSegment(reuseLast: reuse)
+        return wal
+    }
+
+    /// Reads every segment of `dir` without changing anything; returns the records after
+    /// `afterLSN`. Throws `Corruption` for any damage but a torn tail.
+    public static func scan(_ dir: String, afterLSN: UInt64 = 0) throws -> Scan {
+        var out = Scan(dir: dir, segments: [], records: [], tornTail: nil)
+        let names = FileIO.list(dir).filter { $0.hasPrefix("segment-") && $0.hasSuffix(".log") }
+        for (k, name) in names.enumerated() {
             let path = dir + "/" + name
+            guard let first = firstLSN(ofSegment: name) else {
+                throw Corruption(file: path, offset: 0, reason: "the file name does not give the segment's first LSN (segment-<20 digits>.log)")
+            }
+            if let previous = out.segments.last, first != previous.lastLSN + 1 {
+                let reason = first > previous.lastLSN + 1
+                    ? "LSNs \(previous.lastLSN + 1)…\(first - 1) are missing: the segment before it ends at LSN \(previous.lastLSN)"
+                    : "the segment before it already holds LSNs up to \(previous.lastLSN)"
+                throw Corruption(file: path, offset: 0, reason: reason)
+            }
             let bytes = try FileIO.read(path)
-            let isLast = k == segments.count - 1
+            var next = first
             var offset = 0
             while offset < bytes.count {
-                guard let (record, size) = decode(bytes, at: offset) else {
-                    if isLast {
-                        truncated = bytes.count - offset
-                        try wal.truncate(path, to: offset)
-                        break
-                    }
-                    throw Corruption(file: path, offset: offset, reason: "a record is cut short or fails its checksum in a segment that is not the last")
+                if let (record, size) = decode(bytes, at: offset), record.lsn == next {
+                    if record.lsn > afterLSN { out.records.append(record) }
+                    next += 1
+                    offset += size
+                    continue
                 }
-                if let e = expected, record.lsn != e {
-                    throw Corruption(file: path, offset: offset, reason: "LSN \(record.lsn) follows \(e - 1)")
+                guard k == names.count - 1 else {
+                    throw Corruption(file: path, offset: offset, reason: damage(bytes, at: offset, expecting: next) + " in a segment that is not the last")
                 }
-                expected = record.lsn + 1
-                wal.lastLSN = record.lsn
-                if record.lsn > afterLSN { records.append(record) }
-                offset += size
+                out.tornTail = try tornTail(bytes, at: offset, expecting: next, path: path)
+                break
             }
+            out.segments.append(Segment(path: path, firstLSN: first, lastLSN: next - 1, size: out.tornTail?.offset ?? bytes.count))
         }
-        if wal.lastLSN < afterLSN { wal.lastLSN = afterLSN }
-        try wal.openSegment(reuseLast: segments.last.map { dir + "/" + $0 })
-        return (wal, records, truncated)
+        return out
+    }
+
+    static func firstLSN(ofSegment name: String) -> UInt64? {
+        let digits = name.dropFirst("segment-".count).dropLast(".log".count)
+        guard digits.count == 20, digits.allSatisfy(\.isASCII), let n = UInt64(digits), n > 0 else { return nil }
+        return n
+    }
+
+    /// Decides whether the undecodable bytes at `x` (the next record should be LSN `next`) are a
+    /// torn tail; throws `Corruption` when they are not.
+    static func tornTail(_ b: [UInt8], at x: Int, expecting next: UInt64, path: String) throws(Corruption) -> TornTail {
+        func corrupt(_ reason: String) -> Corruption { Corruption(file: path, offset: x, reason: reason) }
+        // Whatever follows the damage: a valid record after it proves this is not the end.
+        let remaining = b.count - x
+        let highestPlausible = next + UInt64(remaining / headerSize) + 1
+        var y = x + 1
+        while y + headerSize <= b.count {
+            let length = Int(u32(b, y)), lsn = u64(b, y + 8)
+            if lsn >= next, lsn <= highestPlausible, length <= b.count - y - headerSize, let (record, _) = decode(b, at: y) {
+                throw corrupt(damage(b, at: x, expecting: next) + ", and a valid record (LSN \(record.lsn)) follows at byte \(y)")
+            }
+            y += 1
+        }
+        func torn(_ reason: String) -> TornTail { TornTail(path: path, offset: x, length: remaining, reason: reason) }
+        if remaining < headerSize { return torn("a record header cut short (\(remaining) of \(headerSize) bytes)") }
+        if b[x...].allSatisfy({ $0 == 0 }) { return torn("\(remaining) zero bytes that were never written") }
+        let length = Int(u32(b, x)), lsn = u64(b, x + 8)
+        guard length <= maxRecordSize, lsn == next else { throw corrupt(damage(b, at: x, expecting: next)) }
+        let end = x + headerSize + length
+        if end > b.count { return torn("the last record cut short (\(remaining - headerSize) of its \(length) payload bytes)") }
+        if end == b.count, hasZeroSector(b, from: x + headerSize, to: end) {
+            return torn("the last record holds a 512-byte sector of zeros (space written before its data)")
+        }
+        throw corrupt(damage(b, at: x, expecting: next))
+    }
+
+    /// Says what is wrong with the record at `x`.
+    static func damage(_ b: [UInt8], at x: Int, expecting next: UInt64) -> String {
+        guard x + headerSize <= b.count else { return "a record header is cut short" }
+        let length = Int(u32(b, x)), lsn = u64(b, x + 8)
+        if lsn != next { return "the record header names LSN \(lsn) where LSN \(next) should be" }
+        if length > maxRecordSize { return "the record header gives a length of \(length) bytes, over the \(maxRecordSize)-byte limit" }
+        if x + headerSize + length > b.count { return "the record (LSN \(lsn), \(length) bytes) runs past the end of the file" }
+        return "the record (LSN \(lsn), \(length) bytes) fails its checksum"
+    }
+
+    static func hasZeroSector(_ b: [UInt8], from start: Int, to end: Int) -> Bool {
+        var s = (start + sectorSize - 1) / sectorSize * sectorSize
+        while s + sectorSize <= end {
+            if b[s..<(s + sectorSize)].allSatisfy({ $0 == 0 }) { return true }
+            s += sectorSize
+        }
+        return false
     }
 
     private init(dir: String) { self.dir = dir }
 
     deinit { if fd >= 0 { close(fd) } }
 
+    static func u32(_ b: [UInt8], _ i: Int) -> UInt32 {
+        UInt32(b[i]) | UInt32(b[i + 1]) << 8 | UInt32(b[i + 2]) << 16 | UInt32(b[i + 3]) << 24
+    }
+
+    static func u64(_ b: [UInt8], _ i: Int) -> UInt64 {
+        var v: UInt64 = 0
+        for k in 0..<8 { v |= UInt64(b[i + k]) << (8 * UInt64(k)) }
+        return v
+    }
+
     static func decode(_ b: [UInt8], at offset: Int) -> (Record, Int)? {
         guard offset + headerSize <= b.count else { return nil }
-        func u32(_ i: Int) -> UInt32 { UInt32(b[i]) | UInt32(b[i + 1]) << 8 | UInt32(b[i + 2]) << 16 | UInt32(b[i + 3]) << 24 }
-        let length = Int(u32(offset))
-        let crc = u32(offset + 4)
-        var lsn: UInt64 = 0
-        for k in 0..<8 { lsn |= UInt64(b[offset + 8 + k]) << (8 * UInt64(k)) }
+        let length = Int(u32(b, offset))
+        let crc = u32(b, offset + 4)
+        let lsn = u64(b, offset + 8)
         guard length <= maxRecordSize, offset + headerSize + length <= b.count else { return nil }
         let body = b[(offset + 8)..<(offset + headerSize + length)]
         guard CRC32C.checksum(body) == crc, lsn > 0 else { return nil }
@@ -101,10 +232,6 @@ public final class WriteAheadLog {
         return out
     }
 
-    private func truncate(_ path: String, to size: Int) throws(FileError) {
-        guard Glibc.truncate(path, off_t(size)) == 0 else { throw FileError("truncate", path) }
-    }
-
     private func openSegment(reuseLast: String?) throws(FileError) {
         if fd >= 0 { close(fd) }
         let path = reuseLast ?? dir + "/" + WriteAheadLog.segmentName(lastLSN + 1)
@@ -120,12 +247,19 @@ public final class WriteAheadLog {
         return "segment-" + String(repeating: "0", count: max(0, 20 - digits.count)) + digits + ".log"
     }
 
-    /// Appends one record (to the OS, not yet durable) and returns its LSN.
+    /// Appends one record (to the OS, not yet durable) and returns its LSN. A failed append
+    /// (a full disk) leaves the log as it was: whatever part of the record reached the file is
+    /// cut off again.
     @discardableResult
     public func append(_ payload: [UInt8]) throws(FileError) -> UInt64 {
         let lsn = lastLSN + 1
         let bytes = WriteAheadLog.encode(lsn: lsn, payload: payload)
-        try FileIO.writeAll(fd, bytes, path: segmentPath)
+        do throws(FileError) {
+            try FileIO.writeAll(fd, bytes, path: segmentPath)
+        } catch {
+            _ = ftruncate(fd, off_t(segmentBytes))
+            throw error
+        }
         lastLSN = lsn
         segmentBytes += bytes.count
         return lsn
@@ -134,6 +268,16 @@ public final class WriteAheadLog {
     /// Makes every appended record durable.
     public func sync() throws(FileError) {
         guard fdatasync(fd) == 0 else { throw FileError("fdatasync", segmentPath) }
+    }
+
+    /// Forgets records appended since the log was last `durableLSN` long and `durableBytes` in
+    /// its current segment (after a group commit that could not be made durable): the file is cut
+    /// back and synced, so it holds exactly what was acknowledged.
+    public func rollBack(toLSN durableLSN: UInt64, bytes durableBytes: Int) throws(FileError) {
+        guard ftruncate(fd, off_t(durableBytes)) == 0 else { throw FileError("ftruncate", segmentPath) }
+        try sync()
+        lastLSN = durableLSN
+        segmentBytes = durableBytes
     }
 
     /// After a snapshot that covers everything up to `lastLSN`: starts a new segment and removes

@@ -1,0 +1,143 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import AccountNode
+import ClusterConfig
+import CleanRoomsModel
+import Digest
+import Dispatch
+import Foundation
+import JSON
+import NodeRuntime
+import Wire
+
+/// One AWS account as a process: what `crml-node` and `crml node` run (the same code, so the
+/// launcher can start nodes from the `crml` executable alone).
+///
+///     crml-node --cluster FILE --account ID [--host H] [--port P] [--data-dir D] [--ready-file F]
+///
+/// Reads the cluster file, recovers the account's state from its data directory, listens, and
+/// announces readiness with a line `READY account=… host=… port=… pid=…` on stdout and, if asked,
+/// a ready file (JSON, written atomically). SIGTERM and SIGINT stop it cleanly. `--repair`
+/// instead cuts a damaged write-ahead log back to its last good record (keeping what it cut) and
+/// exits.
+public enum NodeCommand {
+    public static let usage = """
+        usage: crml-node --cluster FILE --account ID [--host HOST] [--port PORT] [--data-dir DIR] [--ready-file FILE] [--failpoints NAME,…] [--break NAME,…]
+               crml-node --cluster FILE --account ID [--data-dir DIR] --repair
+        """
+
+    static let valueOptions: Set<String> = ["cluster", "account", "host", "port", "data-dir", "ready-file", "failpoints", "break"]
+
+    static func fail(_ message: String, code: Int32 = 2) -> Never {
+        Log.write("crml-node: \(message)")
+        exit(code)
+    }
+
+    /// Runs a node with `arguments` (the program name left out) until it is stopped; never returns.
+    public static func main(_ arguments: [String]) -> Never {
+        // The process is called crml-node whichever executable runs it (`pgrep -x crml-node`).
+        let comm = open("/proc/self/comm", O_WRONLY | O_CLOEXEC)
+        if comm >= 0 { _ = write(comm, "crml-node", 9); close(comm) }
+        var options: [String: String] = [:]
+        var repair = false
+        var args = arguments
+        while let a = args.first {
+            args.removeFirst()
+            if a == "--help" || a == "-h" { print(usage); exit(0) }
+            if a == "--repair" { repair = true; continue }
+            guard a.hasPrefix("--"), let v = args.first else { fail("\(a): expected --option VALUE\n\(usage)") }
+            args.removeFirst()
+            options[String(a.dropFirst(2))] = v
+        }
+        for k in options.keys where !valueOptions.contains(k) { fail("unknown option --\(k)\n\(usage)") }
+        guard let clusterPath = options["cluster"], let accountText = options["account"] else { fail(usage) }
+        guard let account = AccountID(accountText) else { fail("--account \(accountText) is not a 12-digit account id") }
+        guard let clusterBytes = FileManager.default.contents(atPath: clusterPath) else { fail("cannot read cluster file \(clusterPath)") }
+        let cluster: ClusterFile
+        do { cluster = try ClusterFile.load([UInt8](clusterBytes)) } catch { fail("cluster file \(clusterPath) is not valid: \(error)") }
+        guard let me = cluster.account(account) else { fail("account \(account) is not in \(clusterPath)") }
+        let clusterDir = URL(fileURLWithPath: clusterPath).deletingLastPathComponent().path
+        let dataDir = options["data-dir"] ?? me.dataDir ?? "\(clusterDir)/nodes/\(account)/data"
+
+        if repair { runRepair(dataDir: dataDir, account: account) }
+
+        let org = cluster.organization(of: account)
+        var config = NodeConfig(account: account, region: cluster.region, partition: cluster.partition,
+                                admin: .init(userName: me.admin.userName, accessKeyID: me.admin.accessKeyId, secretAccessKey: me.admin.secretAccessKey),
+                                organizationID: org?.id, serviceControlPolicies: org?.scps)
+        // Deliberately broken modes, for showing that the checker catches them (never in normal use).
+        let breaks = cluster.breaks + (options["break"] ?? ProcessInfo.processInfo.environment["CRML_BREAK"] ?? "").split(separator: ",").map(String.init)
+        for name in breaks where !NodeConfig.breakNames.contains(name) { fail("unknown --break \(name); known: \(NodeConfig.breakNames.joined(separator: ", "))") }
+        config.breaks = Set(breaks)
+        if let t = cluster.peerTimeout {
+            guard t >= 0.1, t <= 600 else { fail("peerTimeout \(t) in \(clusterPath) must be between 0.1 and 600 seconds") }
+            config.crossAccount.callTimeout = t
+        }
+        if !breaks.isEmpty { Log.write("crml-node \(account): DELIBERATELY BROKEN: \(breaks.joined(separator: ", "))") }
+        config.peers = Set(cluster.accounts.map(\.id.rawValue).filter { $0 != account.rawValue })
+        for a in cluster.accounts { if let o = cluster.organization(of: a.id) { config.organizations[a.id.rawValue] = o.id } }
+        var runtimeOptions = AccountNodeRuntime.Options(dataDir: dataDir)
+        runtimeOptions.host = options["host"] ?? me.host
+        if let p = options["port"] {
+            guard let port = UInt16(p) else { fail("--port \(p) is not a port number") }
+            runtimeOptions.port = port
+        } else {
+            runtimeOptions.port = UInt16(clamping: me.port)
+        }
+        for a in cluster.accounts where a.id != account {
+            if let secret = Hex.decode(a.nodeSecret) { runtimeOptions.peerSecrets[a.id.rawValue] = secret }
+        }
+        guard let mySecret = Hex.decode(me.nodeSecret) else { fail("the nodeSecret of account \(account) in \(clusterPath) is not hex") }
+        runtimeOptions.nodeSecret = mySecret
+        // Peers' ports are written to the cluster file when they start (possibly after this node),
+        // so the file is read again whenever a link to a peer opens.
+        runtimeOptions.peerEndpoint = { peer in
+            guard let bytes = FileManager.default.contents(atPath: clusterPath), let c = try? ClusterFile.load([UInt8](bytes)),
+                  let id = AccountID(peer), let a = c.account(id), a.port > 0, a.port <= 65535 else { return nil }
+            return (a.host, UInt16(a.port))
+        }
+
+        // Failpoints armed from the start (fault-injection runs): --failpoints or CRML_FAILPOINTS.
+        let armed = (options["failpoints"] ?? ProcessInfo.processInfo.environment["CRML_FAILPOINTS"] ?? "").split(separator: ",").map(String.init)
+        for name in armed where !Faults.failpointNames.contains(name) { fail("unknown failpoint \(name); known: \(Faults.failpointNames.joined(separator: ", "))") }
+        runtimeOptions.faults = Faults(failpoints: Set(armed))
+
+        // Test harnesses set CRML_EXIT_WITH_PID so a node never outlives the process that started
+        // it, even when that process crashes.
+        runtimeOptions.exitWithPID = ProcessInfo.processInfo.environment["CRML_EXIT_WITH_PID"].flatMap { Int32($0) }
+
+        Socket.raiseFileLimit()
+        signal(SIGPIPE, SIG_IGN)
+        let runtime: AccountNodeRuntime
+        do {
+            runtime = try AccountNodeRuntime(config: config, options: runtimeOptions)
+        } catch {
+            fail("cannot start account \(account): \(error)", code: 1)
+        }
+
+        // SIGTERM/SIGINT stop the loop; `run` then returns once pending writes are durable.
+        runtime.stopOnTerminationSignals()
+
+        Log.write("crml-node \(account): \(runtime.recovery.summary)")
+        if let readyFile = options["ready-file"] ?? me.readyFile {
+            let ready: JSON = ["account": .string(account.rawValue), "host": .string(runtimeOptions.host), "port": .int(Int(runtime.port)), "pid": .int(Int(getpid()))]
+            do { try FileIO.writeDurably(readyFile, JSONWriter.bytes(ready) + [0x0A]) } catch { fail("cannot write ready file: \(error)", code: 1) }
+        }
+        Log.stdout("READY account=\(account) host=\(runtimeOptions.host) port=\(runtime.port) pid=\(getpid())")
+        runtime.run()
+        Log.write("crml-node \(account): stopped")
+        exit(0)
+    }
+
+    /// `--repair`: cuts the log back to its last good record, keeping the cut bytes beside it.
+    static func runRepair(dataDir: String, account: AccountID) -> Never {
+        do {
+            let report = try StorageRepair.repair(dataDir: dataDir, account: account.rawValue)
+            Log.stdout("crml-node \(account): \(report)")
+            exit(0)
+        } catch {
+            fail("cannot repair \(dataDir): \(error)", code: 1)
+        }
+    }
+}

@@ -13,24 +13,26 @@ import Randomness
 /// queues it for the log, so replaying the log rebuilds the same state.
 public final class AccountNodeCore {
     public let config: NodeConfig
-    public private(set) var state: NodeState
+    public internal(set) var state: NodeState
     public private(set) var auditTrail: AuditTrail
     var rng: SplitMix64
     let serviceControlPolicies: [PolicySource]?
     /// Compiled identity policies per principal (`user/NAME`, `role/NAME`); dropped on change.
-    private var policyCache: [String: [PolicySource]] = [:]
+    var policyCache: [String: [PolicySource]] = [:]
     /// Callers by access key. Every change of state goes through `emit` or `replay`; `replay`
     /// empties it, `emit` does on any event that changes users (`StateEvent.changesUsers`), so
     /// an entry never outlives the user, key, tags or policies it was built from.
-    private var callerCache: [String: Caller] = [:]
+    var callerCache: [String: Caller] = [:]
     /// Parsed action names (handlers name a fixed set) and the request time last formatted for
     /// `aws:CurrentTime`: the same few values on every request.
     var actionNameCache: [String: ActionName] = [:]
     var formattedTime: (second: Int, text: String) = (.min, "")
     /// Effects of the request being handled, in order.
-    private var pending: [Effect] = []
-    private var pendingEvents: [StateEvent] = []
-    private var afterPersist: [Effect] = []
+    var pending: [Effect] = []
+    var pendingEvents: [StateEvent] = []
+    var afterPersist: [Effect] = []
+    /// Set while the shell's storage takes no writes (`StorageOutage`): why.
+    public internal(set) var storageOutage: String? = nil
     /// Client calls waiting for another account's node, by the token of the message sent.
     var pendingCalls: [String: PendingCall] = [:]
     /// Status pushes that arrived for a start not yet committed here (applied when it is;
@@ -144,7 +146,9 @@ public final class AccountNodeCore {
         let call = Call(token: request.token, caller: caller, params: request.params, now: request.now, sourceIP: request.sourceIP,
                         service: service, operation: operation, accessKeyID: request.accessKeyID)
         let reply: Reply
-        do {
+        if let refusal = storageRefusal(service: service), !AccountNodeCore.isReadOnly(operation: operation) {
+            reply = .error(refusal)
+        } else { do {
             if let model = ServiceModel.named(service), model.operations[operation] != nil {
                 try model.validateInput(operation: operation, request.params)
             }
@@ -157,7 +161,7 @@ public final class AccountNodeCore {
             assert(pendingEvents.isEmpty, "\(request.method) emitted events and then failed")
             pending.removeAll { if case .writeBlob = $0 { return pendingEvents.isEmpty } else { return false } }
             reply = .error(error)
-        }
+        } }
         if call.deferred, case .result = reply { return takeEffects() }  // answered when the other account's node has
         recordAudit(call, reply)
         pending.append(.reply(request.token, reply))
@@ -303,7 +307,7 @@ public final class AccountNodeCore {
     static let readOnlyPrefixes = ["Get", "List", "Head", "Describe", "Lookup", "Simulate"]
 
     private func recordAudit(_ call: Call, _ reply: Reply) {
-        let readOnly = AccountNodeCore.readOnlyPrefixes.contains { call.operation.hasPrefix($0) }
+        let readOnly = AccountNodeCore.isReadOnly(operation: call.operation)
         var errorCode: String?, errorMessage: String?
         if case .error(let e, _) = reply {
             errorCode = e.code.name

@@ -43,6 +43,7 @@ enum JobWork {
 extension AccountNodeCore {
     /// The shell has started work `id`.
     public func workStarted(_ id: String, now: Double) -> [Effect] {
+        guard storageOutage == nil else { return [] }
         if let m = state.audienceModels[id], m.status == "CREATE_PENDING" {
             emit(.audienceModelStatus(arn: id, status: "CREATE_IN_PROGRESS", details: nil, at: now))
         } else if let j = state.audienceGenerationJobs[id], j.status == "CREATE_PENDING" {
@@ -55,6 +56,7 @@ extension AccountNodeCore {
 
     /// Work has finished. Results for things deleted meanwhile are dropped.
     public func workFinished(_ result: WorkResult, now: Double) -> [Effect] {
+        guard storageOutage == nil else { return [] }
         switch result {
         case .modelTrained(let arn, let r):
             guard let m = state.audienceModels[arn], m.status != "ACTIVE" else { break }

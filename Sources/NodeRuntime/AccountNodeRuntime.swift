@@ -6,6 +6,7 @@ import CleanRoomsModel
 import Dispatch
 import Foundation
 import JSON
+import Synchronization
 import Wire
 
 /// The I/O shell of one account node: it recovers the node's state from disk, serves it over
@@ -83,6 +84,7 @@ public final class AccountNodeRuntime: NodeServerDelegate, @unchecked Sendable {
     }
 
     public let config: NodeConfig
+    public var storageAvailable: Bool { storageOutage == nil }
     public let options: Options
     public let loop = PollLoop()
     public private(set) var port: UInt16 = 0
@@ -94,10 +96,14 @@ public final class AccountNodeRuntime: NodeServerDelegate, @unchecked Sendable {
     private let lockFD: Int32
     private let started = Date()
 
-    // Reply gate: commits submitted and made durable, replies waiting for them, deletions to do.
+    // Reply gate: commits submitted and settled (durable, or failed during a storage outage),
+    // replies waiting for them, deletions to do.
     private var submittedCommits: UInt64 = 0
     private var durableCommits: UInt64 = 0
-    private var waiting: [(seq: UInt64, conn: UInt64, id: RPCID, reply: Reply, ack: DeleteAck?)] = []
+    private var waiting: [(seq: UInt64, route: Route, reply: Reply)] = []
+    /// Why the disk takes no writes (a commit failed); nil while it does. Until a probe finds it
+    /// writable again the core serves reads only (`StorageOutage`).
+    private var storageOutage: FileError?
     /// A peer delete being handled: its successful answer is traced as the proof that the
     /// delete was applied here.
     private struct DeleteAck {
@@ -106,7 +112,14 @@ public final class AccountNodeRuntime: NodeServerDelegate, @unchecked Sendable {
     }
     /// Where each request's answer goes, by the core's token: the connection and JSON-RPC id
     /// (and, for a peer delete, what to trace when it is answered).
-    private var routes: [RequestToken: (conn: UInt64, id: RPCID, ack: DeleteAck?)] = [:]
+    private var routes: [RequestToken: Route] = [:]
+    private struct Route {
+        var conn: UInt64
+        var id: RPCID
+        /// `iam`, `s3`, …, or `peer`: whose error an answer that storage prevents takes.
+        var service: Substring
+        var ack: DeleteAck?
+    }
     private var nextToken: UInt64 = 0
     private var peers: PeerLinks!
     private var shaper: LinkShaper!
@@ -178,10 +191,12 @@ public final class AccountNodeRuntime: NodeServerDelegate, @unchecked Sendable {
         let boot = core.bootstrapIfNeeded(now: Date().timeIntervalSince1970)
         if !boot.isEmpty {
             let done = DispatchSemaphore(value: 0)
+            let outcome = Mutex<Result<UInt64, FileError>?>(nil)
             var records: [[UInt8]] = []
             for case .persist(let events) in boot { records.append(try AccountNodeRuntime.encode(events)) }
-            pipeline.submit(.commit(blobs: [], records: records, done: { _ in done.signal() }))
+            pipeline.submit(.commit(blobs: [], records: records, done: { r in outcome.withLock { $0 = r }; done.signal() }))
             done.wait()
+            if case .failure(let e) = outcome.withLock({ $0 }) { throw e }
         }
 
         server = try NodeServer(host: options.host, port: options.port, loop: loop, maxLineLength: options.maxLineLength, handshakeTimeout: options.handshakeTimeout)
@@ -263,7 +278,8 @@ public final class AccountNodeRuntime: NodeServerDelegate, @unchecked Sendable {
             handleAdmin(conn, id: id, method: method, params: params, accessKeyID: accessKeyID)
             return
         }
-        let request = ClientRequest(token: route(conn, id), method: method, params: params, accessKeyID: accessKeyID,
+        let service = method.split(separator: ".", maxSplits: 1).first ?? ""
+        let request = ClientRequest(token: route(conn, id, service: service), method: method, params: params, accessKeyID: accessKeyID,
                                     sourceIP: conn.peerAddress, now: Date().timeIntervalSince1970)
         perform(core.handle(request))
     }
@@ -277,15 +293,15 @@ public final class AccountNodeRuntime: NodeServerDelegate, @unchecked Sendable {
         if method == "peer.DeleteJob" { options.faults.pass("delete.apply") }
         let jobID = params["jobID"]?.stringValue
         trace.record(.inbound, peer: account, method: method, jobID: jobID)
-        let token = route(conn, id, ack: method == "peer.DeleteJob" ? DeleteAck(peer: account, jobID: jobID) : nil)
+        let token = route(conn, id, service: "peer", ack: method == "peer.DeleteJob" ? DeleteAck(peer: account, jobID: jobID) : nil)
         perform(core.handlePeer(PeerRequest(token: token, from: account, method: method, params: params, now: Date().timeIntervalSince1970)))
     }
 
     /// A token for a request whose answer goes to `id` on `conn`.
-    private func route(_ conn: Connection, _ id: RPCID, ack: DeleteAck? = nil) -> RequestToken {
+    private func route(_ conn: Connection, _ id: RPCID, service: Substring, ack: DeleteAck? = nil) -> RequestToken {
         nextToken += 1
         let token = RequestToken(nextToken)
-        routes[token] = (conn.id, id, ack)
+        routes[token] = Route(conn: conn.id, id: id, service: service, ack: ack)
         return token
     }
 
@@ -302,6 +318,11 @@ public final class AccountNodeRuntime: NodeServerDelegate, @unchecked Sendable {
             if core.state.audienceExportJobs[id] != nil { options.faults.pass("export.during") }
             perform(core.workStarted(id, now: now))
         case .finished(let result): perform(core.workFinished(result, now: now))
+        case .storageFailed(let error):
+            // The work's output could not be written: like a commit that failed. The work runs
+            // again once the disk takes writes (its resource is still in progress on disk).
+            submittedCommits += 1
+            commitFailed(submittedCommits, error)
         }
     }
 
@@ -332,9 +353,12 @@ public final class AccountNodeRuntime: NodeServerDelegate, @unchecked Sendable {
             submittedCommits += 1
             let seq = submittedCommits
             bytesSinceSnapshot += records.reduce(0) { $0 + $1.count }
-            pipeline.submit(.commit(blobs: newBlobs, records: records, done: { [weak self] _ in
+            pipeline.submit(.commit(blobs: newBlobs, records: records, done: { [weak self] outcome in
                 guard let node = self else { return }
-                node.loop.post { node.committed(seq) }
+                switch outcome {
+                case .success: node.loop.post { node.committed(seq) }
+                case .failure(let error): node.loop.post { node.commitFailed(seq, error) }
+                }
             }))
         }
         if submittedCommits > durableCommits {
@@ -353,11 +377,11 @@ public final class AccountNodeRuntime: NodeServerDelegate, @unchecked Sendable {
             }
         }
         for (token, reply) in replies {
-            guard let (conn, id, ack) = routes.removeValue(forKey: token) else { continue }
+            guard let route = routes.removeValue(forKey: token) else { continue }
             if submittedCommits > durableCommits {
-                waiting.append((submittedCommits, conn, id, reply, ack))
+                waiting.append((submittedCommits, route, reply))
             } else {
-                deliver(reply, conn: conn, id: id, ack: ack)
+                deliver(reply, conn: route.conn, id: route.id, ack: route.ack)
             }
         }
         maintainStorage()
@@ -375,7 +399,7 @@ public final class AccountNodeRuntime: NodeServerDelegate, @unchecked Sendable {
         durableCommits = max(durableCommits, seq)
         var k = 0
         while k < waiting.count && waiting[k].seq <= durableCommits {
-            deliver(waiting[k].reply, conn: waiting[k].conn, id: waiting[k].id, ack: waiting[k].ack)
+            deliver(waiting[k].reply, conn: waiting[k].route.conn, id: waiting[k].route.id, ack: waiting[k].route.ack)
             k += 1
         }
         waiting.removeFirst(k)
@@ -387,6 +411,54 @@ public final class AccountNodeRuntime: NodeServerDelegate, @unchecked Sendable {
             done += 1
         }
         afterCommit.removeFirst(done)
+    }
+
+    /// A commit could not be made durable (a full disk). Nothing that depended on it is
+    /// acknowledged: the replies waiting for it (and for every commit after it, which fail too)
+    /// are errors, its after-commit work is dropped, and the node goes back to what its disk
+    /// holds, serving reads, until a probe finds the disk writable again.
+    private func commitFailed(_ seq: UInt64, _ error: FileError) {
+        guard seq > durableCommits else { return }  // settled already, with the outage that began before it
+        storageOutage = error
+        Log.write("crml-node \(accountID): storage failed (\(error)); writes are refused and reads served until the disk takes writes again")
+        let refusals = waiting.map(\.route) + routes.values
+        waiting.removeAll()
+        routes.removeAll()
+        afterCommit.removeAll()
+        for r in refusals {
+            let refusal = core.storageRefusalError(service: r.service == "peer" ? "cleanroomsml" : String(r.service))
+            deliver(.error(refusal), conn: r.conn, id: r.id)
+        }
+        work.cancelAll()
+        // Every commit submitted so far fails (the pipeline takes none until a probe passes):
+        // replies from now on depend on none of them.
+        durableCommits = submittedCommits
+        do {
+            let found = try DataDirectory(options.dataDir).inspect(account: accountID)
+            core.storageFailed(durableState: try AccountNodeRuntime.recoverState(found), reason: "\(error)")
+            for o in blobs.orphans(referenced: core.state.referencedBlobs) { blobs.delete(o) }
+        } catch {
+            Log.write("fatal: after a storage failure the data directory cannot be read back (\(error)); stopping the node")
+            exit(70)
+        }
+        probeStorage()
+    }
+
+    /// Asks the pipeline, every second, whether the disk takes writes again; when it does,
+    /// the node resumes as after a start.
+    private func probeStorage() {
+        loop.after(1) { [weak self] in
+            guard let self else { return }
+            self.pipeline.submit(.probe(done: { [weak self] outcome in
+                guard let node = self else { return }
+                node.loop.post {
+                    guard case .success = outcome else { node.probeStorage(); return }
+                    node.storageOutage = nil
+                    Log.write("crml-node \(node.accountID): the disk takes writes again; resuming")
+                    node.perform(node.core.storageRecovered(now: Date().timeIntervalSince1970))
+                }
+            }))
+        }
     }
 
     private func run(_ action: AfterCommit) {
@@ -497,9 +569,16 @@ public final class AccountNodeRuntime: NodeServerDelegate, @unchecked Sendable {
     private func snapshot(reply: (conn: UInt64, id: RPCID)?) {
         bytesSinceSnapshot = 0
         guard let state = try? JSONWriter.bytes(JSON(encoding: core.state)) else { return }
-        pipeline.submit(.snapshot(state: state, done: { [weak self] lsn in
+        pipeline.submit(.snapshot(state: state, done: { [weak self] outcome in
             guard let node = self, let reply else { return }
-            node.loop.post { node.deliver(.result(["snapshotLSN": .number(Double(lsn))]), conn: reply.conn, id: reply.id) }
+            node.loop.post {
+                switch outcome {
+                case .success(let lsn): node.deliver(.result(["snapshotLSN": .number(Double(lsn))]), conn: reply.conn, id: reply.id)
+                case .failure(let error):
+                    node.deliver(.error(AWSError(.internalFailure, "The snapshot was not written (\(error.operation): \(error.reason)); the log still holds everything")),
+                                 conn: reply.conn, id: reply.id)
+                }
+            }
         }))
     }
 
@@ -531,6 +610,7 @@ public final class AccountNodeRuntime: NodeServerDelegate, @unchecked Sendable {
                 "outbox": .int(s.outbox.count), "startIntents": .int(s.startIntents.count),
                 "peersConnected": .array(peers.connectedAccounts.map { .string($0) }),
                 "commitsSubmitted": .number(Double(submittedCommits)), "commitsDurable": .number(Double(durableCommits)),
+                "storage": .compactObject(["writable": .bool(storageOutage == nil), "failure": storageOutage.map { .string("\($0.operation): \($0.reason)") }]),
                 "recovery": ["snapshotLSN": .number(Double(recovery.snapshotLSN)), "replayedRecords": .int(recovery.replayedRecords),
                              "truncatedBytes": .int(recovery.truncatedBytes), "orphanBlobs": .int(recovery.orphanBlobs),
                              "leftoversRemoved": .int(recovery.leftoversRemoved),

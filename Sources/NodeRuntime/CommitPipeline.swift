@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import AccountNode
 import Dispatch
 import JSON
@@ -9,18 +12,31 @@ import Synchronization
 ///
 /// Group commit: the thread takes every job queued since its last pass, writes the blobs (each
 /// durably), appends all log records, and makes them durable with one `fdatasync` before it
-/// reports any of them done. A storage failure stops the process (fail-stop): an
-/// acknowledgement the node could not keep is never given.
+/// reports any of them done.
+///
+/// Storage failures (a full disk, a failed sync) never acknowledge what was not kept: the
+/// pass's records are cut off the log again (and the cut made durable), every commit of the pass
+/// and every later one is reported failed, and the pipeline writes nothing more until a `probe`
+/// finds the disk writable again. The log then holds exactly the commits reported durable. Only
+/// when even that cut cannot be made durable does the process stop (exit 70): then it no longer
+/// knows what the disk holds. Audit lines that cannot be written wait in memory (the newest
+/// `auditBacklogLimit`) and go out with the next pass that can write them.
 final class CommitPipeline: @unchecked Sendable {
+    /// A commit's outcome: the last LSN once durable, or why it was not kept.
+    typealias Completion = @Sendable (Result<UInt64, FileError>) -> Void
+
     enum Job {
-        /// Blobs to store, then records to log; `done` gets the last LSN once durable.
-        case commit(blobs: [(id: String, bytes: [UInt8])], records: [[UInt8]], done: @Sendable (UInt64) -> Void)
+        /// Blobs to store, then records to log.
+        case commit(blobs: [(id: String, bytes: [UInt8])], records: [[UInt8]], done: Completion)
         /// Audit events: encoded here (off the loop thread), appended, not synced.
         case audit([AuditEvent])
         /// A snapshot of the state after every earlier job; the log restarts after it.
-        case snapshot(state: [UInt8], done: @Sendable (UInt64) -> Void)
+        case snapshot(state: [UInt8], done: Completion)
         /// The audit file rewritten with these events (encoded here, off the loop thread).
         case compactAudit([AuditEvent])
+        /// Is the disk writable again? Writes and syncs a probe file; on success the pipeline
+        /// takes commits again.
+        case probe(done: @Sendable (Result<Void, FileError>) -> Void)
     }
 
     // Owned by the writer thread once `start` has run.
@@ -28,10 +44,19 @@ final class CommitPipeline: @unchecked Sendable {
     private let blobs: BlobStore
     private let audit: AuditLog
     private let dataDir: String
+    /// Why commits are refused until a probe succeeds (nil: writing).
+    private var failure: FileError?
+    /// The log as of the last successful sync: what a failed pass is cut back to.
+    private var durableLSN: UInt64
+    private var durableBytes: Int
+    private var auditBacklog: [[UInt8]] = []
+    private var auditLinesDropped = 0
+    static let auditBacklogLimit = 100_000
+    /// Bytes a probe writes: room for a few commits, not just one byte.
+    static let probeSize = 256 * 1024
 
     private let queue = Mutex<[Job]>([])
     private let wake = DispatchSemaphore(value: 0)
-    private let idle = Mutex<Bool>(true)
     private let stopped = Atomic<Bool>(false)
     private let finished = DispatchSemaphore(value: 0)
 
@@ -40,6 +65,8 @@ final class CommitPipeline: @unchecked Sendable {
         self.blobs = blobs
         self.audit = audit
         self.dataDir = dataDir
+        durableLSN = wal.lastLSN
+        durableBytes = wal.segmentBytes
     }
 
     func start() {
@@ -78,54 +105,116 @@ final class CommitPipeline: @unchecked Sendable {
     }
 
     private func process(_ jobs: [Job]) {
-        var dones: [(@Sendable (UInt64) -> Void, UInt64)] = []
-        // Audit events are encoded after the log is synced, so they never delay a commit.
+        // Commits appended since the last sync; reported once the sync says they are durable.
+        var unsynced: [(Completion, UInt64)] = []
         var auditEvents: [AuditEvent] = []
-        func writeAudit() {
-            guard !auditEvents.isEmpty else { return }
-            let lines = auditEvents.map(\.line)
-            auditEvents.removeAll()
-            fail { () throws(FileError) in try audit.append(lines) }
-        }
-        var unsynced = false
+
+        func refuse(_ done: Completion) { done(.failure(failure!)) }
+
+        /// Makes the pass's appends durable, or cuts them off again and refuses them.
         func flush() {
-            guard unsynced || !dones.isEmpty else { return }
-            if unsynced { fail { () throws(FileError) in try wal.sync() } }
-            unsynced = false
-            for (done, lsn) in dones { done(lsn) }
-            dones.removeAll()
+            guard !unsynced.isEmpty else { return }
+            do throws(FileError) {
+                try wal.sync()
+                durableLSN = wal.lastLSN
+                durableBytes = wal.segmentBytes
+                for (done, lsn) in unsynced { done(.success(lsn)) }
+            } catch {
+                fail(error)
+                for (done, _) in unsynced { refuse(done) }
+            }
+            unsynced.removeAll()
         }
+
         for job in jobs {
             switch job {
             case .commit(let bs, let records, let done):
-                for b in bs { fail { () throws(FileError) in try blobs.write(b.id, b.bytes) } }
-                for r in records { fail { () throws(FileError) in _ = try wal.append(r) } }
-                unsynced = unsynced || !records.isEmpty
-                dones.append((done, wal.lastLSN))
+                guard failure == nil else { refuse(done); continue }
+                do throws(FileError) {
+                    for b in bs { try blobs.write(b.id, b.bytes) }
+                    for r in records { try wal.append(r) }
+                    unsynced.append((done, wal.lastLSN))
+                } catch {
+                    // Nothing of this pass is acknowledged: earlier commits in it go too.
+                    fail(error)
+                    for (d, _) in unsynced { refuse(d) }
+                    unsynced.removeAll()
+                    refuse(done)
+                }
             case .audit(let events):
                 auditEvents += events
             case .snapshot(let state, let done):
                 flush()
+                guard failure == nil else { refuse(done); continue }
                 let lsn = wal.lastLSN
-                fail { () throws(FileError) in try SnapshotStore.write(dataDir, lsn: lsn, state: state) }
-                fail { () throws(FileError) in try wal.startNewSegment() }
-                done(lsn)
+                do throws(FileError) {
+                    try SnapshotStore.write(dataDir, lsn: lsn, state: state)
+                    try wal.startNewSegment()
+                    durableLSN = wal.lastLSN
+                    durableBytes = wal.segmentBytes
+                    done(.success(lsn))
+                } catch {
+                    // The old snapshot and log still hold everything: a snapshot that could not
+                    // be written is only a snapshot not taken.
+                    done(.failure(error))
+                }
             case .compactAudit(let events):
                 flush()  // commits queued before it are not kept waiting behind the rewrite
-                writeAudit()
-                let lines = events.map(\.line)
-                fail { () throws(FileError) in try audit.compact(lines) }
+                writeAudit(&auditEvents)
+                guard auditBacklog.isEmpty else { continue }  // the disk is full: compact later
+                do throws(FileError) { try audit.compact(events.map(\.line)) } catch {
+                    Log.write("storage: the audit file was not compacted (\(error)); it keeps growing until it can be")
+                }
+            case .probe(let done):
+                flush()
+                do throws(FileError) {
+                    try probeDisk()
+                    if failure != nil { Log.write("storage: the disk takes writes again; commits resume") }
+                    failure = nil
+                    done(.success(()))
+                } catch {
+                    done(.failure(error))
+                }
             }
         }
         flush()
-        writeAudit()
+        writeAudit(&auditEvents)
     }
 
-    /// Storage errors are fatal: the node stops rather than acknowledge what it cannot keep.
-    private func fail(_ body: () throws(FileError) -> Void) {
-        do { try body() } catch {
-            FileHandle.standardError.write(Data("fatal: storage failure, stopping the node: \(error)\n".utf8))
+    /// Stops taking commits: cuts the log back to what is durable. If even that fails, the node
+    /// can no longer say what its disk holds and stops.
+    private func fail(_ error: FileError) {
+        if failure == nil { Log.write("storage: \(error); refusing writes until the disk takes them again") }
+        failure = error
+        do throws(FileError) { try wal.rollBack(toLSN: durableLSN, bytes: durableBytes) } catch {
+            Log.write("fatal: storage failure, and the log could not be cut back to what is durable (\(error)); stopping the node")
             exit(70)
+        }
+    }
+
+    private func probeDisk() throws(FileError) {
+        let path = dataDir + "/probe.tmp"
+        defer { FileIO.remove(path) }
+        try FileIO.writeDurably(path, [UInt8](repeating: 0, count: CommitPipeline.probeSize))
+    }
+
+    /// Appends the pass's audit lines after what is waiting from earlier passes.
+    private func writeAudit(_ events: inout [AuditEvent]) {
+        auditBacklog += events.map(\.line)
+        events.removeAll()
+        guard !auditBacklog.isEmpty else { return }
+        do throws(FileError) {
+            try audit.append(auditBacklog)
+            auditBacklog.removeAll()
+            if auditLinesDropped > 0 {
+                Log.write("storage: audit lines are written again; \(auditLinesDropped) were dropped while the disk was full")
+                auditLinesDropped = 0
+            }
+        } catch {
+            if auditBacklog.count > CommitPipeline.auditBacklogLimit {
+                auditLinesDropped += auditBacklog.count - CommitPipeline.auditBacklogLimit
+                auditBacklog.removeFirst(auditBacklog.count - CommitPipeline.auditBacklogLimit)
+            }
         }
     }
 }

@@ -15,6 +15,8 @@ final class WorkRunner: @unchecked Sendable {
     enum Report {
         case started(String)
         case finished(WorkResult)
+        /// The work's output could not be written (a full disk): not a result of the work.
+        case storageFailed(FileError)
     }
 
     private let blobs: BlobStore
@@ -23,9 +25,13 @@ final class WorkRunner: @unchecked Sendable {
     private let report: @Sendable (Report) -> Void
     /// Seconds a run or export takes at least (a fault for tests; normally 0).
     private let minimumDuration: @Sendable () -> Double
-    private let queue = Mutex<[Work]>([])
+    private let queue = Mutex<[(work: Work, generation: Int)]>([])
+    /// Bumped by `cancelAll`: work from an earlier generation is not reported.
+    private let generation = Atomic<Int>(0)
     private let cancelled = Mutex<Set<String>>([])
     private let wake = DispatchSemaphore(value: 0)
+    /// Set by `perform` when an output file could not be written (on the runner's thread).
+    private var storageFailure: FileError?
     /// The most recently used model, kept loaded (generation after generation reuses it).
     private var cachedModel: (file: String, model: LookalikeModel)?
 
@@ -48,14 +54,23 @@ final class WorkRunner: @unchecked Sendable {
 
     func submit(_ work: Work) {
         cancelled.withLock { _ = $0.remove(work.id) }
-        queue.withLock { $0.append(work) }
+        let g = generation.load(ordering: .sequentiallyConsistent)
+        queue.withLock { $0.append((work, g)) }
         wake.signal()
     }
 
     func cancel(_ id: String) {
         cancelled.withLock { _ = $0.insert(id) }
-        queue.withLock { $0.removeAll { $0.id == id } }
+        queue.withLock { $0.removeAll { $0.work.id == id } }
     }
+
+    /// Drops all queued work; the piece running, if any, finishes unreported.
+    func cancelAll() {
+        generation.add(1, ordering: .sequentiallyConsistent)
+        queue.withLock { $0.removeAll() }
+    }
+
+    private func isCurrent(_ g: Int) -> Bool { generation.load(ordering: .sequentiallyConsistent) == g }
 
     func modelPath(_ id: String) -> String { "\(modelsDir)/\(id).bin" }
     func audiencePath(_ id: String) -> String { "\(audiencesDir)/\(id).csv" }
@@ -87,12 +102,14 @@ final class WorkRunner: @unchecked Sendable {
     private func run() {
         while true {
             wake.wait()
-            while let work = queue.withLock({ $0.isEmpty ? nil : $0.removeFirst() }) {
-                guard !isCancelled(work.id) else { continue }
+            while let (work, g) = queue.withLock({ $0.isEmpty ? nil : $0.removeFirst() }) {
+                guard !isCancelled(work.id), isCurrent(g) else { continue }
                 report(.started(work.id))
                 if case .trainModel = work {} else { stretch(work.id) }
                 let result = perform(work)
-                if !isCancelled(work.id) { report(.finished(result)) }
+                guard !isCancelled(work.id), isCurrent(g) else { continue }
+                if let storage = storageFailure { report(.storageFailed(storage)) } else { report(.finished(result)) }
+                storageFailure = nil
             }
         }
     }
@@ -129,8 +146,9 @@ final class WorkRunner: @unchecked Sendable {
                 }
                 let model = Trainer.train(data)
                 guard !isCancelled(arn) else { throw WorkFailure(statusCode: "CANCELLED", message: "deleted while training") }
-                do { try FileIO.writeDurably(modelPath(file), model.encoded()) } catch {
-                    throw WorkFailure(statusCode: "STORAGE_FAILURE", message: "\(error)")
+                do throws(FileError) { try FileIO.writeDurably(modelPath(file), model.encoded()) } catch {
+                    storageFailure = error
+                    throw WorkFailure(statusCode: "STORAGE_FAILURE", message: error.reason)
                 }
                 return WorkResult.TrainedModel(users: model.userCount, interactions: data.count)
             })
@@ -172,8 +190,9 @@ final class WorkRunner: @unchecked Sendable {
                 guard !isCancelled(arn) else { throw WorkFailure(statusCode: "CANCELLED", message: "deleted while generating") }
                 var csv = Array("user_id,score\n".utf8)
                 for r in result.ranked { csv += Array("\(CSV.escape(r.user)),\(r.score)\n".utf8) }
-                do { try FileIO.writeDurably(audiencePath(audienceFile), csv) } catch {
-                    throw WorkFailure(statusCode: "STORAGE_FAILURE", message: "\(error)")
+                do throws(FileError) { try FileIO.writeDurably(audiencePath(audienceFile), csv) } catch {
+                    storageFailure = error
+                    throw WorkFailure(statusCode: "STORAGE_FAILURE", message: error.reason)
                 }
                 // A delete that came while the file was being written has already removed what
                 // there was: remove this too.

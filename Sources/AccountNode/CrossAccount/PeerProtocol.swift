@@ -48,7 +48,9 @@ extension AccountNodeCore {
     /// caller's own account records the call (XA-10).
     public func handlePeer(_ request: PeerRequest) -> [Effect] {
         let reply: Reply
-        if let handler = AccountNodeCore.peerHandlers[request.method] {
+        if let refusal = storageRefusal(service: "cleanroomsml"), !AccountNodeCore.readOnlyPeerMethods.contains(request.method) {
+            reply = .error(refusal)
+        } else if let handler = AccountNodeCore.peerHandlers[request.method] {
             do { reply = try handler(self, request) } catch {
                 reply = .error(error as? AWSError ?? AWSError(.internalService, "\(error)"))
             }
@@ -66,6 +68,7 @@ extension AccountNodeCore {
 
     /// What became of a message this node sent (`Effect.sendPeer`).
     public func peerAnswered(_ token: String, _ outcome: PeerOutcome, now: Double) -> [Effect] {
+        guard storageOutage == nil else { return [] }
         if let p = pendingCalls.removeValue(forKey: token) {
             switch p.kind {
             case .start(let job): CrossAccountStart.resolve(self, p.call, job, outcome, now: now)
@@ -88,6 +91,7 @@ extension AccountNodeCore {
     /// A link to `account`'s node has (re)opened: redeliver what it has not acknowledged and
     /// compare notes.
     public func peerConnected(_ account: String, now: Double) -> [Effect] {
+        guard storageOutage == nil else { return [] }
         for e in state.outbox.values.sorted(by: { $0.createdAt < $1.createdAt }) where e.account == account {
             Outbox.deliver(self, e, delay: 0)
         }
@@ -97,6 +101,7 @@ extension AccountNodeCore {
 
     /// The periodic sync: one digest to every account this node shares jobs with.
     public func syncTick(now: Double) -> [Effect] {
+        guard storageOutage == nil else { return [] }
         for account in JobSync.counterparts(self) { JobSync.send(self, to: account, now: now) }
         return effectsOfInternalStep()
     }

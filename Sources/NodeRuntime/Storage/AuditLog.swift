@@ -37,11 +37,17 @@ public final class AuditLog {
         return (Array(events.suffix(capacity)), events.count)
     }
 
+    /// Appends lines; on failure (a full disk) the file is cut back to its size before, so a
+    /// retry never leaves half a line in front of a whole one.
     public func append(_ encoded: [[UInt8]]) throws(FileError) {
         guard !encoded.isEmpty else { return }
         var buf = [UInt8]()
         for e in encoded { buf += e; buf.append(0x0A) }
-        try FileIO.writeAll(fd, buf, path: path)
+        let before = lseek(fd, 0, SEEK_END)
+        do throws(FileError) { try FileIO.writeAll(fd, buf, path: path) } catch {
+            if before >= 0 { _ = ftruncate(fd, before) }
+            throw error
+        }
     }
 
     /// Rewrites the file with just `events` (the node's current trail).

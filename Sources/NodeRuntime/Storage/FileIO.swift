@@ -7,7 +7,9 @@ public struct FileError: Error, CustomStringConvertible, Sendable {
     public var operation: String
     public var path: String
     public var code: Int32
-    public var description: String { "\(operation) \(path): \(String(cString: strerror(code)))" }
+    public var description: String { "\(operation) \(path): \(reason)" }
+    /// The errno text (no path: for answers that must not show the host's layout).
+    public var reason: String { String(cString: strerror(code)) }
 
     init(_ operation: String, _ path: String, _ code: Int32 = errno) {
         self.operation = operation
@@ -57,7 +59,8 @@ public enum FileIO {
         }
     }
 
-    /// Writes a whole file so that a crash leaves either the old file or the new one.
+    /// Writes a whole file so that a crash leaves either the old file or the new one. A write
+    /// that fails (a full disk) removes its temporary file and leaves the old one.
     public static func writeDurably(_ path: String, _ bytes: [UInt8]) throws(FileError) {
         let tmp = path + ".tmp"
         let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
@@ -67,10 +70,15 @@ public enum FileIO {
             guard fsync(fd) == 0 else { throw FileError("fsync", tmp) }
         } catch {
             close(fd)
+            unlink(tmp)
             throw error
         }
         close(fd)
-        guard rename(tmp, path) == 0 else { throw FileError("rename", tmp) }
+        guard rename(tmp, path) == 0 else {
+            let e = FileError("rename", tmp)
+            unlink(tmp)
+            throw e
+        }
         try syncDirectory(of: path)
     }
 

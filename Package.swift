@@ -30,7 +30,9 @@ let package = Package(
         .target(name: "AccountNode", dependencies: ["JSON", "CleanRoomsModel", "AccessControl", "Digest", "SeedSQL", "Randomness"]),
 
         // I/O: the wire protocol (framing, JSON-RPC, handshake, sockets, event loop, client).
-        .target(name: "Wire", dependencies: ["JSON", "CleanRoomsModel", "Digest"]),
+        // CEpoll: epoll(7), which Glibc's module does not export (our own C, four functions).
+        .target(name: "CEpoll"),
+        .target(name: "Wire", dependencies: ["JSON", "CleanRoomsModel", "Digest", "CEpoll"]),
 
         // Child processes (posix_spawn), for the launcher and the tests.
         .target(name: "Processes"),

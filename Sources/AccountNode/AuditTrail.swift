@@ -121,27 +121,139 @@ public struct AuditEvent: Sendable {
     }
 }
 
-/// The account's recent audit events, newest last, bounded by `capacity` (the oldest are
-/// dropped first, as CloudTrail's lookup window drops old events).
+/// The account's recent audit events, bounded by `capacity` (the oldest are dropped first, as
+/// CloudTrail's lookup window drops old events), indexed so that a lookup costs what it returns.
+///
+/// Every event gets a sequence number, in the order it was recorded. Events are kept in a ring;
+/// each lookup attribute (`EventName`, `Username`, `ResourceName`, …) maps each value to the
+/// sequence numbers of the events that have it, oldest first. A lookup walks back from the
+/// newest (or from its page token) through the ring or one such list, and the time window is
+/// found by binary search: events are recorded in the order of the node's clock (a clock that
+/// steps back can hide events at a window's edge).
 public struct AuditTrail: Sendable {
     public let capacity: Int
-    public private(set) var events: [AuditEvent] = []
-    private var start = 0  // ring start when full
+    /// The ring: `events[start]` is the oldest, with sequence number `firstSeq`.
+    private var events: [AuditEvent] = []
+    private var start = 0
+    public private(set) var firstSeq: UInt64 = 1
+    /// Sequence numbers by lookup attribute and value, oldest first.
+    private var index: [Attribute: [String: SeqList]] = [:]
+
+    /// The lookup attributes `LookupEvents` takes.
+    public enum Attribute: String, Sendable, CaseIterable {
+        case eventId = "EventId", eventName = "EventName", readOnly = "ReadOnly", username = "Username", resourceType = "ResourceType",
+             resourceName = "ResourceName", eventSource = "EventSource", accessKeyId = "AccessKeyId"
+    }
+
+    /// Ascending sequence numbers; the front is dropped as events leave the ring.
+    struct SeqList: Sendable {
+        var seqs: [UInt64] = []
+        var head = 0
+        var isEmpty: Bool { head >= seqs.count }
+    }
 
     public init(capacity: Int) { self.capacity = max(1, capacity) }
 
+    public var count: Int { events.count }
+    /// The sequence number the next event gets.
+    public var nextSeq: UInt64 { firstSeq + UInt64(events.count) }
+
+    /// The event with sequence number `seq`, if still kept.
+    public func event(_ seq: UInt64) -> AuditEvent? {
+        guard seq >= firstSeq, seq < nextSeq else { return nil }
+        return events[(start + Int(seq - firstSeq)) % events.count]
+    }
+
     public mutating func append(_ e: AuditEvent) {
+        let seq = nextSeq
         if events.count < capacity {
             events.append(e)
         } else {
+            unindex(events[start], seq: firstSeq)
             events[start] = e
             start = (start + 1) % capacity
+            firstSeq += 1
+        }
+        for (attribute, value) in AuditTrail.attributes(of: e) {
+            index[attribute, default: [:]][value, default: SeqList()].seqs.append(seq)
         }
     }
 
-    /// Events newest first.
-    public var newestFirst: [AuditEvent] {
-        let ordered = Array(events[start...]) + Array(events[..<start])
-        return ordered.reversed()
+    private mutating func unindex(_ e: AuditEvent, seq: UInt64) {
+        for (attribute, value) in AuditTrail.attributes(of: e) {
+            guard var list = index[attribute]?[value], !list.isEmpty, list.seqs[list.head] == seq else { continue }
+            list.head += 1
+            if list.isEmpty {
+                index[attribute]![value] = nil
+            } else {
+                if list.head > 64 && list.head * 2 > list.seqs.count {
+                    list.seqs.removeFirst(list.head)
+                    list.head = 0
+                }
+                index[attribute]![value] = list
+            }
+        }
     }
+
+    /// Each attribute and value an event can be looked up by, once each.
+    static func attributes(of e: AuditEvent) -> [(Attribute, String)] {
+        var out: [(Attribute, String)] = [(.eventId, e.eventID), (.eventName, e.eventName), (.readOnly, e.readOnly ? "true" : "false"),
+                                         (.eventSource, e.eventSource)]
+        if let u = e.username { out.append((.username, u)) }
+        if let k = e.accessKeyID { out.append((.accessKeyId, k)) }
+        var seen = Set<String>()
+        for r in e.resources {
+            if seen.insert("t" + r.type).inserted { out.append((.resourceType, r.type)) }
+            if seen.insert("n" + r.name).inserted { out.append((.resourceName, r.name)) }
+        }
+        return out
+    }
+
+    /// Up to `limit` events newest first, older than sequence number `before` (from the newest
+    /// when nil), with the attribute (if any) and within the time window; and the sequence
+    /// number to continue from, if more may match.
+    public func lookup(_ attribute: (Attribute, String)?, from: Double, to: Double, before: UInt64?, limit: Int) -> (events: [AuditEvent], next: UInt64?) {
+        let bound = min(before ?? nextSeq, nextSeq)
+        var out: [AuditEvent] = []
+        if let (a, v) = attribute {
+            guard let list = index[a]?[v] else { return ([], nil) }
+            // The last position before `bound` whose event is not after `to`.
+            var hi = AuditTrail.upperBound(list.head, list.seqs.count) { list.seqs[$0] < bound }
+            hi = AuditTrail.upperBound(list.head, hi) { event(list.seqs[$0])!.eventTime <= to }
+            var k = hi - 1
+            while k >= list.head {
+                let e = event(list.seqs[k])!
+                if e.eventTime < from { return (out, nil) }
+                if out.count == limit { return (out, list.seqs[k] + 1) }
+                out.append(e)
+                k -= 1
+            }
+            return (out, nil)
+        }
+        guard bound > firstSeq else { return ([], nil) }
+        var hi = Int(bound - firstSeq)
+        hi = AuditTrail.upperBound(0, hi) { event(firstSeq + UInt64($0))!.eventTime <= to }
+        var k = hi - 1
+        while k >= 0 {
+            let e = event(firstSeq + UInt64(k))!
+            if e.eventTime < from { return (out, nil) }
+            if out.count == limit { return (out, firstSeq + UInt64(k) + 1) }
+            out.append(e)
+            k -= 1
+        }
+        return (out, nil)
+    }
+
+    /// The first position in `lo..<hi` where `isBefore` stops holding (it holds for a prefix).
+    static func upperBound(_ lo: Int, _ hi: Int, _ isBefore: (Int) -> Bool) -> Int {
+        var lo = lo, hi = hi
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if isBefore(mid) { lo = mid + 1 } else { hi = mid }
+        }
+        return lo
+    }
+
+    /// Events oldest first.
+    public var oldestFirst: [AuditEvent] { Array(events[start...]) + Array(events[..<start]) }
 }

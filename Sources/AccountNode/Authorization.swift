@@ -130,13 +130,35 @@ extension Call {
 
 /// Opaque pagination tokens over lists sorted by a key: the token names the last key returned.
 enum Page {
+    /// A page over an index: the items `item` makes of the keys after the token's (keys it
+    /// gives nil for are skipped), and the token for the next page. Costs the page, plus the
+    /// keys a filter skips.
+    static func slice<T>(_ index: SortedKeys, token: String?, max: Int, errorCode: AWSErrorCode = .validation,
+                         _ item: (String) -> T?) throws(AWSError) -> (items: [T], next: String?) {
+        let limit = Swift.max(1, max)
+        var items: [T] = []
+        var last: String? = nil
+        for key in index.keys(after: try after(token, errorCode)) {
+            guard let t = item(key) else { continue }
+            if items.count == limit { return (items, Base64.encode(Array("after:\(last!)".utf8))) }
+            items.append(t)
+            last = key
+        }
+        return (items, nil)
+    }
+
+    /// The key a token says the last page ended with (nil: no token, the first page).
+    private static func after(_ token: String?, _ errorCode: AWSErrorCode) throws(AWSError) -> String? {
+        guard let token else { return nil }
+        guard let bytes = Base64.decode(token), let text = String(validating: bytes, as: UTF8.self), text.hasPrefix("after:") else {
+            throw AWSError(errorCode, "The pagination token \(token) is not one this service returned")
+        }
+        return String(text.dropFirst("after:".count))
+    }
+
     static func slice<T>(_ sorted: [T], key: (T) -> String, token: String?, max: Int, errorCode: AWSErrorCode = .validation) throws(AWSError) -> (items: [T], next: String?) {
         var start = 0
-        if let token {
-            guard let bytes = Base64.decode(token), let text = String(validating: bytes, as: UTF8.self), text.hasPrefix("after:") else {
-                throw AWSError(errorCode, "The pagination token \(token) is not one this service returned")
-            }
-            let after = String(text.dropFirst("after:".count))
+        if let after = try after(token, errorCode) {
             start = sorted.firstIndex { key($0) > after } ?? sorted.count
         }
         let end = min(sorted.count, start + Swift.max(1, max))

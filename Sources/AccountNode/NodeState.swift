@@ -258,9 +258,17 @@ public struct NodeState: Codable, Sendable {
         memberships.values.first { $0.collaborationId == id }
     }
 
-    /// Job ARNs by job id and by name (rebuilt on load, kept by `apply`, not stored).
+    // Indexes, rebuilt on load and kept by `apply`, never stored: what lists, name checks and
+    // the handshake look up, so none of them scans a collection.
+    /// Job ARNs by job id and by name, and all of them in order.
     private(set) var jobArnByID: [String: String] = [:]
     private(set) var jobArnByName: [String: String] = [:]
+    private(set) var jobArns = SortedKeys()
+    /// User and role names, in order and by lower-case form.
+    public internal(set) var userNames = NameIndex()
+    public internal(set) var roleNames = NameIndex()
+    /// The user holding each access key.
+    var accessKeyOwners: [String: String] = [:]
 
     /// The job with this id (both copies of a cross-account job share it; the ARN differs).
     public func job(id: String) -> AudienceGenerationJob? {
@@ -273,11 +281,23 @@ public struct NodeState: Codable, Sendable {
     mutating func indexJob(_ j: AudienceGenerationJob) {
         jobArnByID[j.id] = j.arn
         jobArnByName[j.name] = j.arn
+        jobArns.insert(j.arn)
     }
 
     mutating func unindexJob(_ j: AudienceGenerationJob) {
         jobArnByID[j.id] = nil
         if jobArnByName[j.name] == j.arn { jobArnByName[j.name] = nil }
+        jobArns.remove(j.arn)
+    }
+
+    mutating func indexUser(_ u: IAMUser) {
+        userNames.insert(u.name)
+        for k in u.accessKeys { accessKeyOwners[k.id] = u.name }
+    }
+
+    mutating func unindexUser(_ u: IAMUser) {
+        userNames.remove(u.name)
+        for k in u.accessKeys where accessKeyOwners[k.id] == u.name { accessKeyOwners[k.id] = nil }
     }
 
     /// Blobs the state refers to: S3 objects and the seed data held for other accounts' jobs.
@@ -312,13 +332,13 @@ public struct NodeState: Codable, Sendable {
         memberships = try c.decodeIfPresent([String: Membership].self, forKey: .memberships) ?? [:]
         associations = try c.decodeIfPresent([String: AudienceModelAssociation].self, forKey: .associations) ?? [:]
         for j in audienceGenerationJobs.values { indexJob(j) }
+        for u in users.values { indexUser(u) }
+        roleNames = NameIndex(roles.keys)
     }
 
-    /// Index from access key id to the user that holds it (rebuilt, not stored).
+    /// The user holding access key `id`, and the key.
     func userOwning(accessKey id: String) -> (IAMUser, AccessKey)? {
-        for u in users.values {
-            if let k = u.accessKeys.first(where: { $0.id == id }) { return (u, k) }
-        }
-        return nil
+        guard let name = accessKeyOwners[id], let u = users[name], let k = u.accessKeys.first(where: { $0.id == id }) else { return nil }
+        return (u, k)
     }
 }

@@ -20,7 +20,7 @@ extension AccountNodeCore {
         let objects = state.buckets.values.sorted { $0.name < $1.name }.flatMap { b in
             b.objects.values.sorted { $0.key < $1.key }.map { JSON.string("\(b.name)/\($0.key)") }
         }
-        let audit = auditTrail.newestFirst.reversed().map { e -> JSON in
+        let audit = auditTrail.oldestFirst.map { e -> JSON in
             .compactObject(["eventName": .string(e.eventName), "time": .number(e.eventTime), "username": e.username.map { .string($0) },
                             "resources": .array(e.resources.map { .string($0.name) }), "errorCode": e.errorCode.map { .string($0) }])
         }

@@ -84,8 +84,11 @@ extension NodeState {
         case .bootstrapped:
             bootstrapped = true
         case .userCreated(let u):
+            if let old = users[u.name] { unindexUser(old) }
             users[u.name] = u
+            indexUser(u)
         case .userDeleted(let name):
+            if let old = users[name] { unindexUser(old) }
             users[name] = nil
         case .userPolicyPut(let user, let policy, let doc):
             users[user]?.policies[policy] = doc
@@ -96,12 +99,17 @@ extension NodeState {
         case .userUntagged(let user, let keys):
             users[user]?.tags.removeAll { keys.contains($0.key) }
         case .accessKeyCreated(let user, let key):
+            guard users[user] != nil else { break }
             users[user]?.accessKeys.append(key)
+            accessKeyOwners[key.id] = user
         case .accessKeyDeleted(let user, let id):
             users[user]?.accessKeys.removeAll { $0.id == id }
+            if accessKeyOwners[id] == user { accessKeyOwners[id] = nil }
         case .roleCreated(let r):
             roles[r.name] = r
+            roleNames.insert(r.name)
         case .roleDeleted(let name):
+            if roles[name] != nil { roleNames.remove(name) }
             roles[name] = nil
         case .rolePolicyPut(let role, let policy, let doc):
             roles[role]?.policies[policy] = doc

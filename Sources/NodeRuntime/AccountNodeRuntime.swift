@@ -86,7 +86,7 @@ public final class AccountNodeRuntime: NodeServerDelegate, @unchecked Sendable {
     public let config: NodeConfig
     public var storageAvailable: Bool { storageOutage == nil }
     public let options: Options
-    public let loop = PollLoop()
+    public let loop = EventLoop()
     public private(set) var port: UInt16 = 0
     public private(set) var recovery: Recovery
     let core: AccountNodeCore
@@ -559,7 +559,7 @@ public final class AccountNodeRuntime: NodeServerDelegate, @unchecked Sendable {
         if bytesSinceSnapshot >= options.snapshotThreshold { snapshot(reply: nil) }
         if auditLinesWritten > config.auditCapacity * 4 {
             flushAudit()
-            let kept = Array(core.auditTrail.newestFirst.reversed())
+            let kept = core.auditTrail.oldestFirst
             pipeline.submit(.compactAudit(kept))
             auditLinesWritten = kept.count
         }

@@ -10,12 +10,12 @@ import Wire
 /// probability `reorder` held back until the next message to the same peer has gone (or 50 ms
 /// have passed), so the two arrive swapped.
 final class LinkShaper {
-    let loop: PollLoop
+    let loop: EventLoop
     let faults: Faults
     private var held: [String: (release: () -> Void, timer: UInt64)] = [:]
     static let holdLimit = 0.05
 
-    init(loop: PollLoop, faults: Faults) {
+    init(loop: EventLoop, faults: Faults) {
         self.loop = loop
         self.faults = faults
     }

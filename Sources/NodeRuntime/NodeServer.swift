@@ -28,35 +28,60 @@ protocol NodeServerDelegate: AnyObject {
 /// Guarantees: nothing but `auth.Authenticate` is served before authentication (other requests
 /// get `UnrecognizedClientException`); a wrong signature or unknown key ends the connection
 /// after the error is sent; a connection that has not authenticated within the handshake
-/// timeout is closed; one bad connection never affects another.
-final class NodeServer: PollHandler {
+/// timeout is closed; one bad connection never affects another. At its connection limit (the
+/// descriptor limit less a reserve for the node's own files), or when the process runs out of
+/// descriptors all the same, a new connection is taken and closed at once with a
+/// `ThrottlingException` line: the node goes on serving the ones it has, and never spins on a
+/// listening socket it cannot accept from.
+final class NodeServer: EventHandler {
     let fd: Int32
     let port: UInt16
-    let loop: PollLoop
+    let loop: EventLoop
     let maxLineLength: Int
     let handshakeTimeout: Double
+    /// Open connections beyond this are refused.
+    let maxConnections: Int
     weak var delegate: NodeServerDelegate?
     private(set) var connections: [UInt64: Connection] = [:]
     /// One read buffer for all connections: the loop reads one socket at a time.
     let readBuffer = ScratchBuffer(size: 65536)
     private var nextID: UInt64 = 0
+    /// A descriptor held back for taking (and refusing) a connection when there are no others.
+    private var spareFD: Int32 = open("/dev/null", O_RDONLY | O_CLOEXEC)
+    private var paused = false
+    private(set) var refusedConnections = 0
+    private var lastRefusalLog = -Double.infinity
 
-    init(host: String, port: UInt16, loop: PollLoop, maxLineLength: Int, handshakeTimeout: Double) throws {
+    /// Descriptors kept for the node's own files (log, blobs, snapshots) and its peer links.
+    static let descriptorReserve = 64
+
+    init(host: String, port: UInt16, loop: EventLoop, maxLineLength: Int, handshakeTimeout: Double, maxConnections: Int? = nil) throws {
         (fd, self.port) = try Socket.listen(host: host, port: port)
         self.loop = loop
         self.maxLineLength = maxLineLength
         self.handshakeTimeout = handshakeTimeout
+        self.maxConnections = maxConnections ?? max(16, Socket.fileLimit() - NodeServer.descriptorReserve)
     }
 
+    var wantsRead: Bool { !paused }
     var wantsWrite: Bool { false }
 
-    func writable(_ loop: PollLoop) {}
+    func writable(_ loop: EventLoop) {}
 
-    func readable(_ loop: PollLoop) {
+    func readable(_ loop: EventLoop) {
         for _ in 0..<256 {
             let accepted: (fd: Int32, peer: String)?
-            do { accepted = try Socket.accept(fd) } catch { return }  // e.g. EMFILE: try again on the next round
+            do { accepted = try Socket.accept(fd) } catch where error.code == EMFILE || error.code == ENFILE {
+                refuseWithoutDescriptors()
+                return
+            } catch {
+                return
+            }
             guard let (cfd, peer) = accepted else { return }
+            if connections.count >= maxConnections {
+                refuse(cfd, "the node is at its limit of \(maxConnections) connections")
+                continue
+            }
             nextID += 1
             let nonce = Handshake.nonce()
             let conn = Connection(id: nextID, fd: cfd, peerAddress: peer, nonce: nonce, maxLineLength: maxLineLength)
@@ -71,6 +96,38 @@ final class NodeServer: PollHandler {
                 conn.closeAfterFlush()
                 conn.flush(self.loop)
             }
+        }
+    }
+
+    /// Out of descriptors: the spare one makes room to take the connection and refuse it. If
+    /// even that fails, accepting pauses for 100 ms instead of spinning on the listener.
+    private func refuseWithoutDescriptors() {
+        if spareFD >= 0 { Glibc.close(spareFD); spareFD = -1 }
+        if let (cfd, _) = try? Socket.accept(fd) {
+            refuse(cfd, "the node has no file descriptors left")
+        } else {
+            paused = true
+            loop.update(self)
+            loop.after(0.1) { [weak self] in
+                guard let self else { return }
+                self.paused = false
+                self.loop.update(self)
+            }
+        }
+        spareFD = open("/dev/null", O_RDONLY | O_CLOEXEC)
+    }
+
+    /// Tells a connection why it is refused (if its socket takes the line now) and closes it.
+    private func refuse(_ cfd: Int32, _ why: String) {
+        let line = RPCMessage.error(id: nil, error: RPCError(code: 429, message: "Too many connections: \(why); try again later",
+                                                              type: "ThrottlingException", httpStatus: 429)).line
+        _ = line.withUnsafeBytes { try? Socket.write(cfd, $0) }
+        Socket.close(cfd)
+        refusedConnections += 1
+        let now = EventLoop.now()
+        if now - lastRefusalLog > 10 {
+            lastRefusalLog = now
+            Log.write("crml-node \(delegate?.accountID ?? ""): refusing new connections: \(why) (\(refusedConnections) refused so far)")
         }
     }
 

@@ -19,7 +19,7 @@ import Wire
 final class PeerLinks {
     typealias Endpoint = (host: String, port: UInt16)
 
-    let loop: PollLoop
+    let loop: EventLoop
     let account: String
     let secret: [UInt8]
     let maxLineLength: Int
@@ -31,7 +31,7 @@ final class PeerLinks {
     let readBuffer = ScratchBuffer(size: 65536)
     private var links: [String: PeerLink] = [:]
 
-    init(loop: PollLoop, account: String, secret: [UInt8], maxLineLength: Int, endpoint: @escaping (String) -> Endpoint?) {
+    init(loop: EventLoop, account: String, secret: [UInt8], maxLineLength: Int, endpoint: @escaping (String) -> Endpoint?) {
         self.loop = loop
         self.account = account
         self.secret = secret
@@ -65,7 +65,7 @@ final class PeerLinks {
 }
 
 /// One outgoing connection to another account's node.
-final class PeerLink: PollHandler {
+final class PeerLink: EventHandler {
     private enum State {
         case idle
         case connecting
@@ -157,7 +157,7 @@ final class PeerLink: PollHandler {
         }
     }
 
-    func writable(_ loop: PollLoop) {
+    func writable(_ loop: EventLoop) {
         if case .connecting = state {
             let err = Socket.connectError(fd)
             guard err == 0 else {
@@ -169,7 +169,7 @@ final class PeerLink: PollHandler {
         flush()
     }
 
-    func readable(_ loop: PollLoop) {
+    func readable(_ loop: EventLoop) {
         if case .connecting = state {
             writable(loop)
             if case .idle = state { return }
@@ -247,7 +247,8 @@ final class PeerLink: PollHandler {
     private func flush() {
         guard fd >= 0 else { return }
         if case .connecting = state { return }
-        do { try output.write(to: fd) } catch { fail("write: \(error)") }
+        do { try output.write(to: fd) } catch { fail("write: \(error)"); return }
+        owner.loop.update(self)
     }
 
     /// Closes the link and fails everything waiting on it (reported from the loop).

@@ -37,35 +37,43 @@ public struct AdaptiveSpin: Sendable {
         shortWaits = 2
     }
 
-    /// Call before each look for input; `now` is `PollLoop.now()`. True: look without sleeping.
+    /// Call before each look for input; `now` is `EventLoop.now()`. True: look without sleeping.
     mutating func shouldSpin(now: Double) -> Bool {
         guard limit > 0 else { return false }
         if waitingSince == nil { waitingSince = now }
         return shortWaits >= 2 && now - waitingSince! < limit
     }
 
-    /// `poll(2)` on `fds` for up to `timeout` milliseconds (negative: no limit), spinning first
-    /// when that pays (`shouldSpin`), then sleeping for what is left; records an arrival. A zero
-    /// timeout (a timer is due) never spins. Returns what `poll` returned.
-    public mutating func poll(_ fds: inout [pollfd], timeout: Int32) -> Int32 {
-        guard limit > 0 else { return Glibc.poll(&fds, nfds_t(fds.count), timeout) }
+    /// Waits for input with `look`, which waits up to the milliseconds it is given (0: just
+    /// look) and returns how many things are ready (negative: an error). Spins first, looking
+    /// without sleeping, when that pays (`shouldSpin`), then sleeps for what is left of
+    /// `timeout` (negative: no limit); records an arrival. A zero timeout never spins.
+    public mutating func wait(timeout: Int32, _ look: (Int32) -> Int32) -> Int32 {
+        guard limit > 0 else { return look(timeout) }
         var ready: Int32 = 0
-        let start = PollLoop.now()
+        let start = EventLoop.now()
         let deadline = timeout < 0 ? Double.infinity : start + Double(timeout) / 1000
         var now = start
         while ready == 0 && now < deadline && shouldSpin(now: now) {
-            ready = Glibc.poll(&fds, nfds_t(fds.count), 0)
+            ready = look(0)
             // Let any other thread that is ready to run on this CPU have it: spinning should only
             // use time nobody else wants (several nodes share a small machine).
             if ready == 0 { sched_yield() }
-            now = PollLoop.now()
+            now = EventLoop.now()
         }
         if ready == 0 {
             let left = timeout < 0 ? timeout : Int32(max(0, ((deadline - now) * 1000).rounded(.up)))
-            ready = Glibc.poll(&fds, nfds_t(fds.count), left)
+            ready = look(left)
         }
-        if ready > 0 { arrived(now: PollLoop.now()) }
+        if ready > 0 { arrived(now: EventLoop.now()) }
         return ready
+    }
+
+    /// `poll(2)` on `fds` for up to `timeout` milliseconds, as `wait` does it.
+    public mutating func poll(_ fds: inout [pollfd], timeout: Int32) -> Int32 {
+        fds.withUnsafeMutableBufferPointer { buf in
+            wait(timeout: timeout) { t in Glibc.poll(buf.baseAddress, nfds_t(buf.count), t) }
+        }
     }
 
     /// Call when input arrived: decides whether the next wait spins.

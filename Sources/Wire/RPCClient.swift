@@ -115,7 +115,7 @@ public final class RPCClient: @unchecked Sendable {
         }
         let client = RPCClient(fd: fd, host: host, port: port, maxLineLength: maxLineLength, direct: !readerThread)
         var reader = DirectReader(framer: LineFramer(maxLineLength: maxLineLength))
-        let deadline = PollLoop.now() + timeout
+        let deadline = EventLoop.now() + timeout
         // The node speaks first: its challenge.
         guard case .notification(let method, let params) = try client.readMessage(&reader, deadline: deadline),
               method == Handshake.challengeMethod,
@@ -186,7 +186,7 @@ public final class RPCClient: @unchecked Sendable {
     private func directCall(_ method: String, _ params: JSON, timeout: Double) throws(RPCCallError) -> JSON {
         let r: Result<JSON, RPCCallError> = directReader.withLock { reader in
             let id = nextDirectID()
-            let deadline = PollLoop.now() + timeout
+            let deadline = EventLoop.now() + timeout
             do throws(RPCCallError) {
                 try writeLine(RPCMessage.request(id: .number(id), method: method, params: params).line, deadline: deadline)
                 while true {
@@ -253,7 +253,7 @@ public final class RPCClient: @unchecked Sendable {
 
     /// Writes raw bytes to the socket (for tests that send malformed input).
     public func sendRaw(_ bytes: [UInt8]) throws(RPCCallError) {
-        try writeLine(bytes, deadline: PollLoop.now() + 10)
+        try writeLine(bytes, deadline: EventLoop.now() + 10)
     }
 
     public var isClosed: Bool { state.withLock { $0.closed != nil } }
@@ -275,7 +275,7 @@ public final class RPCClient: @unchecked Sendable {
 
     private func sendRequest(id: Int, method: String, params: JSON) throws(RPCCallError) {
         do {
-            try writeLine(RPCMessage.request(id: .number(id), method: method, params: params).line, deadline: PollLoop.now() + 30)
+            try writeLine(RPCMessage.request(id: .number(id), method: method, params: params).line, deadline: EventLoop.now() + 30)
         } catch {
             fail(id, error)
             throw error
@@ -311,7 +311,7 @@ public final class RPCClient: @unchecked Sendable {
                 }
                 offset += n
                 if n == 0 {
-                    let wait = deadline - PollLoop.now()
+                    let wait = deadline - EventLoop.now()
                     if wait <= 0 { return .failure(.connection("\(host):\(port) stopped reading")) }
                     var p = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
                     _ = poll(&p, 1, Int32(wait * 1000) + 1)
@@ -328,10 +328,10 @@ public final class RPCClient: @unchecked Sendable {
         // small machine); the others sleep in poll.
         var spinning = RPCClient.spinSeconds > 0 && RPCClient.spinners.compareExchange(expected: 0, desired: 1, ordering: .acquiringAndReleasing).exchanged
         defer { if spinning { RPCClient.spinners.store(0, ordering: .releasing) } }
-        let spinUntil = spinning ? PollLoop.now() + RPCClient.spinSeconds : 0
+        let spinUntil = spinning ? EventLoop.now() + RPCClient.spinSeconds : 0
         while true {
             if !reader.queued.isEmpty { return reader.queued.removeFirst() }
-            let now = PollLoop.now()
+            let now = EventLoop.now()
             let wait = deadline - now
             if wait <= 0 { throw .connection("\(host):\(port) did not answer in time") }
             if now >= spinUntil {

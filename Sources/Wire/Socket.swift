@@ -187,6 +187,13 @@ public enum Socket {
         _ = Glibc.close(fd)
     }
 
+    /// This process's open-file limit (the soft one, which is what `accept` and `open` meet).
+    public static func fileLimit() -> Int {
+        var lim = rlimit()
+        guard getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &lim) == 0 else { return 1024 }
+        return lim.rlim_cur == rlim_t.max ? Int(Int32.max) : Int(clamping: lim.rlim_cur)
+    }
+
     /// Raises this process's open-file limit to its hard limit (a node may hold thousands of
     /// connections).
     public static func raiseFileLimit() {

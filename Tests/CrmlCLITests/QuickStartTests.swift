@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Foundation
 import Testing
 import TestSupport
@@ -12,10 +15,18 @@ import TestSupport
         let bin = FileManagerTemp.directory("bin")
         let tmp = FileManagerTemp.directory("tmp")
         defer { try? FileManager.default.removeItem(atPath: bin); try? FileManager.default.removeItem(atPath: tmp) }
-        try FileManager.default.copyItem(atPath: Products.path("crml"), toPath: bin + "/crml")
+        // Written with close-on-exec, so a child another test forks meanwhile does not hold it
+        // open for writing (which makes exec fail with "text file busy").
+        let bytes = try #require(FileManager.default.contents(atPath: Products.path("crml")))
+        let fd = open(bin + "/crml", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o755)
+        try #require(fd >= 0)
+        _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        close(fd)
         var env = TestCluster.environment
         env["PATH"] = "/usr/bin:/bin"
         env["TMPDIR"] = tmp
+        #expect(try await eventually(timeout: 5) { (try? await runProcess(bin + "/crml", ["--help"], environment: env)) != nil },
+                "a fork elsewhere may hold the new file for a moment; never for seconds")
         let r = try await runProcess(bin + "/crml", ["demo"], environment: env, timeout: 180)
         #expect(r.exitCode == 0, "\(r.stdoutText)\n\(r.stderrText)")
         #expect(r.stdoutText.contains("demo passed"))

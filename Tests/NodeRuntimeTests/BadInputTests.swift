@@ -11,14 +11,6 @@ import Wire
 /// closed connection for the hopeless ones), and after each the node still serves a normal
 /// client.
 @Suite(.serialized) struct BadInputTests {
-    /// An authenticated raw connection to account 0.
-    func raw(_ c: TestCluster) throws -> RawConnection {
-        let a = c.account(0)
-        let conn = try RawConnection(host: a.host, port: a.port)
-        let auth = try conn.authenticate(accessKey: a.admin.accessKeyId, secret: a.admin.secretAccessKey)
-        guard auth?["result"] != nil else { throw RPCCallError.connection("could not authenticate: \(String(describing: auth))") }
-        return conn
-    }
 
     func stillServes(_ c: TestCluster) async throws {
         let client = try await c.client()
@@ -29,7 +21,7 @@ import Wire
     @Test("SIM-2 garbage, invalid UTF-8 and non-objects get JSON-RPC errors; the connection stays usable")
     func garbageLines() async throws {
         try await withCluster(label: "bad") { c in
-            let conn = try raw(c)
+            let conn = try c.rawClient()
             let cases: [([UInt8], Int)] = [
                 (Array("hello there\n".utf8), -32700),
                 ([0xFF, 0xFE, 0x00, 0x01, 0x0A], -32700),
@@ -54,7 +46,7 @@ import Wire
     @Test("SIM-2 JSON nested 100,000 deep is a parse error, not a crash")
     func deepNesting() async throws {
         try await withCluster(label: "bad") { c in
-            let conn = try raw(c)
+            let conn = try c.rawClient()
             let deep = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"iam.GetUser\",\"params\":{\"x\":" + String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000) + "}}\n"
             try conn.send(deep)
             let reply = try #require(conn.readJSON())
@@ -67,7 +59,7 @@ import Wire
     @Test("SIM-2 a line over the 4 MiB limit gets an error and the connection is closed")
     func oversizedLine() async throws {
         try await withCluster(label: "bad") { c in
-            let conn = try raw(c)
+            let conn = try c.rawClient()
             let big = [UInt8](repeating: UInt8(ascii: "a"), count: 4 * 1024 * 1024 + 10) + [0x0A]
             try? conn.send(big)  // the node may stop reading mid-way
             let reply = try #require(conn.readJSON(timeout: 10))
@@ -139,7 +131,7 @@ import Wire
     func disconnectMidLine() async throws {
         try await withCluster(label: "bad") { c in
             for _ in 0..<20 {
-                let conn = try raw(c)
+                let conn = try c.rawClient()
                 try conn.send("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"iam.Cre")
             }
             try await stillServes(c)

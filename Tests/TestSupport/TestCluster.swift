@@ -60,6 +60,15 @@ public final class TestCluster: @unchecked Sendable {
                                                 credentials: credentials ?? .accessKey(a.admin.accessKeyId, secret: a.admin.secretAccessKey), timeout: timeout)
     }
 
+    /// A bare connection to account `index`'s node, authenticated as its bootstrap admin.
+    public func rawClient(_ index: Int = 0) throws -> RawConnection {
+        let a = account(index)
+        let conn = try RawConnection(host: a.host, port: a.port)
+        let auth = try conn.authenticate(accessKey: a.admin.accessKeyId, secret: a.admin.secretAccessKey)
+        guard auth?["result"] != nil else { throw RPCCallError.connection("could not authenticate: \(String(describing: auth))") }
+        return conn
+    }
+
     /// Runs `crml ARGS --dir DIR`.
     public func crml(_ args: [String], stdin: String? = nil, environment: [String: String]? = nil) async throws -> ProcessResult {
         try await TestSupport.crml(args + ["--dir", dir], stdin: stdin, environment: environment ?? TestCluster.environment)

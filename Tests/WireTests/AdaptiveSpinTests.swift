@@ -42,13 +42,13 @@ import Testing
     var watched = [pollfd(fd: fds[0], events: Int16(POLLIN), revents: 0)]
     // A limit far above the timeouts, so spinning past them could not hide in scheduling noise.
     var spin = AdaptiveSpin(limit: 0.2)
-    var t0 = PollLoop.now()
+    var t0 = EventLoop.now()
     #expect(spin.poll(&watched, timeout: 0) == 0)
-    let instant = PollLoop.now() - t0
+    let instant = EventLoop.now() - t0
     #expect(instant < 0.1, "\(instant)")  // no spin for a due timer
-    t0 = PollLoop.now()
+    t0 = EventLoop.now()
     #expect(spin.poll(&watched, timeout: 20) == 0)
-    let waited = PollLoop.now() - t0
+    let waited = EventLoop.now() - t0
     #expect(waited >= 0.019 && waited < 0.1, "\(waited)")  // the spin stops at the timeout
     var b: UInt8 = 1
     #expect(write(fds[1], &b, 1) == 1)

@@ -131,11 +131,11 @@ enum AudienceJobHandlers {
         let camFilter = call.optionalString("configuredAudienceModelArn")
         try core.authorize(call, "cleanrooms-ml:ListAudienceGenerationJobs", camFilter ?? "*")
         let collaboration = call.optionalString("collaborationId")
-        let all = core.state.audienceGenerationJobs.values
-            .filter { camFilter == nil || $0.configuredAudienceModelArn == camFilter }
-            .filter { collaboration == nil || $0.collaborationId == collaboration }
-            .sorted { $0.arn < $1.arn }
-        let page = try Page.slice(all, key: \.arn, token: call.optionalString("nextToken"), max: call.int("maxResults") ?? 100)
+        let page = try Page.slice(core.state.jobArns, token: call.optionalString("nextToken"), max: call.int("maxResults") ?? 100) { arn in
+            core.state.audienceGenerationJobs[arn].flatMap { j in
+                (camFilter == nil || j.configuredAudienceModelArn == camFilter) && (collaboration == nil || j.collaborationId == collaboration) ? j : nil
+            }
+        }
         return .result(.compactObject(["audienceGenerationJobs": .array(page.items.map { shape($0, summary: true) }), "nextToken": page.next.map { .string($0) }]))
     }
 

@@ -14,36 +14,26 @@ enum CloudTrailHandlers {
         if attributes.count > 1 {
             throw AWSError(.invalidLookupAttributes, "You cannot have more than one lookup attribute in a request")
         }
-        let key = attributes.first?["AttributeKey"]?.stringValue
-        let value = attributes.first?["AttributeValue"]?.stringValue ?? ""
+        var attribute: (AuditTrail.Attribute, String)? = nil
+        if let first = attributes.first {
+            let key = first["AttributeKey"]?.stringValue ?? ""
+            guard let a = AuditTrail.Attribute(rawValue: key) else {
+                throw AWSError(.invalidLookupAttributes, "AttributeKey \(key) is not one of \(AuditTrail.Attribute.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            attribute = (a, first["AttributeValue"]?.stringValue ?? "")
+        }
         let start = call.params["StartTime"]?.numberValue ?? -Double.infinity
         let end = call.params["EndTime"]?.numberValue ?? Double.infinity
         if start > end { throw AWSError(.invalidTimeRange, "StartTime must not be after EndTime") }
-        let matching = core.auditTrail.newestFirst.filter { e in
-            guard e.eventTime >= start && e.eventTime <= end else { return false }
-            switch key {
-            case nil: return true
-            case "EventId": return e.eventID == value
-            case "EventName": return e.eventName == value
-            case "ReadOnly": return (e.readOnly ? "true" : "false") == value
-            case "Username": return e.username == value
-            case "ResourceType": return e.resources.contains { $0.type == value }
-            case "ResourceName": return e.resources.contains { $0.name == value }
-            case "EventSource": return e.eventSource == value
-            case "AccessKeyId": return e.accessKeyID == value
-            default: return false
-            }
-        }
-        var offset = 0
+        var before: UInt64? = nil
         if let token = call.optionalString("NextToken") {
-            guard let n = Int(token.dropFirst("offset-".count)), token.hasPrefix("offset-"), n >= 0 else {
+            guard token.hasPrefix("before-"), let n = UInt64(token.dropFirst("before-".count)) else {
                 throw AWSError(.invalidNextToken, "Invalid NextToken \(token)")
             }
-            offset = n
+            before = n
         }
-        let max = call.int("MaxResults") ?? 50
-        let page = matching.dropFirst(offset).prefix(max)
-        let next = offset + page.count < matching.count ? "offset-\(offset + page.count)" : nil
-        return .result(.compactObject(["Events": .array(page.map(\.lookupShape)), "NextToken": next.map { .string($0) }]))
+        let page = core.auditTrail.lookup(attribute, from: start, to: end, before: before, limit: min(50, max(1, call.int("MaxResults") ?? 50)))
+        let next = page.next.map { "before-\($0)" }
+        return .result(.compactObject(["Events": .array(page.events.map(\.lookupShape)), "NextToken": next.map { .string($0) }]))
     }
 }

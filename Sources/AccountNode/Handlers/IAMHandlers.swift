@@ -85,10 +85,9 @@ enum IAMHandlers {
     }
 
     static func nameTaken(_ core: AccountNodeCore, _ kind: Kind, _ name: String) -> Bool {
-        let lower = name.lowercased()
         switch kind {
-        case .user: return core.state.users.keys.contains { $0.lowercased() == lower }
-        case .role: return core.state.roles.keys.contains { $0.lowercased() == lower }
+        case .user: return core.state.userNames.isTaken(name)
+        case .role: return core.state.roleNames.isTaken(name)
         }
     }
 
@@ -125,8 +124,9 @@ enum IAMHandlers {
     static func listUsers(_ core: AccountNodeCore, _ call: Call) throws(AWSError) -> Reply {
         try core.authorize(call, "iam:ListUsers", "*")
         let prefix = call.optionalString("PathPrefix") ?? "/"
-        let all = core.state.users.values.filter { $0.path.hasPrefix(prefix) }.sorted { $0.name < $1.name }
-        let page = try Page.slice(all, key: \.name, token: call.optionalString("Marker"), max: call.int("MaxItems") ?? 100, errorCode: .invalidInput)
+        let page = try Page.slice(core.state.userNames.sorted, token: call.optionalString("Marker"), max: call.int("MaxItems") ?? 100, errorCode: .invalidInput) { name in
+            core.state.users[name].flatMap { $0.path.hasPrefix(prefix) ? $0 : nil }
+        }
         return .result(.compactObject(["Users": .array(page.items.map { shape(core, $0) }), "IsTruncated": .bool(page.next != nil),
                                        "Marker": page.next.map { .string($0) }]))
     }
@@ -172,8 +172,9 @@ enum IAMHandlers {
     static func listRoles(_ core: AccountNodeCore, _ call: Call) throws(AWSError) -> Reply {
         try core.authorize(call, "iam:ListRoles", "*")
         let prefix = call.optionalString("PathPrefix") ?? "/"
-        let all = core.state.roles.values.filter { $0.path.hasPrefix(prefix) }.sorted { $0.name < $1.name }
-        let page = try Page.slice(all, key: \.name, token: call.optionalString("Marker"), max: call.int("MaxItems") ?? 100, errorCode: .invalidInput)
+        let page = try Page.slice(core.state.roleNames.sorted, token: call.optionalString("Marker"), max: call.int("MaxItems") ?? 100, errorCode: .invalidInput) { name in
+            core.state.roles[name].flatMap { $0.path.hasPrefix(prefix) ? $0 : nil }
+        }
         return .result(.compactObject(["Roles": .array(page.items.map { shape(core, $0) }), "IsTruncated": .bool(page.next != nil),
                                        "Marker": page.next.map { .string($0) }]))
     }

@@ -9,7 +9,7 @@ import Wire
 final class HistoryRecorder: @unchecked Sendable {
     private let handle: FileHandle
     private let state = Mutex<(next: Int, events: [HistoryEvent])>((0, []))
-    let start = PollLoop.now()
+    let start = EventLoop.now()
 
     init(path: String) throws {
         guard FileManager.default.createFile(atPath: path, contents: nil), let h = FileHandle(forWritingAtPath: path) else { throw CommandFailure(code: .failed, message: "cannot write \(path)") }
@@ -20,7 +20,7 @@ final class HistoryRecorder: @unchecked Sendable {
     @discardableResult
     func record(process: String, account: String?, _ kind: HistoryEvent.Kind, _ f: String, _ value: JSON) -> HistoryEvent {
         state.withLock { s in
-            let e = HistoryEvent(index: s.next, time: PollLoop.now() - start, wall: Date().timeIntervalSince1970, process: process,
+            let e = HistoryEvent(index: s.next, time: EventLoop.now() - start, wall: Date().timeIntervalSince1970, process: process,
                                  account: account, kind: kind, f: f, value: value)
             s.next += 1
             s.events.append(e)

@@ -52,7 +52,7 @@ final class Nemesis: @unchecked Sendable {
 
     private func run() {
         defer { done.signal() }
-        let t0 = PollLoop.now()
+        let t0 = EventLoop.now()
         var k = 1
         var active: [(end: Double, fault: JSON, undo: () -> Void)] = []
         func end(_ a: (end: Double, fault: JSON, undo: () -> Void)) {
@@ -60,7 +60,7 @@ final class Nemesis: @unchecked Sendable {
             history.record(process: "nemesis", account: nil, .info, "fault-end", a.fault)
         }
         while !stopping.load(ordering: .sequentiallyConsistent) {
-            let now = PollLoop.now()
+            let now = EventLoop.now()
             for a in active where a.end <= now { end(a) }
             active.removeAll { $0.end <= now }
             if now >= t0 + Double(k) * interval {

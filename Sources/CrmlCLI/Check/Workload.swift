@@ -120,12 +120,12 @@ final class Workload: @unchecked Sendable {
         var rng = ScheduleRandom(seed: seed, stream: UInt64(p + 1))
         var connection: RPCClient?
         let interval = Double(concurrency) / max(0.1, rate)
-        var next = PollLoop.now() + interval * Double(rng.below(1000)) / 1000
+        var next = EventLoop.now() + interval * Double(rng.below(1000)) / 1000
         var counter = 0
         while !stopping.load(ordering: .sequentiallyConsistent) {
-            let wait = next - PollLoop.now()
+            let wait = next - EventLoop.now()
             if wait > 0 { usleep(UInt32(min(wait, 1) * 1_000_000)) }  // pacing the load, not synchronisation
-            if PollLoop.now() < next { continue }
+            if EventLoop.now() < next { continue }
             next += interval
             counter += 1
             let (f, args) = choose(&rng, account: account, process: p, counter: counter)
@@ -153,7 +153,7 @@ final class Workload: @unchecked Sendable {
     /// What to do next. Targets are picked among the jobs known so far that concern `account`.
     private func choose(_ rng: inout ScheduleRandom, account: String, process p: Int, counter: Int) -> (String, JSON) {
         let roll = rng.below(100)
-        let now = PollLoop.now()
+        let now = EventLoop.now()
         let due: String? = followUps.withLock { all in
             guard let k = all[account]?.firstIndex(where: { $0.due <= now }) else { return nil }
             return all[account]?.remove(at: k).arn
@@ -191,7 +191,7 @@ final class Workload: @unchecked Sendable {
         guard let id = arn?.stringValue?.split(separator: "/").last.map(String.init),
               let job = jobs.withLock({ $0.first { $0.id == id } }), job.submitter != job.owner else { return }
         let other = job.submitter == account ? job.owner : job.submitter
-        let now = PollLoop.now()
+        let now = EventLoop.now()
         followUps.withLock { all in
             for d in Self.followUpDelays { all[other, default: []].append((now + d, job.arn(in: other, region: cluster.region))) }
         }

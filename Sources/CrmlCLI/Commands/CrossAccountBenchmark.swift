@@ -63,15 +63,15 @@ enum CrossAccountBenchmark {
         for arn in arns {
             let arnB = arn.replacingOccurrences(of: ":\(idA):", with: ":\(idB):")
             _ = try adminA.call("cleanroomsml.DeleteAudienceGenerationJob", ["audienceGenerationJobArn": .string(arn)])
-            let acked = PollLoop.now()
+            let acked = EventLoop.now()
             while true {
                 do { _ = try adminB.call("cleanroomsml.GetAudienceGenerationJob", ["audienceGenerationJobArn": .string(arnB)]) } catch {
                     guard case .service(let e) = error, e.type == "ResourceNotFoundException" else { throw error }
                     break
                 }
-                if PollLoop.now() - acked > 30 { throw CommandFailure(code: .failed, message: "B's copy of \(arn) was still there 30 s after A's delete") }
+                if EventLoop.now() - acked > 30 { throw CommandFailure(code: .failed, message: "B's copy of \(arn) was still there 30 s after A's delete") }
             }
-            visible.append(PollLoop.now() - acked)
+            visible.append(EventLoop.now() - acked)
         }
         visible.sort()
         let f = NodeBenchmark.Figures(name: "delete: A acknowledged → gone in B", connections: 1, calls: visible.count, seconds: 1, latencies: visible)

@@ -12,7 +12,7 @@ import Wire
 /// measured the same way (one request in flight per connection, timed by the caller).
 enum NodeBenchmark {
     static let spec = CommandSpec(
-        usage: "crml bench node [--seconds S] [--connections N] [--cases LIST] [--threads] [--cpus LIST] [--spin-us N] [--dir DIR]",
+        usage: "crml bench node [--seconds S] [--connections N] [--cases LIST] [--idle N] [--users N] [--audit-events N] [--threads] [--cpus LIST] [--spin-us N] [--dir DIR]",
         summary: """
             Measures authenticated round trips to an account node: cleanroomsml.GetTrainingDataset (a read)
             and cleanroomsml.TagResource (a durable write, fsync'd before the answer) over one connection and
@@ -20,10 +20,18 @@ enum NodeBenchmark {
             has one request in flight at a time; one thread drives them all, as redis-benchmark does (--threads:
             a thread per connection, each blocking in its call). Without --dir it starts a temporary one-account
             cluster and removes it afterwards. Build with -c release.
+
+            Cases that load the node first (not run by default): fairness (another client's calls while one
+            connection keeps 256 LookupEvents of 50 events in flight over a full audit trail), idle (reads with
+            thousands of idle authenticated connections open), users (CreateUser and a ListUsers page in an
+            account of 100,000 users).
             """,
         options: [("seconds", "how long to measure each case (default 3)"),
                   ("connections", "concurrent connections for the parallel cases (default 16)"),
-                  ("cases", "which cases, comma-separated: raw, read, write (default all)"),
+                  ("cases", "which cases, comma-separated: raw, read, write, fairness, idle, users (default raw,read,write)"),
+                  ("idle", "idle connections for the idle case (default 2000)"),
+                  ("users", "users in the account for the users case (default 100000)"),
+                  ("audit-events", "audit events recorded before the fairness case (default 60000)"),
                   ("cpus", "run the benchmark, and the node it starts, on these CPUs only (e.g. 0): on virtual machines a wake-up across CPUs can cost more than the request"),
                   ("spin-us", "while messages come back to back, the node's event loop and the benchmark's client look for the next one this long before sleeping (CRML_SPIN_US; default 200, 0: never)"),
                   ClusterCommand.dirOption],
@@ -108,6 +116,8 @@ enum NodeBenchmark {
         Console.out("node benchmark: account \(account.id) at \(account.host):\(account.port), \(seconds) s per case\n")
 
         let cases = Set((parsed.value("cases") ?? "raw,read,write").split(separator: ",").map(String.init))
+        let known: Set<String> = ["raw", "read", "write", "fairness", "idle", "users"]
+        if let unknown = cases.subtracting(known).first { throw CommandFailure.usage("--cases: unknown case \(unknown); known: \(known.sorted().joined(separator: ", "))") }
         var results: [Figures] = []
         let counts = Array(Set([1, connections])).sorted()
         let threads = parsed.has("threads")
@@ -133,6 +143,13 @@ enum NodeBenchmark {
                 })
             }
         }
+        var load = LoadOptions(seconds: seconds, connections: connections)
+        load.idleConnections = try parsed.int("idle", default: 2000)
+        load.users = try parsed.int("users", default: 100_000)
+        load.auditEvents = try parsed.int("audit-events", default: 60_000)
+        if cases.contains("idle") { results += try idle(load, nodePID: account.pid, connect: connect, arn: arn) }
+        if cases.contains("fairness") { results += try fairness(load, nodePID: account.pid, connect: connect) }
+        if cases.contains("users") { results += try users(load, nodePID: account.pid, connect: connect) }
         for r in results { Console.out(r.line + "\n") }
         return .ok
     }
@@ -191,11 +208,21 @@ enum NodeBenchmark {
             let (method, params) = request(0)
             _ = try c.call(method, params)
         }
-        var inFlight = [Int](repeating: 0, count: connections)
+        let cpu = CPUWindow.start(node: nodePID)
+        let (latencies, elapsed) = try drive(clients, seconds: seconds, name: name, request)
+        var figures = Figures(name: name, connections: connections, calls: latencies.count, seconds: elapsed, latencies: latencies.sorted())
+        cpu.stop(&figures)
+        return figures
+    }
+
+    /// Keeps one request in flight on each client, from this thread, until `seconds` pass or
+    /// `maxCalls` are answered; an error answer stops it unless `tolerated` says it may be.
+    static func drive(_ clients: [RPCClient], seconds: Double, maxCalls: Int = .max, name: String,
+                      tolerated: (RPCError) -> Bool = { _ in false }, _ request: @escaping Request) throws -> (latencies: [Double], seconds: Double) {
+        var inFlight = [Int](repeating: 0, count: clients.count)
         var next = 0
         var fds = clients.map { pollfd(fd: $0.socket, events: Int16(POLLIN), revents: 0) }
-        let cpu = CPUWindow.start(node: nodePID)
-        let (latencies, elapsed) = try driveFromOneThread(&fds, seconds: seconds, name: name, send: { k in
+        return try driveFromOneThread(&fds, seconds: seconds, maxCalls: maxCalls, name: name, send: { k in
             let (method, params) = request(next)
             next += 1
             inFlight[k] = try clients[k].submit(method, params)
@@ -204,15 +231,13 @@ enum NodeBenchmark {
             for message in try clients[k].receiveAvailable() {
                 switch message {
                 case .result(.number(inFlight[k]), _): answers += 1
+                case .error(.number(inFlight[k]), let e) where tolerated(e): answers += 1
                 case .error(_, let e): throw CommandFailure(code: .failed, message: "\(name): \(e)")
                 default: continue
                 }
             }
             return answers
         })
-        var figures = Figures(name: name, connections: connections, calls: latencies.count, seconds: elapsed, latencies: latencies.sorted())
-        cpu.stop(&figures)
-        return figures
     }
 
     /// The one-thread load loop: sends a first request on each connection in `fds`, then polls
@@ -220,16 +245,16 @@ enum NodeBenchmark {
     /// latency (from just before its request was written) and sends that connection its next
     /// request, until `seconds` have passed. `answered(k)` reads connection `k` and says how many
     /// answers completed (nil: the connection is gone).
-    static func driveFromOneThread(_ fds: inout [pollfd], seconds: Double, name: String, send: (Int) throws -> Void,
+    static func driveFromOneThread(_ fds: inout [pollfd], seconds: Double, maxCalls: Int = .max, name: String, send: (Int) throws -> Void,
                                    answered: (Int) throws -> Int?) throws -> (latencies: [Double], seconds: Double) {
         var sent = [Double](repeating: 0, count: fds.count)
         var latencies: [Double] = []
         latencies.reserveCapacity(1_000_000)
         func sendNext(_ k: Int) throws {
-            sent[k] = PollLoop.now()
+            sent[k] = EventLoop.now()
             try send(k)
         }
-        let start = PollLoop.now()
+        let start = EventLoop.now()
         for k in fds.indices { try sendNext(k) }
         var open = fds.count
         var last = start
@@ -243,9 +268,9 @@ enum NodeBenchmark {
                     continue
                 }
                 for _ in 0..<answers {
-                    last = PollLoop.now()
+                    last = EventLoop.now()
                     latencies.append(last - sent[k])
-                    if last - start < seconds {
+                    if last - start < seconds && latencies.count + open - 1 < maxCalls {
                         try sendNext(k)
                     } else {
                         fds[k].fd = -1  // this connection is done
@@ -271,17 +296,17 @@ enum NodeBenchmark {
         let errors = Mutex<[String]>([])
         let group = DispatchGroup()
         let cpu = CPUWindow.start(node: nodePID)
-        let start = PollLoop.now()
+        let start = EventLoop.now()
         for (k, client) in clients.enumerated() {
             group.enter()
             Thread.detachNewThread {
                 var mine: [Double] = []
                 mine.reserveCapacity(200_000)
                 var i = k * 1_000_000
-                while PollLoop.now() - start < seconds {
-                    let t0 = PollLoop.now()
+                while EventLoop.now() - start < seconds {
+                    let t0 = EventLoop.now()
                     do { try body(client, i) } catch { errors.withLock { $0.append("\(error)") }; break }
-                    mine.append(PollLoop.now() - t0)
+                    mine.append(EventLoop.now() - t0)
                     i += 1
                 }
                 samples.withLock { $0 += mine }
@@ -289,7 +314,7 @@ enum NodeBenchmark {
             }
         }
         group.wait()
-        let elapsed = PollLoop.now() - start
+        let elapsed = EventLoop.now() - start
         if let e = errors.withLock({ $0.first }) { throw CommandFailure(code: .failed, message: "\(name): \(e)") }
         let all = samples.withLock { $0 }.sorted()
         var figures = Figures(name: name, connections: connections, calls: all.count, seconds: elapsed, latencies: all)

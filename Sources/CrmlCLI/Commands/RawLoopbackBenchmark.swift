@@ -99,7 +99,7 @@ extension NodeBenchmark {
         let line = rawLine
         let samples = Mutex<[Double]>([])
         let group = DispatchGroup()
-        let start = PollLoop.now()
+        let start = EventLoop.now()
         for _ in 0..<connections {
             group.enter()
             Thread.detachNewThread {
@@ -108,8 +108,8 @@ extension NodeBenchmark {
                 defer { Socket.close(fd) }
                 var buf = [UInt8](repeating: 0, count: 4096)
                 var mine: [Double] = []
-                while PollLoop.now() - start < seconds {
-                    let t0 = PollLoop.now()
+                while EventLoop.now() - start < seconds {
+                    let t0 = EventLoop.now()
                     _ = try? line.withUnsafeBytes { try Socket.write(fd, $0) }
                     var got = 0
                     while got < line.count {
@@ -118,13 +118,13 @@ extension NodeBenchmark {
                         guard let r = try? buf.withUnsafeMutableBytes({ try Socket.read(fd, into: $0) }) else { return }
                         if case .bytes(let n) = r { got += n } else if case .closed = r { return }
                     }
-                    mine.append(PollLoop.now() - t0)
+                    mine.append(EventLoop.now() - t0)
                 }
                 samples.withLock { $0 += mine }
             }
         }
         group.wait()
-        let elapsed = PollLoop.now() - start
+        let elapsed = EventLoop.now() - start
         return Figures(name: rawName, connections: connections, calls: samples.withLock { $0.count }, seconds: elapsed,
                        latencies: samples.withLock { $0 }.sorted())
     }

@@ -204,8 +204,8 @@ enum NodeBenchmark {
     static func measureFromOneThread(_ name: String, connections: Int, seconds: Double,
                                      nodePID: pid_t? = nil, connect: () throws -> RPCClient, _ request: @escaping Request) throws -> Figures {
         let clients = try (0..<connections).map { _ in try connect() }
-        for c in clients {  // warm up
-            let (method, params) = request(0)
+        for (k, c) in clients.enumerated() {  // warm up, with requests of their own (negative numbers)
+            let (method, params) = request(-1 - k)
             _ = try c.call(method, params)
         }
         let cpu = CPUWindow.start(node: nodePID)

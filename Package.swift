@@ -22,6 +22,11 @@ let package = Package(
 
         .target(name: "Lookalike", dependencies: ["CleanRoomsModel", "Randomness"]),
 
+        // aws-cli's --query language (pure).
+        .target(name: "JMESPath", dependencies: ["JSON"]),
+        // aws-cli's text and table output (pure).
+        .target(name: "CLIOutput", dependencies: ["JSON"]),
+
         // The SQL subset of seed audience queries (parser and row filter, pure).
         .target(name: "SeedSQL"),
 
@@ -49,11 +54,13 @@ let package = Package(
         // Executables. `crml` also serves as a node (`crml node`), so the launcher needs no
         // second executable and `swift run crml …` builds everything it starts.
         .executableTarget(name: "CrmlNode", dependencies: ["NodeCommand"]),
-        .executableTarget(name: "CrmlCLI", dependencies: ["JSON", "CleanRoomsModel", "AccessControl", "Lookalike", "ClusterConfig", "Wire", "Digest", "Processes", "Checker", "NodeCommand"]),
+        .executableTarget(name: "CrmlCLI", dependencies: ["JSON", "CleanRoomsModel", "AccessControl", "AccountNode", "Lookalike", "ClusterConfig", "Wire", "Digest", "Processes", "Checker", "NodeCommand", "JMESPath", "CLIOutput"]),
 
         // Tests mirror the targets; TestSupport holds the shared helpers (processes, temp files).
         .target(name: "TestSupport", dependencies: ["Wire", "ClusterConfig", "JSON", "CleanRoomsModel", "Processes", "Lookalike", "Digest"], path: "Tests/TestSupport"),
         .testTarget(name: "JSONTests", dependencies: ["JSON", "Randomness"]),
+        .testTarget(name: "JMESPathTests", dependencies: ["JMESPath", "JSON"], exclude: ["vectors.json"]),
+        .testTarget(name: "CLIOutputTests", dependencies: ["CLIOutput", "JSON"], exclude: ["vectors.json"]),
         .testTarget(name: "DigestTests", dependencies: ["Digest"]),
         .testTarget(name: "WireTests", dependencies: ["Wire", "JSON", "Digest"]),
         .testTarget(name: "AccountNodeTests", dependencies: ["AccountNode", "CleanRoomsModel", "JSON"]),

@@ -16,7 +16,7 @@ let topLevelHelp = """
       bench             benchmarks (policy engine, node round trips, lookalike, cross-account)
       node              run one account's node in the foreground (what crml-node runs)
 
-    Run `crml COMMAND --help` for a command's options.
+    Run `crml COMMAND --help` for a command's options; `crml --version` prints the version.
 
     """
 
@@ -39,6 +39,9 @@ func runCrml(_ args: [String]) -> ExitCode {
         case "node": NodeCommand.main(rest)
         case "--help", "-h", "help":
             Console.out(topLevelHelp)
+            return .ok
+        case "--version", "version":
+            Console.out(CrmlVersion.line + "\n")
             return .ok
         default:
             throw CommandFailure.usage("unknown command \"\(command)\"\n\n\(topLevelHelp)")

@@ -74,6 +74,28 @@ public final class ServiceModel: Sendable {
     public func requiredMembers(of shapeName: String) -> Set<String> {
         shapes[shapeName]?.required ?? []
     }
+
+    /// A structure's members as a person reads them: `Name  type (required)`, enums' values,
+    /// lists' element types, one line each, in name order.
+    public func describeMembers(of shapeName: String) -> [String] {
+        guard let s = shapes[shapeName], s.type == .structure else { return [] }
+        return s.members.map { m in
+            "\(m.name)  \(describe(m.shape))\(s.required.contains(m.name) ? " (required)" : "")"
+        }
+    }
+
+    private func describe(_ shapeName: String, depth: Int = 0) -> String {
+        guard let s = shapes[shapeName] else { return shapeName }
+        switch s.type {
+        case .list: return "list of " + (depth < 2 ? describe(s.listMember ?? "", depth: depth + 1) : "…")
+        case .map: return "map of \(describe(s.mapKey ?? "", depth: depth + 1)) to \(depth < 2 ? describe(s.mapValue ?? "", depth: depth + 1) : "…")"
+        case .structure: return "structure \(shapeName) {\(s.members.map(\.name).joined(separator: ", "))}"
+        case .string:
+            if let e = s.enumValues { return "string, one of " + e.sorted().joined(separator: " | ") }
+            return "string"
+        default: return s.type.rawValue
+        }
+    }
 }
 
 /// A shape and its constraints.

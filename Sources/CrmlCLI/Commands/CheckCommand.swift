@@ -9,47 +9,34 @@ import Wire
 /// history, then the checker's verdict on it (Jepsen's way: invoke/ok/fail/info, a nemesis, a
 /// checker that says valid, invalid or unknown, with exit codes 0, 1, 2).
 enum CheckCommand {
-    static let help = """
-        usage: crml check run [--accounts N] [--time-limit S] [--rate R] [--concurrency C] [--nemesis LIST]
-                              [--nemesis-interval S] [--seed N] [--dir DIR] [--break NAME] [--converge S]
-                              [--peer-timeout S]
-               crml check analyze DIR [--job ID]
-
-        run      starts a fresh cluster of N accounts in DIR (default 3, in ./check-SEED), sets each up with data,
-                 a trained model, a CAM open to the others and a seed; runs C clients for S seconds at about R
-                 operations a second in all (start across accounts and within one, get, list, export, retag,
-                 delete from either side, deny-all resource policies); meanwhile the nemesis applies faults from
-                 LIST (comma-separated: \(Nemesis.kinds.joined(separator: ", ")), or none) every
-                 --nemesis-interval seconds; then heals everything, waits up to --converge seconds for the
-                 cluster to settle, reads every node's final state and runs the checker. The same seed gives the
-                 same schedule of operations and faults. --break starts every node in a deliberately broken mode
-                 (no-tombstones, drop-outbox), to see the checker fail.
-        analyze  runs the checker on DIR's history.jsonl and final/*.json; writes results.json, report.txt
-                 and report.html (with message diagrams for the jobs it flags, or --job ID).
-
-        Exit codes: 0 valid, 1 invalid, 2 unknown; 252 usage; 255 the cluster could not be reached.
-
-        """
-
-    static func run(_ args: [String]) throws -> ExitCode {
-        switch args.first {
-        case "run": return try runCampaign(Array(args.dropFirst()))
-        case "analyze": return try analyze(Array(args.dropFirst()))
-        case "--help", "-h", nil:
-            Console.out(help)
-            return args.isEmpty ? .usage : .ok
-        default:
-            throw CommandFailure.usage("unknown check command \(args[0])\n\n\(help)")
-        }
+    static var group: CommandGroup {
+        CommandGroup(command: "crml check", summary: "Exit codes: 0 valid, 1 invalid, 2 unknown; 252 usage; 255 the cluster could not be reached.", subcommands: [
+            ("run", runSpec, "a workload under faults against a fresh cluster, recorded as a history, then the checker's verdict"),
+            ("analyze", analyzeSpec, "the checker on a run's directory again (results.json, report.txt, report.html)"),
+        ])
     }
 
-    static let runSpec = CommandSpec(usage: "crml check run …", summary: help, options: [
-        ("accounts", "accounts (default 3)"), ("time-limit", "seconds of workload (default 30)"), ("rate", "operations per second in all (default 20)"),
-        ("concurrency", "clients (default 6)"), ("nemesis", "faults, comma-separated, all, or none (default partition,kill)"),
+    static func run(_ args: [String]) throws -> ExitCode {
+        try group.run(args) { sub, rest in sub == "run" ? try runCampaign(rest) : try analyze(rest) }
+    }
+
+    static let runSpec = CommandSpec(command: "crml check run", summary: """
+        Starts a fresh cluster in DIR, sets each account up with data, a trained model, a CAM open to the
+        others and a seed; runs the clients for the time limit at about the rate given, in all (starts across
+        accounts and within one, gets, lists, exports, retags, deletes from either side, deny-all resource
+        policies); meanwhile the nemesis applies faults from its list every interval; then heals everything,
+        waits for the cluster to settle, reads every node's final state and runs the checker. While it runs
+        it prints its progress every second. The same seed gives the same schedule of operations and faults.
+        --break starts every node in a deliberately broken mode, to see the checker fail.
+        Exit codes: 0 valid, 1 invalid, 2 unknown; 252 usage; 255 the cluster could not be reached.
+        """, options: [
+        ("accounts", "accounts, 2 to 9 (default 3)"), ("time-limit", "seconds of workload (default 30)"), ("rate", "operations per second in all (default 20)"),
+        ("concurrency", "clients (default 6)"),
+        ("nemesis", "faults, comma-separated (\(Nemesis.kinds.joined(separator: ", "))), all, or none (default partition,kill)"),
         ("nemesis-interval", "seconds between faults (default 5)"), ("seed", "the schedule's seed (default 1)"),
         ("break", "a deliberately broken node mode: no-tombstones, drop-outbox"), ("converge", "seconds to wait for the cluster to settle (default 30)"),
         ("peer-timeout", "seconds a node waits for another before counting it unreachable (default 1, shorter than the faults)"),
-        ClusterCommand.dirOption,
+        ("dir", "the run's directory, which must not exist yet (default: $CRML_DIR, else ./check-SEED)"),
     ])
 
     static func runCampaign(_ args: [String]) throws -> ExitCode {
@@ -165,11 +152,15 @@ enum CheckCommand {
         }
     }
 
-    static let analyzeSpec = CommandSpec(usage: "crml check analyze DIR [--job ID]", summary: help, options: [("job", "draw the message diagram of this job id")])
+    static let analyzeSpec = CommandSpec(command: "crml check analyze", arguments: "DIR", summary: """
+        Runs the checker on DIR's history.jsonl and final/*.json (as `crml check run` left them) and writes
+        results.json, report.txt and report.html, with message diagrams for the jobs it flags.
+        Exit codes: 0 valid, 1 invalid, 2 unknown; 252 usage.
+        """, options: [("job", "also draw the message diagram of this job id")])
 
     static func analyze(_ args: [String]) throws -> ExitCode {
         guard let p = try analyzeSpec.parse(args) else { return .ok }
-        guard let path = p.positional.first else { throw CommandFailure.usage("crml check analyze needs the run's directory\n\n\(help)") }
+        guard let path = p.positional.first else { throw CommandFailure.usage("crml check analyze needs the run's directory\n\n\(analyzeSpec.helpText)") }
         guard let historyBytes = FileManager.default.contents(atPath: path + "/history.jsonl") else {
             throw CommandFailure.usage("\(path)/history.jsonl not found: is \(path) the directory of a `crml check run`?")
         }

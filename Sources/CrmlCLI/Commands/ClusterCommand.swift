@@ -10,35 +10,33 @@ import Wire
 
 /// `crml cluster up|status|down|kill|pause|resume|restart`: a local cluster of account nodes.
 enum ClusterCommand {
-    static let help = """
-        usage: crml cluster SUBCOMMAND [options]
-
-          up [--accounts N] [--ids ID,ID,…] [--region R]   start N accounts (default 3) as background processes,
-                                                          wait until all are ready, write DIR/cluster.json and
-                                                          DIR/credentials; an existing cluster's stopped nodes restart
-          status                                          each account's endpoint, pid and state
-          down                                            stop every node (SIGTERM, then SIGKILL after 10 s)
-          kill ACCOUNT                                    SIGKILL the node (a crash)
-          pause ACCOUNT / resume ACCOUNT                  SIGSTOP / SIGCONT the node
-          restart ACCOUNT                                 start the node again on the same data and port
-
-        Every subcommand takes --dir DIR (or CRML_DIR; default ./.crml).
-
-        """
+    static var group: CommandGroup {
+        CommandGroup(command: "crml cluster", summary: "Every subcommand takes --dir DIR, the cluster's directory.", subcommands: [
+            ("up", upSpec, "start the accounts as background processes and wait until all are ready; an existing cluster's stopped nodes restart"),
+            ("status", statusSpec, "each account's endpoint, pid and state"),
+            ("down", downSpec, "stop every node (SIGTERM, then SIGKILL after 10 s)"),
+            ("kill", signalSpec("kill"), "SIGKILL the node (a crash)"),
+            ("pause", signalSpec("pause"), "SIGSTOP the node"),
+            ("resume", signalSpec("resume"), "SIGCONT the node"),
+            ("restart", signalSpec("restart"), "start the node again on the same data and port"),
+        ])
+    }
 
     static func run(_ args: [String]) throws -> ExitCode {
-        guard let sub = args.first, sub != "--help", sub != "-h" else {
-            Console.out(help)
-            return args.isEmpty ? .usage : .ok
+        try group.run(args) { sub, rest in
+            switch sub {
+            case "up": return try up(rest)
+            case "status": return try status(rest)
+            case "down": return try down(rest)
+            default: return try signal(sub, rest)
+            }
         }
-        let rest = Array(args.dropFirst())
-        switch sub {
-        case "up": return try up(rest)
-        case "status": return try status(rest)
-        case "down": return try down(rest)
-        case "kill", "pause", "resume", "restart": return try signal(sub, rest)
-        default: throw CommandFailure.usage("unknown subcommand cluster \(sub)\n\n\(help)")
-        }
+    }
+
+    static let statusSpec = CommandSpec(command: "crml cluster status", summary: "Shows each account's endpoint, pid and state.", options: [dirOption])
+    static let downSpec = CommandSpec(command: "crml cluster down", summary: "Stops every node: SIGTERM, then SIGKILL after 10 s.", options: [dirOption])
+    static func signalSpec(_ what: String) -> CommandSpec {
+        CommandSpec(command: "crml cluster \(what)", arguments: "ACCOUNT", summary: "Sends a process fault to one account's node.", options: [dirOption])
     }
 
     static let dirOption = ("dir", "the cluster's directory (default: $CRML_DIR or ./.crml)")
@@ -46,7 +44,7 @@ enum ClusterCommand {
     // MARK: up
 
     static let upSpec = CommandSpec(
-        usage: "crml cluster up [--accounts N] [--ids ID,ID,…] [--region REGION] [--dir DIR]",
+        command: "crml cluster up",
         summary: "Starts a local cluster, one crml-node process per account, and waits until every node is ready.",
         options: [("accounts", "how many accounts (default 3; ids 111111111111, 222222222222, …)"),
                   ("ids", "comma-separated account ids instead of the defaults"),
@@ -196,8 +194,7 @@ enum ClusterCommand {
     }
 
     static func status(_ args: [String]) throws -> ExitCode {
-        let spec = CommandSpec(usage: "crml cluster status [--dir DIR]", summary: "Shows each account's endpoint, pid and state.", options: [dirOption])
-        guard let parsed = try spec.parse(args) else { return .ok }
+        guard let parsed = try statusSpec.parse(args) else { return .ok }
         let dir = ClusterDirectory.resolve(parsed)
         let cluster = try dir.load()
         printTable(cluster, dir: dir)
@@ -207,14 +204,13 @@ enum ClusterCommand {
     // MARK: down and signals
 
     static func down(_ args: [String]) throws -> ExitCode {
-        let spec = CommandSpec(usage: "crml cluster down [--dir DIR]", summary: "Stops every node: SIGTERM, then SIGKILL after 10 s.", options: [dirOption])
-        guard let parsed = try spec.parse(args) else { return .ok }
+        guard let parsed = try downSpec.parse(args) else { return .ok }
         try stopAll(ClusterDirectory.resolve(parsed))
         return .ok
     }
 
     static func signal(_ what: String, _ args: [String]) throws -> ExitCode {
-        let spec = CommandSpec(usage: "crml cluster \(what) ACCOUNT [--dir DIR]", summary: "Sends a process fault to one account's node.", options: [dirOption])
+        let spec = signalSpec(what)
         guard let parsed = try spec.parse(args) else { return .ok }
         guard let idText = parsed.positional.first, let id = AccountID(idText) else {
             throw CommandFailure.usage("crml cluster \(what) needs an ACCOUNT id\n\n\(spec.helpText)")

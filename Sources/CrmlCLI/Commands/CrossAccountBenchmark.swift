@@ -9,7 +9,7 @@ import Wire
 /// `crml bench cross-account`: the cross-account protocols on two real node processes, no faults.
 enum CrossAccountBenchmark {
     static let spec = CommandSpec(
-        usage: "crml bench cross-account [--seconds S] [--connections N] [--deletes N] [--hold-runs]",
+        command: "crml bench cross-account",
         summary: """
             Starts a temporary two-account cluster: B trains a small model and shares it with A. Then measures
             StartAudienceGenerationJob called in A on B's CAM (each start: A's intent, B's durable copy, A's

@@ -6,36 +6,24 @@ import Wire
 /// `crml data generate|upload`: interaction data to play with, and a way to put big CSV files
 /// into a node's S3 in parts.
 enum DataCommand {
-    static let help = """
-        usage: crml data generate --out DIR [--users N] [--items N] [--interactions N] [--groups N] [--seed N] [--seed-users N]
-               crml data upload FILE --bucket B --key-prefix P [--part-size BYTES] [--profile P | --account ID | --endpoint H:P] [--dir DIR]
-
-        generate  writes DIR/interactions.csv (user_id,item_id,timestamp) with planted groups of users who
-                  like the same items, DIR/groups.csv (user_id,group: the truth) and DIR/seed.csv (user ids
-                  drawn from group 0). The same flags always give the same bytes.
-        upload    puts a CSV file into the node's S3 as parts of at most --part-size bytes (default 2 MB),
-                  each with the file's header row, named P/part-00000.csv, P/part-00001.csv, …
-
-        """
+    static var group: CommandGroup {
+        CommandGroup(command: "crml data", summary: "", subcommands: [
+            ("generate", generateSpec, "interactions with planted groups of users who like the same items, the groups, and a seed; the same options always give the same bytes"),
+            ("upload", uploadSpec, "a big CSV file into a node's S3, in parts small enough for one call each"),
+        ])
+    }
 
     static func run(_ args: [String]) throws -> ExitCode {
-        switch args.first {
-        case "generate": return try generate(Array(args.dropFirst()))
-        case "upload": return try upload(Array(args.dropFirst()))
-        case "--help", "-h":
-            Console.out(help)
-            return .ok
-        default:
-            throw CommandFailure.usage(help)
-        }
+        try group.run(args) { sub, rest in sub == "generate" ? try generate(rest) : try upload(rest) }
     }
 
     static let generateSpec = CommandSpec(
-        usage: "crml data generate --out DIR [--users N] [--items N] [--interactions N] [--groups N] [--seed N] [--seed-users N]",
+        command: "crml data generate",
         summary: "Writes interactions.csv, groups.csv and seed.csv with planted groups; deterministic for its flags.",
         options: [("out", "the directory to write to"), ("users", "users (default 10000)"), ("items", "items (default 1000)"),
                   ("interactions", "interactions (default 100000)"), ("groups", "planted groups (default 10)"),
-                  ("seed", "random seed (default 1)"), ("seed-users", "users of group 0 in seed.csv (default 200)")])
+                  ("seed", "random seed (default 1)"), ("seed-users", "users of group 0 in seed.csv (default 200)")],
+        required: ["out"])
 
     static func generate(_ args: [String]) throws -> ExitCode {
         guard let parsed = try generateSpec.parse(args) else { return .ok }
@@ -62,11 +50,12 @@ enum DataCommand {
     }
 
     static let uploadSpec = CommandSpec(
-        usage: "crml data upload FILE --bucket B --key-prefix P [--part-size BYTES] [--profile P | --account ID | --endpoint H:P] [--dir DIR]",
-        summary: "Puts a CSV file into the node's S3 in parts, each starting with the file's header row.",
-        options: [("bucket", "the bucket (it must exist)"), ("key-prefix", "keys are PREFIX/part-NNNNN.csv"),
-                  ("part-size", "the largest part, in bytes (default 2000000)"), ("profile", "credentials profile"),
-                  ("account", "the account whose node to call"), ("endpoint", "HOST:PORT of the node"), ClusterCommand.dirOption])
+        command: "crml data upload", arguments: "FILE",
+        summary: "Puts a CSV file into the node's S3 in parts, each starting with the file's header row, named KEY_PREFIX/part-00000.csv, KEY_PREFIX/part-00001.csv, …",
+        options: [("bucket", "the bucket (it must exist)"), ("key-prefix", "keys are KEY_PREFIX/part-NNNNN.csv"),
+                  ("part-size", "the largest part, in bytes (default 2000000)"), ("profile", "a profile of DIR/credentials (default $AWS_PROFILE)"),
+                  ("account", "the account whose node to call"), ("endpoint", "HOST:PORT of the node"), ClusterCommand.dirOption],
+        required: ["bucket", "key-prefix"])
 
     static func upload(_ args: [String]) throws -> ExitCode {
         guard let parsed = try uploadSpec.parse(args) else { return .ok }

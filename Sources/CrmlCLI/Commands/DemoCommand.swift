@@ -10,7 +10,7 @@ import Wire
 /// requirement it shows, what it expected and what it saw. Exits 1 if anything differed.
 enum DemoCommand {
     static let spec = CommandSpec(
-        usage: "crml demo [--dir DIR] [--keep]",
+        command: "crml demo",
         summary: """
             Starts a temporary three-account cluster (or uses --dir), loads the sample data (the set in
             seeds/data/sample, generated here), and walks through the seed's story step by step: B trains a

@@ -8,37 +8,57 @@ import Wire
 /// fault methods. Link faults are set on the sending node for one peer, so every fault has a
 /// direction; the commands set both directions unless told `--one-way`.
 enum FaultCommand {
-    static let help = """
-        usage: crml fault partition A B [--one-way]          cut the link (both ways, or only A → B)
-               crml fault loss A B FRACTION [--one-way]       drop that fraction of messages
-               crml fault delay A B DURATION [--jitter DURATION] [--one-way]
-                                                              delay messages (e.g. 50ms, 1.5s, 200us)
-               crml fault duplicate A B FRACTION [--one-way]  send that fraction of messages twice
-               crml fault reorder A B FRACTION [--one-way]    hold that fraction back behind the next message
-               crml fault heal [A B]                          clear link faults (between A and B, or all)
-               crml fault list                                the link faults and armed failpoints of every node
-               crml fault failpoint ACCOUNT NAME              crash ACCOUNT's node the next time it passes NAME
-               crml fault failpoints                          the failpoint names, and which are armed where
-
-        A and B are account ids of the cluster in --dir (or CRML_DIR, default ./.crml). Faults act on
-        what a node sends to a peer, requests and answers alike; several can be combined on one link
-        (each command sets its own kind and leaves the others). Failpoints: \(failpointNames.joined(separator: ", ")).
-        Process faults are `crml cluster kill|pause|resume|restart ACCOUNT`.
-
-        """
-
     static let failpointNames = Failpoints.names
 
-    static let spec = CommandSpec(usage: "crml fault SUBCOMMAND …", summary: help,
-                                  options: [ClusterCommand.dirOption, ("jitter", "with delay: up to this much more or less, uniformly")],
-                                  flags: [("one-way", "only the direction from the first account to the second")])
+    static let about = """
+        A and B are account ids of the cluster in --dir. Faults act on
+        what a node sends to a peer, requests and answers alike; several can be combined on one link
+        (each command sets its own kind and leaves the others). Process faults are
+        `crml cluster kill|pause|resume|restart ACCOUNT`.
+        """
+
+    static let oneWay = ("one-way", "only the direction from the first account to the second")
+
+    static func linkSpec(_ name: String, _ arguments: String, _ what: String, options: [(name: String, help: String)] = []) -> CommandSpec {
+        CommandSpec(command: "crml fault \(name)", arguments: arguments, summary: what + "\n\n" + about, options: options + [ClusterCommand.dirOption], flags: [oneWay])
+    }
+
+    static var group: CommandGroup {
+        CommandGroup(command: "crml fault", summary: about, subcommands: [
+            ("partition", linkSpec("partition", "A B", "Cuts the link between A and B (both ways, or only A → B)."), "cut the link"),
+            ("loss", linkSpec("loss", "A B FRACTION", "Drops that fraction (0 to 1) of the messages between A and B."), "drop a fraction of messages"),
+            ("delay", linkSpec("delay", "A B DURATION", "Delays the messages between A and B by DURATION (50ms, 1.5s, 200us).",
+                               options: [("jitter", "up to this much more or less, uniformly (a duration; default 0)")]), "delay messages"),
+            ("duplicate", linkSpec("duplicate", "A B FRACTION", "Sends that fraction (0 to 1) of the messages between A and B twice."), "send a fraction of messages twice"),
+            ("reorder", linkSpec("reorder", "A B FRACTION", "Holds that fraction (0 to 1) of the messages between A and B back behind the next one."), "hold a fraction of messages back"),
+            ("heal", CommandSpec(command: "crml fault heal", arguments: "[A B]", summary: "Clears the link faults between A and B, or all of them.", options: [ClusterCommand.dirOption]), "clear link faults"),
+            ("list", CommandSpec(command: "crml fault list", summary: "Shows the link faults and armed failpoints of every node; fails (255) if a node cannot be asked.", options: [ClusterCommand.dirOption]), "the link faults and armed failpoints of every node"),
+            ("failpoint", CommandSpec(command: "crml fault failpoint", arguments: "ACCOUNT NAME",
+                                      summary: "Crashes ACCOUNT's node (exit 86) the next time it passes NAME: \(failpointNames.joined(separator: ", ")).", options: [ClusterCommand.dirOption]),
+             "arm a failpoint"),
+            ("failpoints", CommandSpec(command: "crml fault failpoints", summary: "Lists the failpoint names, and which are armed where.", options: [ClusterCommand.dirOption]), "the failpoints, and where they are armed"),
+        ])
+    }
 
     static func run(_ args: [String]) throws -> ExitCode {
+        let g = group
+        return try g.run(args) { sub, rest in try run(sub, rest, spec: g.subcommands.first { $0.name == sub }!.spec) }
+    }
+
+    static func run(_ sub: String, _ args: [String], spec: CommandSpec) throws -> ExitCode {
         guard let parsed = try spec.parse(args) else { return .ok }
-        guard let sub = parsed.positional.first else { throw CommandFailure.usage(help) }
-        let rest = Array(parsed.positional.dropFirst())
+        let rest = parsed.positional
+        let help = spec.helpText
         let dir = ClusterDirectory.resolve(parsed)
         let cluster = try dir.load()
+        /// Every account's node, refusing (255) if one is down: a fault command that could not
+        /// ask every node would give a partial answer.
+        func allNodes() throws -> [ClusterFile.Account] {
+            for a in cluster.accounts where !(a.pid.map(ProcessControl.isAlive) ?? false) {
+                throw CommandFailure(code: .connection, message: "account \(a.id)'s node is not running (start it with `crml cluster up --dir \(dir.path)`)")
+            }
+            return cluster.accounts
+        }
         func account(_ text: String) throws -> ClusterFile.Account {
             guard let id = AccountID(text), let a = cluster.account(id) else {
                 throw CommandFailure.usage("\(text) is not an account of the cluster in \(dir.path) (accounts: \(cluster.accounts.map(\.id.rawValue).joined(separator: ", ")))")
@@ -101,7 +121,7 @@ enum FaultCommand {
                 _ = try call(b, "admin.HealLinks", ["peer": .string(a.id.rawValue)])
                 Console.out("\(a.id) ↔ \(b.id): healed\n")
             } else {
-                for a in cluster.accounts where a.pid != nil {
+                for a in try allNodes() {
                     _ = try call(a, "admin.HealLinks")
                 }
                 Console.out("all links healed\n")
@@ -110,7 +130,7 @@ enum FaultCommand {
         case "list":
             var rows = [["FROM", "TO", "FAULTS"]]
             var armed: [String] = []
-            for a in cluster.accounts where a.pid != nil {
+            for a in try allNodes() {
                 let faults = try call(a, "admin.ListFaults")
                 for (peer, f) in (faults["links"]?.objectValue ?? [:]).sorted(by: { $0.key < $1.key }) {
                     let parts = (f.objectValue ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key) \(format($0.key, $0.value.numberValue ?? 0))" }
@@ -130,8 +150,8 @@ enum FaultCommand {
             return .ok
         case "failpoints":
             var armedBy: [String: [String]] = [:]
-            for a in cluster.accounts where a.pid != nil {
-                for name in (try? call(a, "admin.ListFaults"))?["failpoints"]?.arrayValue ?? [] { armedBy[name.stringValue ?? "", default: []].append(a.id.rawValue) }
+            for a in try allNodes() {
+                for name in try call(a, "admin.ListFaults")["failpoints"]?.arrayValue ?? [] { armedBy[name.stringValue ?? "", default: []].append(a.id.rawValue) }
             }
             var rows = [["FAILPOINT", "ARMED ON"]]
             for name in failpointNames { rows.append([name, armedBy[name]?.joined(separator: ", ") ?? "-"]) }

@@ -6,7 +6,7 @@ import Wire
 /// a read's request line and its answer (a `GetTrainingDataset` result).
 enum JSONBenchmark {
     static let spec = CommandSpec(
-        usage: "crml bench json [--seconds S]",
+        command: "crml bench json",
         summary: "Parses and writes a read's request line and its answer line on one thread: time per message and MB/s.",
         options: [("seconds", "how long to measure each case (default 2)")])
 

@@ -8,8 +8,8 @@ import Lookalike
 /// 1,000-user seed, with peak memory.
 enum LookalikeBenchmark {
     static let spec = CommandSpec(
-        usage: "crml bench lookalike [--users N] [--items N] [--interactions N] [--groups N] [--seed-users N]",
-        summary: "Generates data in memory (defaults: 100,000 users, 10,000 items, 1,000,000 interactions, 20 groups), trains a model, generates an audience for a seed of 1,000 users, and prints times, quality and peak memory.",
+        command: "crml bench lookalike",
+        summary: "Generates data in memory, trains a model, generates an audience for a seed, and prints times, quality and peak memory.",
         options: [("users", "users (default 100000)"), ("items", "items (default 10000)"), ("interactions", "interactions (default 1000000)"),
                   ("groups", "planted groups (default 20)"), ("seed-users", "seed audience size (default 1000)")])
 

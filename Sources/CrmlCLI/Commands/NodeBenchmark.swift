@@ -12,7 +12,7 @@ import Wire
 /// measured the same way (one request in flight per connection, timed by the caller).
 enum NodeBenchmark {
     static let spec = CommandSpec(
-        usage: "crml bench node [--seconds S] [--connections N] [--cases LIST] [--idle N] [--users N] [--audit-events N] [--threads] [--cpus LIST] [--spin-us N] [--dir DIR]",
+        command: "crml bench node",
         summary: """
             Measures authenticated round trips to an account node: cleanroomsml.GetTrainingDataset (a read)
             and cleanroomsml.TagResource (a durable write, fsync'd before the answer) over one connection and

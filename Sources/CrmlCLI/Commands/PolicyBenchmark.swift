@@ -6,7 +6,7 @@ import JSON
 /// The policy engine's throughput on the seed's cross-account start.
 enum PolicyBenchmark {
     static let spec = CommandSpec(
-        usage: "crml bench policy [--seconds S]",
+        command: "crml bench policy",
         summary: "Decisions per second: the seed's resource policy plus a 20-statement identity policy, compiled once.",
         options: [("seconds", "how long to measure each variant (default 3)"),
                   ("iterations", "measure exactly N decisions per variant instead of a duration (for instruction counts)"),

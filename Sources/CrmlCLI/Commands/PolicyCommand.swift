@@ -6,7 +6,7 @@ import JSON
 /// `crml policy simulate`: IAM's SimulateCustomPolicy, offline, on JSON from stdin or a file.
 enum PolicyCommand {
     static let simulateSpec = CommandSpec(
-        usage: "crml policy simulate [--input FILE]",
+        command: "crml policy simulate",
         summary: """
             Evaluates IAM policies without a cluster. Reads a SimulateCustomPolicy request (JSON) from
             stdin or FILE and prints the SimulatePolicyResponse (JSON) on stdout. Members: PolicyInputList,
@@ -17,11 +17,18 @@ enum PolicyCommand {
             """,
         options: [("input", "read the request from FILE instead of stdin")])
 
+    static var group: CommandGroup {
+        CommandGroup(command: "crml policy", summary: "", subcommands: [
+            ("simulate", simulateSpec, "IAM's SimulateCustomPolicy, offline"),
+        ])
+    }
+
     static func run(_ args: [String]) throws -> ExitCode {
-        guard args.first == "simulate" else {
-            throw CommandFailure.usage("usage: crml policy simulate [--input FILE]\n\n\(simulateSpec.summary)")
-        }
-        guard let parsed = try simulateSpec.parse(Array(args.dropFirst())) else { return .ok }
+        try group.run(args) { _, rest in try simulate(rest) }
+    }
+
+    static func simulate(_ args: [String]) throws -> ExitCode {
+        guard let parsed = try simulateSpec.parse(args) else { return .ok }
         if let extra = parsed.positional.first { throw CommandFailure.usage("unexpected argument \"\(extra)\"") }
         let data: Data
         if let path = parsed.value("input") {

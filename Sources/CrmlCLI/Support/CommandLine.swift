@@ -46,23 +46,48 @@ struct ParsedArguments {
     }
 }
 
-/// What a command accepts, for parsing and for `--help`.
+/// What a command accepts, for parsing and for `--help`. The synopsis is built from the options
+/// themselves, so it always lists every one; each option's default is stated once, in its help.
 struct CommandSpec {
-    var usage: String
+    /// The command words: `crml cluster up`.
+    var command: String
+    /// Positional arguments as the synopsis shows them: `ACCOUNT`, `A B FRACTION`.
+    var arguments: String = ""
     var summary: String
     /// Options that take a value, with their help text.
     var options: [(name: String, help: String)] = []
     /// Options that are switches.
     var flags: [(name: String, help: String)] = []
+    /// Options that must be given (shown without brackets).
+    var required: Set<String> = []
+
+    /// The placeholder an option's value has in the synopsis: `--time-limit TIME_LIMIT`.
+    static func placeholder(_ name: String) -> String { name.uppercased().replacingOccurrences(of: "-", with: "_") }
+
+    /// `crml cluster up [--accounts ACCOUNTS] …`, wrapped at 100 columns under the command.
+    var usage: String {
+        var parts = arguments.isEmpty ? [] : [arguments]
+        parts += options.map { required.contains($0.name) ? "--\($0.name) \(CommandSpec.placeholder($0.name))" : "[--\($0.name) \(CommandSpec.placeholder($0.name))]" }
+        parts += flags.map { "[--\($0.name)]" }
+        let continuation = String(repeating: " ", count: command.count + 1)
+        var lines = [command]
+        for p in parts {
+            if lines[lines.count - 1].count + 1 + p.count > 93 && lines[lines.count - 1] != continuation {
+                lines.append(continuation + p)
+            } else {
+                lines[lines.count - 1] += (lines[lines.count - 1] == continuation ? "" : " ") + p
+            }
+        }
+        return lines.joined(separator: "\n       ")
+    }
 
     var helpText: String {
         var s = "usage: \(usage)\n\n\(summary)\n"
-        if !options.isEmpty || !flags.isEmpty {
-            s += "\noptions:\n"
-            for o in options { s += "  --\(o.name) VALUE".padding(toLength: 28, withPad: " ", startingAt: 0) + o.help + "\n" }
-            for f in flags { s += "  --\(f.name)".padding(toLength: 28, withPad: " ", startingAt: 0) + f.help + "\n" }
-        }
-        s += "  --help".padding(toLength: 28, withPad: " ", startingAt: 0) + "show this help\n"
+        let width = max(28, (options.map { "  --\($0.name) \(CommandSpec.placeholder($0.name))".count + 2 } + flags.map { $0.name.count + 6 }).max() ?? 0)
+        s += "\noptions:\n"
+        for o in options { s += "  --\(o.name) \(CommandSpec.placeholder(o.name))".padding(toLength: width, withPad: " ", startingAt: 0) + o.help + "\n" }
+        for f in flags { s += "  --\(f.name)".padding(toLength: width, withPad: " ", startingAt: 0) + f.help + "\n" }
+        s += "  --help".padding(toLength: width, withPad: " ", startingAt: 0) + "show this help\n"
         return s
     }
 
@@ -111,6 +136,38 @@ struct CommandSpec {
     }
 }
 
+/// A command made of subcommands (`crml cluster`, `crml fault`, …): its help lists every
+/// subcommand's synopsis under one `usage:` and what each does; `--help` exits 0, no
+/// subcommand is a usage error (252).
+struct CommandGroup {
+    var command: String
+    var summary: String
+    /// Each subcommand's name, its spec, and one line on what it does.
+    var subcommands: [(name: String, spec: CommandSpec, does: String)]
+
+    var helpText: String {
+        var s = "usage: " + subcommands.map(\.spec.usage).joined(separator: "\n       ") + "\n\n"
+        if !summary.isEmpty { s += summary + "\n\n" }
+        let width = (subcommands.map(\.name.count).max() ?? 0) + 4
+        for c in subcommands { s += "  " + c.name.padding(toLength: width, withPad: " ", startingAt: 0) + c.does + "\n" }
+        s += "\nRun `\(command) SUBCOMMAND --help` for a subcommand's options.\n"
+        return s
+    }
+
+    /// Runs the subcommand `args` names with the rest of them.
+    func run(_ args: [String], _ dispatch: (String, [String]) throws -> ExitCode) throws -> ExitCode {
+        guard let sub = args.first, sub != "--help", sub != "-h" else {
+            if args.isEmpty { throw CommandFailure.usage(helpText) }
+            Console.out(helpText)
+            return .ok
+        }
+        guard subcommands.contains(where: { $0.name == sub }) else {
+            throw CommandFailure.usage("unknown subcommand \(command) \(sub)\n\n\(helpText)")
+        }
+        return try dispatch(sub, Array(args.dropFirst()))
+    }
+}
+
 /// Writes to stdout and stderr without buffering surprises.
 enum Console {
     static func out(_ s: String) {
@@ -128,6 +185,13 @@ enum Console {
         for r in rows {
             out(r.enumerated().map { $0.element.padding(toLength: widths[$0.offset] + 2, withPad: " ", startingAt: 0) }.joined().trimmingCharacters(in: .whitespaces) + "\n")
         }
+    }
+
+    /// The terminal's width when stdout is one, else 80 (as aws-cli decides its table width).
+    static var terminalWidth: Int {
+        var size = winsize()
+        guard isatty(1) != 0, ioctl(1, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0 else { return 80 }
+        return Int(size.ws_col)
     }
 
     /// Reads all of standard input.

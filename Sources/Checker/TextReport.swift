@@ -2,8 +2,16 @@ import JSON
 
 /// The checker's result in words (what `crml check` prints) and as JSON (`results.json`).
 public enum TextReport {
-    public static func render(_ a: Analysis) -> String {
-        var out = "verdict: \(a.verdict.rawValue.uppercased())\n"
+    public static func render(_ a: Analysis, run: RunParameters? = nil) -> String {
+        var out = ""
+        if let run {
+            if let warning = run.brokenWarning {
+                let bar = String(repeating: "!", count: 78)
+                out += "\(bar)\n!! \(warning)\n\(bar)\n\n"
+            }
+            out += "run: \(run.summary)\n\n"
+        }
+        out += "verdict: \(a.verdict.rawValue.uppercased())\n"
         for why in a.unknownBecause { out += "  unknown because \(why)\n" }
         out += "\ninvariants:\n"
         for r in a.invariants {
@@ -28,9 +36,10 @@ public enum TextReport {
         return out
     }
 
-    public static func json(_ a: Analysis) -> JSON {
+    public static func json(_ a: Analysis, run: JSON? = nil) -> JSON {
         let f = a.figures
         return .compactObject([
+            "run": run,
             "verdict": .string(a.verdict.rawValue),
             "unknownBecause": .array(a.unknownBecause.map { .string($0) }),
             "invariants": .array(a.invariants.map { r in

@@ -112,10 +112,40 @@ import Testing
         let html = HTMLReport.render(r, history: h.events, dumps: [Self.a: NodeDump(a)!, Self.b: NodeDump(b)!])
         let copy = html.range(of: "peer.StartJob again (a copy)"), ack = html.range(of: "delete acknowledged here")
         #expect(copy != nil && ack != nil && ack!.lowerBound < copy!.lowerBound, "the acknowledgement, then the late copy")
+        #expect(html.contains("id=\"job-\(Self.id)\"") && html.contains("href=\"#job-\(Self.id)\""), "the flagged job links to its diagram")
         // Applied after both reads: both were merely stale.
         let later = Self.result(h, [Self.dump(Self.a, tombstoneAt: h.events[3].wall, audit: auditA), dumpB(appliedAt: h.events[7].wall + 0.001)])
         #expect(later.verdict == .valid, "\(TextReport.render(later))")
         #expect(later.figures.staleReads == 2)
+    }
+
+    /// What report.html draws without hovering: the run's parameters under a banner when its
+    /// nodes were broken on purpose, each fault labelled with its kind and accounts, axes with
+    /// titles, and a lost message as an arrow to the lane it was meant for, ending in a cross.
+    @Test("SIM-4 the report's pictures say what they show")
+    func reportPictures() {
+        let h = Builder()
+        h.op("0", Self.a, "start", ["name": "j", "cam": .string(Self.b)], .ok, ["arn": .string(Self.arnA)])
+        h.add("nemesis", nil, .info, "fault-start", ["kind": "partition", "id": "1", "from": .string(Self.a), "to": .string(Self.b)])
+        h.op("0", Self.a, "delete", ["arn": .string(Self.arnA)], .ok)
+        h.add("nemesis", nil, .info, "fault-end", ["kind": "partition", "id": "1", "from": .string(Self.a), "to": .string(Self.b)])
+        var a = Self.dump(Self.a).raw
+        a["peerMessages"] = [["t": .number(h.events[4].wall), "dir": "out", "peer": .string(Self.b), "method": "peer.DeleteJob", "jobID": .string(Self.id)]]
+        let dumps = [Self.a: NodeDump(a)!, Self.b: Self.dump(Self.b)]
+        let r = Checker.analyze(history: h.events, dumps: dumps, setup: Self.setup)
+        let run = RunParameters(json: ["seed": 7, "accounts": 2, "nemesis": ["partition"], "breaks": ["drop-outbox"], "version": "0.3.0"])
+        let html = HTMLReport.render(r, history: h.events, dumps: dumps, jobs: [Self.id], run: run)
+        #expect(html.contains("<div class=\"banner\">DELIBERATELY BROKEN NODES (drop-outbox)"))
+        #expect(html.contains("<th>seed</th><td>7</td>") && html.contains("<th>deliberately broken</th><td>drop-outbox</td>"))
+        #expect(html.contains(">partition \(Self.a)↔\(Self.b)</text>"), "the fault's label is drawn, not only a tooltip")
+        #expect(html.contains(">seconds since the run started</text>"))
+        // B's lane is the second, at x 300: the lost delete is drawn all the way there, in red, with an arrowhead and a cross.
+        #expect(html.contains("x2=\"300\" y2=") && html.contains("stroke=\"#d1495b\" stroke-width=\"1.5\" stroke-dasharray=\"5,3\" marker-end=\"url(#head-red)\""))
+        #expect(html.contains(">×</text>") && html.contains("peer.DeleteJob +0.00 ms (not received)"))
+        #expect(html.contains("lost (never received)"), "the legend names what the red arrows mean")
+        let text = TextReport.render(r, run: run)
+        #expect(text.hasPrefix(String(repeating: "!", count: 78) + "\n!! DELIBERATELY BROKEN NODES"))
+        #expect(text.contains("run: seed 7, accounts 2, nemesis partition, deliberately broken drop-outbox, crml 0.3.0"))
     }
 
     @Test("SIM-4 XA-5 PV-1 TG-2 XA-2 XA-10: a wrong name, a leaked location, a request tag on the owner's copy, a run on the submitter, a propagated delete in the audit trail")

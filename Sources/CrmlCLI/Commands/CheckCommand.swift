@@ -81,15 +81,24 @@ enum CheckCommand {
         try Data(JSONWriter.bytes(setup.json, pretty: true)).write(to: URL(fileURLWithPath: dir.path + "/setup.json"))
         let config: JSON = ["accounts": .int(n), "timeLimit": .number(seconds), "rate": .number(rate), "concurrency": .int(concurrency),
                             "nemesis": .array(kinds.map { .string($0) }), "nemesisInterval": .number(interval), "seed": .int(Int(seed)),
-                            "breaks": .array(breaks.map { .string($0) }), "peerTimeout": .number(peerTimeout)]
+                            "breaks": .array(breaks.map { .string($0) }), "peerTimeout": .number(peerTimeout),
+                            "version": .string(CrmlVersion.number), "started": .string(ISO8601.format(Date().timeIntervalSince1970))]
         try Data(JSONWriter.bytes(config, pretty: true)).write(to: URL(fileURLWithPath: dir.path + "/run.json"))
 
+        if !breaks.isEmpty { Console.err("\n*** DELIBERATELY BROKEN NODES: \(breaks.joined(separator: ", ")) — this run is meant to show the checker failing ***\n") }
         Console.err("running \(concurrency) clients for \(seconds) s at about \(rate) operations/s; faults: \(kinds.isEmpty ? "none" : kinds.joined(separator: ", ")) every \(interval) s …")
         let nemesis = Nemesis(kinds: kinds, interval: interval, cluster: cluster, dir: dir, history: history, seed: seed)
         let clients = workload.runClients(concurrency: concurrency, rate: rate)
         nemesis.start()
         let end = Date().addingTimeInterval(seconds)
-        while Date() < end { usleep(50_000) }  // the run's length, not synchronisation
+        var nextReport = Date().addingTimeInterval(1)
+        while Date() < end {
+            usleep(50_000)  // the run's length, not synchronisation
+            if Date() >= nextReport {
+                Console.err(history.progress.line)
+                nextReport = nextReport.addingTimeInterval(1)
+            }
+        }
         workload.stop()
         nemesis.stop()
         while clients.contains(where: { !$0.isFinished }) { usleep(20_000) }  // waiting for the clients' last calls (each has a time-out)
@@ -175,10 +184,13 @@ enum CheckCommand {
             if let b = FileManager.default.contents(atPath: path + "/final/\(a).json"), let j = try? JSONParser(maxDepth: 1024).parse([UInt8](b)), let d = NodeDump(j) { dumps[a] = d }
         }
         let analysis = Checker.analyze(history: events, dumps: dumps, setup: setup)
-        let text = TextReport.render(analysis)
+        // What the run was asked to do (absent for histories from elsewhere).
+        let runJSON = FileManager.default.contents(atPath: path + "/run.json").flatMap { try? JSONParser.parse([UInt8]($0)) }
+        let run = runJSON.map(RunParameters.init(json:))
+        let text = TextReport.render(analysis, run: run)
         try Data(text.utf8).write(to: URL(fileURLWithPath: path + "/report.txt"))
-        try Data(JSONWriter.bytes(TextReport.json(analysis), pretty: true)).write(to: URL(fileURLWithPath: path + "/results.json"))
-        let html = HTMLReport.render(analysis, history: events, dumps: dumps, jobs: p.value("job").map { [$0] } ?? [])
+        try Data(JSONWriter.bytes(TextReport.json(analysis, run: runJSON), pretty: true)).write(to: URL(fileURLWithPath: path + "/results.json"))
+        let html = HTMLReport.render(analysis, history: events, dumps: dumps, jobs: p.value("job").map { [$0] } ?? [], run: run)
         try Data(html.utf8).write(to: URL(fileURLWithPath: path + "/report.html"))
         Console.out(text)
         Console.out("\nwritten: \(path)/results.json, \(path)/report.txt, \(path)/report.html\n")

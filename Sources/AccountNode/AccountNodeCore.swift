@@ -33,22 +33,30 @@ public final class AccountNodeCore {
     var afterPersist: [Effect] = []
     /// Set while the shell's storage takes no writes (`StorageOutage`): why.
     public internal(set) var storageOutage: String? = nil
+    /// The time of the input being handled (every input carries it).
+    var clock: Double = 0
+    /// Replies and what else must wait for the log (`CommitGate`).
+    public internal(set) var gate = CommitGate()
+    /// The service of each request not yet answered (a reply refused for storage takes its
+    /// error type); `peer` for other nodes' requests.
+    var requestServices: [RequestToken: String] = [:]
     /// Client calls waiting for another account's node, by the token of the message sent.
-    var pendingCalls: [String: PendingCall] = [:]
+    var calls = PendingCalls()
     /// Status pushes that arrived for a start not yet committed here (applied when it is;
     /// if lost, sync repairs).
     var earlyStatus: [String: JSON] = [:]
     /// The latest send of each outbox entry (only its answer counts) and how many there were.
-    var outboxSends: [String: Outbox.Send] = [:]
+    var outboxSends = OutboxSends()
+    /// Numbers the messages this node sends (part of each token).
     var messageCounter: UInt64 = 0
-    /// Status changes still to be told to each account (see `PendingPushes`).
-    var pushes: [String: PendingPushes] = [:]
+    /// Status changes still to be told to each account.
+    var pushes = StatusPushes()
     /// Where the next sync with each account starts (job ids are synced a window at a time).
-    var syncCursor: [String: String] = [:]
+    var syncCursors = SyncCursors()
     /// Compiled resource policies by their text.
     var resourcePolicyCache: [String: PolicySource] = [:]
     /// Starts waiting for a collaboration's creator to vouch for their members, by token.
-    var pendingChecks: [String: CollaborationCheck.Continuation] = [:]
+    var checks = CollaborationChecks()
     /// Set by a peer handler that answers later (after asking another node).
     var peerAnswerDeferred = false
     /// Client calls answered once their pushes to other accounts have had a first try.
@@ -73,6 +81,7 @@ public final class AccountNodeCore {
     /// On a node's very first start, creates the bootstrap administrator. Returns the effects to
     /// perform (nothing once bootstrapped).
     public func bootstrapIfNeeded(now: Double) -> [Effect] {
+        clock = now
         guard !state.bootstrapped else { return [] }
         let admin = config.admin
         if state.users[admin.userName] == nil {
@@ -134,17 +143,21 @@ public final class AccountNodeCore {
 
     /// Handles one client request and returns what the shell must do, ending with the reply.
     public func handle(_ request: ClientRequest) -> [Effect] {
+        clock = request.now
         guard let handler = AccountNodeCore.handlers[request.method], let dot = request.method.utf8.firstIndex(of: UInt8(ascii: ".")) else {
-            return [.reply(request.token, .error(AWSError(AWSErrorCode("UnknownOperationException", 404),
-                                                          "Method not found: \(request.method) is not an operation this node serves"),
-                                                 protocolCode: -32601))]
+            pending.append(.reply(request.token, .error(AWSError(AWSErrorCode("UnknownOperationException", 404),
+                                                                 "Method not found: \(request.method) is not an operation this node serves"),
+                                                        protocolCode: -32601)))
+            return takeEffects()
         }
         let service = String(request.method[..<dot]), operation = String(request.method[request.method.utf8.index(after: dot)...])
         guard let caller = resolveCaller(accessKeyID: request.accessKeyID) else {
-            return [.reply(request.token, .error(AWSError(.unrecognizedClient, "The security token included in the request is invalid: access key \(request.accessKeyID) is not active")))]
+            pending.append(.reply(request.token, .error(AWSError(.unrecognizedClient, "The security token included in the request is invalid: access key \(request.accessKeyID) is not active"))))
+            return takeEffects()
         }
         let call = Call(token: request.token, caller: caller, params: request.params, now: request.now, sourceIP: request.sourceIP,
                         service: service, operation: operation, accessKeyID: request.accessKeyID)
+        requestServices[request.token] = service
         let reply: Reply
         if let refusal = storageRefusal(service: service), !AccountNodeCore.isReadOnly(operation: operation) {
             reply = .error(refusal)
@@ -174,8 +187,25 @@ public final class AccountNodeCore {
         pending.append(.reply(call.token, reply))
     }
 
-    /// Queues a message for another account's node, sent once the step's events are durable.
-    func send(_ message: PeerMessage) { afterPersist.append(.sendPeer(message)) }
+    /// Queues a message for another account's node, sent once the step's events are durable,
+    /// with a timer for its time-out.
+    func send(_ message: PeerMessage) {
+        afterPersist.append(.sendPeer(message))
+        if message.expectsAnswer { afterPersist.append(.setTimer(.messageTimeout(message.token), at: clock + message.timeout)) }
+    }
+
+    /// Asks for `timerFired(id)` at `at`, once the step's events are durable.
+    func setTimer(_ id: TimerID, at: Double) { afterPersist.append(.setTimer(id, at: at)) }
+
+    /// A failpoint before the step's events are logged (`beforeLog`) or before what follows
+    /// them (messages, work).
+    func failpoint(_ f: Failpoint, beforeLog: Bool) {
+        if beforeLog { pending.append(.failpoint(f)) } else { afterPersist.append(.failpoint(f)) }
+    }
+
+    /// Says (with the answer that follows) that this node has durably applied `account`'s
+    /// delete of job `jobID`.
+    func acknowledgePeerDelete(account: String, jobID: String) { afterPersist.append(.peerDeleteAcknowledged(account: account, jobID: jobID)) }
 
     /// Answers a request from another account's node.
     func answerPeer(_ token: RequestToken, _ reply: Reply) { pending.append(.reply(token, reply)) }
@@ -210,20 +240,49 @@ public final class AccountNodeCore {
     /// Effects of something that is not a request (work reports, recovery): no reply, no audit.
     func effectsOfInternalStep() -> [Effect] { takeEffects() }
 
+    /// The step's effects: blobs and failpoints, then its commit, then through the gate what
+    /// follows it: messages, timers, work; then the replies; then removals (after the replies
+    /// that might still read them). Audit records and work cancellations go at once.
     private func takeEffects() -> [Effect] {
-        replicateStatus(pendingEvents)
+        replicateStatus(pendingEvents, now: clock)
         var out: [Effect] = []
         var replies: [Effect] = []
         for e in pending {
-            if case .reply = e { replies.append(e) } else if case .audit = e { replies.append(e) } else { out.append(e) }
+            switch e {
+            case .reply, .audit: replies.append(e)
+            default: out.append(e)
+            }
         }
-        if !pendingEvents.isEmpty { out.append(.persist(pendingEvents)) }
-        out += afterPersist
-        out += replies
+        if !pendingEvents.isEmpty { out.append(.persist(commit: gate.submit(), events: pendingEvents)) }
+        var removals: [Effect] = []
+        for e in afterPersist {
+            switch e {
+            case .cancelWork: out.append(e)
+            case .deleteBlob, .deleteFile: removals.append(e)
+            default: gate.pass(e, into: &out)
+            }
+        }
+        for e in replies {
+            switch e {
+            case .audit: out.append(e)
+            case .reply(let token, _):
+                if gate.pass(e, into: &out) { requestServices[token] = nil }
+            default: gate.pass(e, into: &out)
+            }
+        }
+        for e in removals { gate.pass(e, into: &out) }
         pending.removeAll()
         pendingEvents.removeAll()
         afterPersist.removeAll()
         return out
+    }
+
+    /// The shell made commit `commit` durable (and every one before it): what waited for it.
+    public func committed(_ commit: UInt64, now: Double) -> [Effect] {
+        clock = now
+        let released = gate.durable(through: commit)
+        for case .reply(let token, _) in released { requestServices[token] = nil }
+        return released
     }
 
     // MARK: Identity

@@ -29,7 +29,7 @@ public struct PeerRequest: Sendable {
 /// A message for another account's node.
 public struct PeerMessage: Sendable {
     /// Names the message when its outcome comes back (`peerAnswered`).
-    public var token: String
+    public var token: MessageToken
     public var account: String
     public var method: String
     public var params: JSON
@@ -39,14 +39,14 @@ public struct PeerMessage: Sendable {
     /// With `attachBlobs`: they are a table, and what goes is the query's selection from it
     /// (as one CSV of user ids), never the table.
     public var attachSelection: SeedSelection?
-    /// Wait this long before sending (retries back off).
-    public var delay: Double
-    /// Give up (outcome `.unreachable`) after this long without an answer.
+    /// Give up (outcome `.unreachable`) after this long without an answer. The core keeps this
+    /// time-out itself (`TimerID.messageTimeout`); the shell may also drop a link on which a
+    /// message waited this long.
     public var timeout: Double
     /// False for notifications whose answer nobody needs (status pushes).
     public var expectsAnswer: Bool
 
-    public init(token: String, account: String, method: String, params: JSON, attachBlobs: [String] = [], delay: Double = 0,
+    public init(token: MessageToken, account: String, method: String, params: JSON, attachBlobs: [String] = [],
                 timeout: Double, expectsAnswer: Bool = true) {
         self.token = token
         self.account = account
@@ -54,7 +54,6 @@ public struct PeerMessage: Sendable {
         self.params = params
         self.attachBlobs = attachBlobs
         self.attachSelection = nil
-        self.delay = delay
         self.timeout = timeout
         self.expectsAnswer = expectsAnswer
     }
@@ -102,26 +101,38 @@ public enum Reply: Sendable {
     case error(AWSError, protocolCode: Int? = nil)
 }
 
-/// What the shell must do for the core, in order.
+/// What the shell must do for the core, in order, as they come. What depends on durability
+/// (replies, messages, timers, work, deletions) comes out of the core's `CommitGate` only once
+/// the commits before it are durable, so the shell needs no rules of its own.
 public enum Effect: Sendable {
     /// Store bytes under a blob id, durably, before the next `persist` is durable.
     case writeBlob(id: String, bytes: [UInt8])
-    /// Append events to the write-ahead log; every later `reply` waits until they are durable.
-    case persist([StateEvent])
+    /// Append events to the write-ahead log as commit number `commit` (1, 2, … in order), with
+    /// the blobs written before it since the last commit; tell the core with `committed` once
+    /// it is durable.
+    case persist(commit: UInt64, events: [StateEvent])
     /// Remove a blob once everything before it is durable.
     case deleteBlob(id: String)
     /// Record an audit event (kept for LookupEvents, written to the audit file).
     case audit(AuditEvent)
     case reply(RequestToken, Reply)
-    /// Run work off the loop once everything before it is durable.
+    /// Run work off the loop.
     case startWork(Work)
     /// Stop work in progress (its result, if any, is then ignored).
     case cancelWork(id: String)
-    /// Remove a work file once everything before it is durable.
+    /// Remove a work file.
     case deleteFile(WorkFile)
-    /// Send a message to another account's node once everything before it is durable, and
-    /// report the outcome with `peerAnswered` (unless `expectsAnswer` is false).
+    /// Send a message to another account's node, and report the outcome with `peerAnswered`
+    /// (unless `expectsAnswer` is false).
     case sendPeer(PeerMessage)
+    /// This node has applied another account's delete of a shared job, durably, and is about
+    /// to say so (the checker's proof that the delete arrived, from the node's peer trace).
+    case peerDeleteAcknowledged(account: String, jobID: String)
+    /// Call `timerFired(id)` at (or after) `at`, epoch seconds of the node's clock.
+    case setTimer(TimerID, at: Double)
+    /// A protocol step where a fault-injection run may crash the node: the shell crashes here
+    /// if this failpoint is armed, before performing any later effect.
+    case failpoint(Failpoint)
 }
 
 /// Data the work reads: how errors name it, and where its bytes are: a blob, or (for small

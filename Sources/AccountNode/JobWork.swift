@@ -44,6 +44,9 @@ extension AccountNodeCore {
     /// The shell has started work `id`.
     public func workStarted(_ id: String, now: Double) -> [Effect] {
         guard storageOutage == nil else { return [] }
+        clock = now
+        if state.audienceGenerationJobs[id] != nil { failpoint(.runDuring, beforeLog: true) }
+        if state.audienceExportJobs[id] != nil { failpoint(.exportDuring, beforeLog: true) }
         if let m = state.audienceModels[id], m.status == "CREATE_PENDING" {
             emit(.audienceModelStatus(arn: id, status: "CREATE_IN_PROGRESS", details: nil, at: now))
         } else if let j = state.audienceGenerationJobs[id], j.status == "CREATE_PENDING" {
@@ -57,6 +60,7 @@ extension AccountNodeCore {
     /// Work has finished. Results for things deleted meanwhile are dropped.
     public func workFinished(_ result: WorkResult, now: Double) -> [Effect] {
         guard storageOutage == nil else { return [] }
+        clock = now
         switch result {
         case .modelTrained(let arn, let r):
             guard let m = state.audienceModels[arn], m.status != "ACTIVE" else { break }

@@ -40,6 +40,8 @@ public struct NodeConfig: Sendable {
         /// A copy the other side has no trace of is removed by sync only once it is this old
         /// (so a sync crossing a start in flight cannot remove the new job).
         public var orphanGrace = 60.0
+        /// Seconds between syncs with the accounts this node shares jobs with.
+        public var syncInterval = 5.0
         public init() {}
     }
 

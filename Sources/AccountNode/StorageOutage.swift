@@ -23,23 +23,32 @@ extension AccountNodeCore {
         readOnlyPrefixes.contains { operation.hasPrefix($0) }
     }
 
-    /// The shell could not make a commit durable: go back to `durableState` and refuse writes.
-    public func storageFailed(durableState: NodeState, reason: String) {
+    /// The shell could not make a commit durable: none submitted so far will be. Go back to
+    /// `durableState` (what the disk holds), answer every request still open with the storage
+    /// refusal (what was held for the failed commits is dropped), and refuse writes.
+    public func storageFailed(durableState: NodeState, reason: String) -> [Effect] {
         storageOutage = reason
+        _ = gate.failAll()
+        var out: [Effect] = []
+        for (token, service) in requestServices.sorted(by: { $0.key.value < $1.key.value }) {
+            out.append(.reply(token, .error(storageRefusalError(service: service == "peer" ? "cleanroomsml" : service))))
+        }
+        requestServices.removeAll()
         state = durableState
         policyCache.removeAll()
         callerCache.removeAll()
-        pendingCalls.removeAll()
+        calls = PendingCalls()
         earlyStatus.removeAll()
-        outboxSends.removeAll()
-        pushes.removeAll()
-        syncCursor.removeAll()
-        pendingChecks.removeAll()
+        outboxSends = OutboxSends()
+        pushes = StatusPushes()
+        syncCursors = SyncCursors()
+        checks = CollaborationChecks()
         peerAnswerDeferred = false
         deliveryWaits = DeliveryWaits()
         pending.removeAll()
         pendingEvents.removeAll()
         afterPersist.removeAll()
+        return out
     }
 
     /// The disk takes writes again: resume as after a start.

@@ -36,8 +36,6 @@ public final class AccountNodeRuntime: NodeServerDelegate, @unchecked Sendable {
         /// Where another account's node listens, looked up when a link to it opens (so a node
         /// that moved, or started after this one, is found).
         public var peerEndpoint: @Sendable (String) -> (host: String, port: UInt16)? = { _ in nil }
-        /// Seconds between syncs with the accounts this node shares jobs with.
-        public var syncInterval = 5.0
         /// Faults injected on purpose (fault-injection tests); none by default.
         public var faults = Faults()
         /// Stop when this process is gone (checked every second): test harnesses use it so a
@@ -96,30 +94,11 @@ public final class AccountNodeRuntime: NodeServerDelegate, @unchecked Sendable {
     private let lockFD: Int32
     private let started = Date()
 
-    // Reply gate: commits submitted and settled (durable, or failed during a storage outage),
-    // replies waiting for them, deletions to do.
-    private var submittedCommits: UInt64 = 0
-    private var durableCommits: UInt64 = 0
-    private var waiting: [(seq: UInt64, route: Route, reply: Reply)] = []
     /// Why the disk takes no writes (a commit failed); nil while it does. Until a probe finds it
     /// writable again the core serves reads only (`StorageOutage`).
     private var storageOutage: FileError?
-    /// A peer delete being handled: its successful answer is traced as the proof that the
-    /// delete was applied here.
-    private struct DeleteAck {
-        var peer: String
-        var jobID: String?
-    }
-    /// Where each request's answer goes, by the core's token: the connection and JSON-RPC id
-    /// (and, for a peer delete, what to trace when it is answered).
-    private var routes: [RequestToken: Route] = [:]
-    private struct Route {
-        var conn: UInt64
-        var id: RPCID
-        /// `iam`, `s3`, …, or `peer`: whose error an answer that storage prevents takes.
-        var service: Substring
-        var ack: DeleteAck?
-    }
+    /// Where each request's answer goes, by the core's token: the connection and JSON-RPC id.
+    private var routes: [RequestToken: (conn: UInt64, id: RPCID)] = [:]
     private var nextToken: UInt64 = 0
     private var peers: PeerLinks!
     private var shaper: LinkShaper!
@@ -127,17 +106,6 @@ public final class AccountNodeRuntime: NodeServerDelegate, @unchecked Sendable {
     /// received (the newest 100,000), messages sent per method, runs started per job.
     private var trace: PeerTrace
     private var runsStarted: [String: Int] = [:]
-    /// Things to do once a commit is durable (and the replies waiting for it are out): remove
-    /// replaced blobs and work files, start work on what the commit created.
-    private var afterCommit: [(seq: UInt64, action: AfterCommit)] = []
-
-    private enum AfterCommit {
-        case deleteBlob(String)
-        case deleteFile(WorkFile)
-        case startWork(Work)
-        case sendPeer(PeerMessage)
-    }
-
     private var work: WorkRunner!
     private var bytesSinceSnapshot = 0
     private var auditLinesWritten = 0
@@ -192,11 +160,12 @@ public final class AccountNodeRuntime: NodeServerDelegate, @unchecked Sendable {
         if !boot.isEmpty {
             let done = DispatchSemaphore(value: 0)
             let outcome = Mutex<Result<UInt64, FileError>?>(nil)
-            var records: [[UInt8]] = []
-            for case .persist(let events) in boot { records.append(try AccountNodeRuntime.encode(events)) }
-            pipeline.submit(.commit(blobs: [], records: records, done: { r in outcome.withLock { $0 = r }; done.signal() }))
-            done.wait()
-            if case .failure(let e) = outcome.withLock({ $0 }) { throw e }
+            for case .persist(let commit, let events) in boot {
+                pipeline.submit(.commit(blobs: [], records: [try AccountNodeRuntime.encode(events)], done: { r in outcome.withLock { $0 = r }; done.signal() }))
+                done.wait()
+                if case .failure(let e) = outcome.withLock({ $0 }) { throw e }
+                _ = core.committed(commit, now: Date().timeIntervalSince1970)
+            }
         }
 
         server = try NodeServer(host: options.host, port: options.port, loop: loop, maxLineLength: options.maxLineLength, handshakeTimeout: options.handshakeTimeout)
@@ -207,7 +176,6 @@ public final class AccountNodeRuntime: NodeServerDelegate, @unchecked Sendable {
         peers = PeerLinks(loop: loop, account: config.account.rawValue, secret: options.nodeSecret, maxLineLength: options.maxLineLength,
                           endpoint: options.peerEndpoint)
         peers.onOutcome = { [unowned self] token, outcome in
-            if token.hasPrefix("start:"), case .answered = outcome { self.options.faults.pass("start.after-peer-created") }
             self.perform(self.core.peerAnswered(token, outcome, now: Date().timeIntervalSince1970))
         }
         peers.onConnected = { [unowned self] account in
@@ -224,7 +192,7 @@ public final class AccountNodeRuntime: NodeServerDelegate, @unchecked Sendable {
         if let watched = options.exitWithPID { watch(watched) }
         // Work that was pending or running when the node last stopped starts again.
         perform(core.resumeAfterRecovery(now: Date().timeIntervalSince1970))
-        scheduleSync()
+        flushTracePeriodically()
         loop.run()
         peers.closeAll()
         flushAudit()
@@ -249,12 +217,12 @@ public final class AccountNodeRuntime: NodeServerDelegate, @unchecked Sendable {
         }
     }
 
-    private func scheduleSync() {
-        loop.after(options.syncInterval) { [weak self] in
+    /// The peer trace goes to its file at least every second (the checker's diagrams read it).
+    private func flushTracePeriodically() {
+        loop.after(1) { [weak self] in
             guard let self else { return }
             self.trace.flush()
-            self.perform(self.core.syncTick(now: Date().timeIntervalSince1970))
-            self.scheduleSync()
+            self.flushTracePeriodically()
         }
     }
 
@@ -278,8 +246,7 @@ public final class AccountNodeRuntime: NodeServerDelegate, @unchecked Sendable {
             handleAdmin(conn, id: id, method: method, params: params, accessKeyID: accessKeyID)
             return
         }
-        let service = method.split(separator: ".", maxSplits: 1).first ?? ""
-        let request = ClientRequest(token: route(conn, id, service: service), method: method, params: params, accessKeyID: accessKeyID,
+        let request = ClientRequest(token: route(conn, id), method: method, params: params, accessKeyID: accessKeyID,
                                     sourceIP: conn.peerAddress, now: Date().timeIntervalSince1970)
         perform(core.handle(request))
     }
@@ -290,18 +257,15 @@ public final class AccountNodeRuntime: NodeServerDelegate, @unchecked Sendable {
             conn.flush(loop)
             return
         }
-        if method == "peer.DeleteJob" { options.faults.pass("delete.apply") }
-        let jobID = params["jobID"]?.stringValue
-        trace.record(.inbound, peer: account, method: method, jobID: jobID)
-        let token = route(conn, id, service: "peer", ack: method == "peer.DeleteJob" ? DeleteAck(peer: account, jobID: jobID) : nil)
-        perform(core.handlePeer(PeerRequest(token: token, from: account, method: method, params: params, now: Date().timeIntervalSince1970)))
+        trace.record(.inbound, peer: account, method: method, jobID: params["jobID"]?.stringValue)
+        perform(core.handlePeer(PeerRequest(token: route(conn, id), from: account, method: method, params: params, now: Date().timeIntervalSince1970)))
     }
 
     /// A token for a request whose answer goes to `id` on `conn`.
-    private func route(_ conn: Connection, _ id: RPCID, service: Substring, ack: DeleteAck? = nil) -> RequestToken {
+    private func route(_ conn: Connection, _ id: RPCID) -> RequestToken {
         nextToken += 1
         let token = RequestToken(nextToken)
-        routes[token] = Route(conn: conn.id, id: id, service: service, ack: ack)
+        routes[token] = (conn.id, id)
         return token
     }
 
@@ -311,60 +275,45 @@ public final class AccountNodeRuntime: NodeServerDelegate, @unchecked Sendable {
         let now = Date().timeIntervalSince1970
         switch report {
         case .started(let id):
-            if id.contains(":audience-generation-job/") {
-                options.faults.pass("run.during")
-                runsStarted[id, default: 0] += 1
-            }
-            if core.state.audienceExportJobs[id] != nil { options.faults.pass("export.during") }
+            if core.state.audienceGenerationJobs[id] != nil { runsStarted[id, default: 0] += 1 }
             perform(core.workStarted(id, now: now))
         case .finished(let result): perform(core.workFinished(result, now: now))
         case .storageFailed(let error):
             // The work's output could not be written: like a commit that failed. The work runs
             // again once the disk takes writes (its resource is still in progress on disk).
-            submittedCommits += 1
-            commitFailed(submittedCommits, error)
+            storageFailed(error)
         }
     }
 
-    /// Performs the core's effects in order. Everything that must follow durability (a reply,
-    /// removing replaced files, starting work) waits for the commits submitted so far.
+    /// Performs the core's effects in order, as they come: the core's gate has already held
+    /// back what must wait for durability. Blobs go with the commit that follows them.
     private func perform(_ effects: [Effect]) {
-        var newBlobs: [(id: String, bytes: [UInt8])] = []
-        var records: [[UInt8]] = []
-        var after: [AfterCommit] = []
+        var blobsForCommit: [(id: String, bytes: [UInt8])] = []
         var audit: [AuditEvent] = []
-        var replies: [(RequestToken, Reply)] = []
         for e in effects {
             switch e {
-            case .writeBlob(let blob, let bytes): newBlobs.append((blob, bytes))
-            case .persist(let events):
-                if let bytes = try? AccountNodeRuntime.encode(events) { records.append(bytes) }
-            case .deleteBlob(let blob): after.append(.deleteBlob(blob))
-            case .deleteFile(let file): after.append(.deleteFile(file))
-            case .startWork(let w): after.append(.startWork(w))
-            case .sendPeer(let m): after.append(.sendPeer(m))
+            case .writeBlob(let blob, let bytes): blobsForCommit.append((blob, bytes))
+            case .persist(let commit, let events):
+                submit(commit, blobs: blobsForCommit, events: events)
+                blobsForCommit.removeAll()
+            case .deleteBlob(let blob): blobs.delete(blob)
+            case .deleteFile(let file): work.delete(file)
+            case .startWork(let w): work.submit(w)
             case .cancelWork(let id): work.cancel(id)
-            case .audit(let event):
-                audit.append(event)
-            case .reply(let token, let r): replies.append((token, r))
-            }
-        }
-        if !newBlobs.isEmpty || !records.isEmpty {
-            submittedCommits += 1
-            let seq = submittedCommits
-            bytesSinceSnapshot += records.reduce(0) { $0 + $1.count }
-            pipeline.submit(.commit(blobs: newBlobs, records: records, done: { [weak self] outcome in
-                guard let node = self else { return }
-                switch outcome {
-                case .success: node.loop.post { node.committed(seq) }
-                case .failure(let error): node.loop.post { node.commitFailed(seq, error) }
+            case .sendPeer(let m): sendPeer(m)
+            case .setTimer(let timer, let at):
+                loop.after(max(0, at - Date().timeIntervalSince1970)) { [weak self] in
+                    guard let self else { return }
+                    self.perform(self.core.timerFired(timer, now: Date().timeIntervalSince1970))
                 }
-            }))
-        }
-        if submittedCommits > durableCommits {
-            for a in after { afterCommit.append((submittedCommits, a)) }
-        } else {
-            for a in after { run(a) }
+            case .failpoint(let f): options.faults.pass(f.rawValue)
+            case .peerDeleteAcknowledged(let account, let jobID):
+                trace.record(.acknowledged, peer: account, method: PeerTrace.deleteMethod, jobID: jobID)
+            case .audit(let event): audit.append(event)
+            case .reply(let token, let reply):
+                guard let route = routes.removeValue(forKey: token) else { continue }
+                deliver(reply, conn: route.conn, id: route.id)
+            }
         }
         if !audit.isEmpty {
             auditBuffer += audit
@@ -376,15 +325,26 @@ public final class AccountNodeRuntime: NodeServerDelegate, @unchecked Sendable {
                 loop.after(0.02) { [weak self] in self?.flushAudit() }
             }
         }
-        for (token, reply) in replies {
-            guard let route = routes.removeValue(forKey: token) else { continue }
-            if submittedCommits > durableCommits {
-                waiting.append((submittedCommits, route, reply))
-            } else {
-                deliver(reply, conn: route.conn, id: route.id, ack: route.ack)
-            }
-        }
         maintainStorage()
+    }
+
+    /// Hands a commit to the pipeline; the core hears when it is durable (or failed).
+    private func submit(_ commit: UInt64, blobs newBlobs: [(id: String, bytes: [UInt8])], events: [StateEvent]) {
+        let record: [UInt8]
+        do { record = try AccountNodeRuntime.encode(events) } catch {
+            Log.write("fatal: a commit's events cannot be encoded (\(error)); stopping the node")
+            exit(70)
+        }
+        bytesSinceSnapshot += record.count
+        pipeline.submit(.commit(blobs: newBlobs, records: [record], done: { [weak self] outcome in
+            guard let node = self else { return }
+            node.loop.post {
+                switch outcome {
+                case .success: node.perform(node.core.committed(commit, now: Date().timeIntervalSince1970))
+                case .failure(let error): node.commitFailed(commit, error)
+                }
+            }
+        }))
     }
 
     private func flushAudit() {
@@ -395,47 +355,23 @@ public final class AccountNodeRuntime: NodeServerDelegate, @unchecked Sendable {
         auditBuffer.removeAll(keepingCapacity: true)
     }
 
-    private func committed(_ seq: UInt64) {
-        durableCommits = max(durableCommits, seq)
-        var k = 0
-        while k < waiting.count && waiting[k].seq <= durableCommits {
-            deliver(waiting[k].reply, conn: waiting[k].route.conn, id: waiting[k].route.id, ack: waiting[k].route.ack)
-            k += 1
-        }
-        waiting.removeFirst(k)
-        // Blobs replaced or deleted by now-durable commits go only after the replies that might
-        // still read them are out; work starts once what it works on is durable.
-        var done = 0
-        while done < afterCommit.count && afterCommit[done].seq <= durableCommits {
-            run(afterCommit[done].action)
-            done += 1
-        }
-        afterCommit.removeFirst(done)
+    /// A commit could not be made durable (a full disk); neither will any after it be. The
+    /// outage begins with the first such commit; the later ones are answered with it.
+    private func commitFailed(_ commit: UInt64, _ error: FileError) {
+        guard storageOutage == nil else { return }
+        storageFailed(error)
     }
 
-    /// A commit could not be made durable (a full disk). Nothing that depended on it is
-    /// acknowledged: the replies waiting for it (and for every commit after it, which fail too)
-    /// are errors, its after-commit work is dropped, and the node goes back to what its disk
-    /// holds, serving reads, until a probe finds the disk writable again.
-    private func commitFailed(_ seq: UInt64, _ error: FileError) {
-        guard seq > durableCommits else { return }  // settled already, with the outage that began before it
+    /// The node goes back to what its disk holds, serving reads, until a probe finds the disk
+    /// writable again: work is cancelled, the state is read back from disk (recovery's read-only
+    /// pass), and the core answers every open request with the storage refusal.
+    private func storageFailed(_ error: FileError) {
         storageOutage = error
         Log.write("crml-node \(accountID): storage failed (\(error)); writes are refused and reads served until the disk takes writes again")
-        let refusals = waiting.map(\.route) + routes.values
-        waiting.removeAll()
-        routes.removeAll()
-        afterCommit.removeAll()
-        for r in refusals {
-            let refusal = core.storageRefusalError(service: r.service == "peer" ? "cleanroomsml" : String(r.service))
-            deliver(.error(refusal), conn: r.conn, id: r.id)
-        }
         work.cancelAll()
-        // Every commit submitted so far fails (the pipeline takes none until a probe passes):
-        // replies from now on depend on none of them.
-        durableCommits = submittedCommits
         do {
             let found = try DataDirectory(options.dataDir).inspect(account: accountID)
-            core.storageFailed(durableState: try AccountNodeRuntime.recoverState(found), reason: "\(error)")
+            perform(core.storageFailed(durableState: try AccountNodeRuntime.recoverState(found), reason: "\(error)"))
             for o in blobs.orphans(referenced: core.state.referencedBlobs) { blobs.delete(o) }
         } catch {
             Log.write("fatal: after a storage failure the data directory cannot be read back (\(error)); stopping the node")
@@ -461,28 +397,9 @@ public final class AccountNodeRuntime: NodeServerDelegate, @unchecked Sendable {
         }
     }
 
-    private func run(_ action: AfterCommit) {
-        switch action {
-        case .deleteBlob(let b): blobs.delete(b)
-        case .deleteFile(let f): work.delete(f)
-        case .startWork(let w): work.submit(w)
-        case .sendPeer(let m): sendPeer(m)
-        }
-    }
-
     /// Sends a message to another account's node (after its delay), with the seed bytes it
     /// carries read from the blob store.
     private func sendPeer(_ m: PeerMessage) {
-        if m.delay > 0 {
-            loop.after(m.delay) { [weak self] in
-                var now = m
-                now.delay = 0
-                self?.sendPeer(now)
-            }
-            return
-        }
-        if m.method == "peer.StartJob" { options.faults.pass("start.after-intent") }
-        if m.method == "peer.DeleteJob", m.token.hasPrefix("outbox:1:") { options.faults.pass("delete.after-log") }
         var params = m.params
         if !m.attachBlobs.isEmpty {
             var parts: [[UInt8]] = []
@@ -517,10 +434,7 @@ public final class AccountNodeRuntime: NodeServerDelegate, @unchecked Sendable {
                         lost: { [peers] in peers.send(to: m.account, method: m.method, params: params, token: token, timeout: m.timeout, lost: true) })
     }
 
-    private func deliver(_ reply: Reply, conn connID: UInt64, id: RPCID, ack: DeleteAck? = nil) {
-        // The answer is out only now that what it depends on is durable (even if the asker
-        // is gone): the delete is applied here for good.
-        if let ack, case .result = reply { trace.record(.acknowledged, peer: ack.peer, method: "peer.DeleteJob", jobID: ack.jobID) }
+    private func deliver(_ reply: Reply, conn connID: UInt64, id: RPCID) {
         guard let conn = server.connection(connID) else { return }
         let message: RPCMessage
         switch reply {
@@ -609,7 +523,7 @@ public final class AccountNodeRuntime: NodeServerDelegate, @unchecked Sendable {
                 "audienceGenerationJobs": .int(s.audienceGenerationJobs.count), "tombstones": .int(s.tombstones.count),
                 "outbox": .int(s.outbox.count), "startIntents": .int(s.startIntents.count),
                 "peersConnected": .array(peers.connectedAccounts.map { .string($0) }),
-                "commitsSubmitted": .number(Double(submittedCommits)), "commitsDurable": .number(Double(durableCommits)),
+                "commitsSubmitted": .number(Double(core.gate.submitted)), "commitsDurable": .number(Double(core.gate.durable)),
                 "storage": .compactObject(["writable": .bool(storageOutage == nil), "failure": storageOutage.map { .string("\($0.operation): \($0.reason)") }]),
                 "recovery": ["snapshotLSN": .number(Double(recovery.snapshotLSN)), "replayedRecords": .int(recovery.replayedRecords),
                              "truncatedBytes": .int(recovery.truncatedBytes), "orphanBlobs": .int(recovery.orphanBlobs),

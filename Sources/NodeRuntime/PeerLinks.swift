@@ -25,7 +25,7 @@ final class PeerLinks {
     let maxLineLength: Int
     let endpoint: (String) -> Endpoint?
     /// The outcome of a message sent with an answer expected.
-    var onOutcome: (String, PeerOutcome) -> Void = { _, _ in }
+    var onOutcome: (MessageToken, PeerOutcome) -> Void = { _, _ in }
     /// A link has authenticated (a first connection or a reconnection).
     var onConnected: (String) -> Void = { _ in }
     let readBuffer = ScratchBuffer(size: 65536)
@@ -41,7 +41,7 @@ final class PeerLinks {
 
     /// Sends `method(params)` to `to`'s node; `token` (if any) names the outcome. A `lost`
     /// message (an injected fault) is not written: its sender sees a time-out.
-    func send(to: String, method: String, params: JSON, token: String?, timeout: Double, lost: Bool = false) {
+    func send(to: String, method: String, params: JSON, token: MessageToken?, timeout: Double, lost: Bool = false) {
         let link: PeerLink
         if let l = links[to] { link = l } else {
             link = PeerLink(account: to, owner: self)
@@ -51,7 +51,7 @@ final class PeerLinks {
     }
 
     /// Reports outcomes from the loop, never from inside a call into this object.
-    func report(_ outcomes: [(String, PeerOutcome)]) {
+    func report(_ outcomes: [(MessageToken, PeerOutcome)]) {
         guard !outcomes.isEmpty else { return }
         loop.after(0) { [weak self] in
             guard let self else { return }
@@ -83,7 +83,7 @@ final class PeerLink: EventHandler {
     /// Lines waiting for the link to be ready.
     private var queued: [[UInt8]] = []
     /// Requests sent or queued that expect an answer: their token and time-out timer.
-    private var inflight: [Int: (token: String, timer: UInt64)] = [:]
+    private var inflight: [Int: (token: MessageToken, timer: UInt64)] = [:]
     private var nextID = 0
     /// Bumped on every new connection, so timers of an old one do nothing.
     private var generation = 0
@@ -102,7 +102,7 @@ final class PeerLink: EventHandler {
         return !output.isEmpty
     }
 
-    func submit(method: String, params: JSON, token: String?, timeout: Double, lost: Bool) {
+    func submit(method: String, params: JSON, token: MessageToken?, timeout: Double, lost: Bool) {
         nextID += 1
         let id = nextID
         if !lost, !isReady, case .idle = state {

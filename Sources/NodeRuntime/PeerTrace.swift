@@ -13,6 +13,9 @@ import JSON
 /// peer's delete with success, which it does only once the delete is durable: the checker's
 /// proof that the delete was applied here.
 struct PeerTrace {
+    /// The method an `ack` entry names (a delete of the other account's, applied here).
+    static let deleteMethod = "peer.DeleteJob"
+
     enum Direction: String {
         case inbound = "in", outbound = "out", acknowledged = "ack"
     }

@@ -34,24 +34,51 @@ final class CoreHarness {
         self.core = core
     }
 
+    /// Timers the core asked for and that have not fired (`fire` fires them).
+    var timers: [(id: TimerID, at: Double)] = []
+    /// Failpoints the core passed, in order.
+    var failpoints: [Failpoint] = []
+
+    /// Performs effects as the shell does; a commit is durable at once, so what the core's gate
+    /// held for it is performed right after.
     @discardableResult
     func perform(_ effects: [Effect]) -> Reply? {
         var reply: Reply?
+        var released: [Effect] = []
         for e in effects {
             switch e {
             case .writeBlob(let id, let bytes): blobs[id] = bytes
             case .deleteBlob(let id): blobs[id] = nil
-            case .persist(let events): log += events
+            case .persist(let commit, let events):
+                log += events
+                released += core.committed(commit, now: now)
             case .audit(let a): audit.append(a)
             case .reply(let token, let r):
                 reply = r
                 replies[token.value] = r
             case .startWork(let w): work.append(w)
             case .sendPeer(let m): sent.append(m)
-            case .cancelWork, .deleteFile: break
+            case .setTimer(let id, let at): timers.append((id, at))
+            case .failpoint(let f): failpoints.append(f)
+            case .cancelWork, .deleteFile, .peerDeleteAcknowledged: break
             }
         }
+        if !released.isEmpty, let r = perform(released) { reply = r }
         return reply
+    }
+
+    /// Fires the timers `matching` says, earliest first, moving `now` to each one's time (never
+    /// back); returns how many fired.
+    @discardableResult
+    func fire(_ matching: (TimerID) -> Bool = { _ in true }) -> Int {
+        var fired = 0
+        while let k = timers.indices.filter({ matching(timers[$0].id) }).min(by: { timers[$0].at < timers[$1].at }) {
+            let t = timers.remove(at: k)
+            now = max(now, t.at)
+            perform(core.timerFired(t.id, now: now))
+            fired += 1
+        }
+        return fired
     }
 
     /// Calls a method; returns the result or throws the AWS error. Successful results are held to

@@ -65,12 +65,19 @@ final class CorePair {
     }
 
     /// Delivers (or not, as `fate` says) queued messages until none are left or `limit` have
-    /// passed; returns how many passed.
+    /// passed; returns how many passed. When the queue runs dry, outbox retries that are due
+    /// (time moves on to them) send their messages, as the nodes' timers would.
     @discardableResult
     func pump(limit: Int = 1000, _ fate: (PeerMessage) -> Fate = { _ in .deliver }) -> Int {
         var n = 0
         collect()
-        while !queue.isEmpty && n < limit {
+        func isRetry(_ t: TimerID) -> Bool { if case .outboxRetry = t { return true } else { return false } }
+        while n < limit {
+            if queue.isEmpty {
+                guard a.fire(isRetry) + b.fire(isRetry) > 0 else { break }
+                collect()
+                continue
+            }
             let (from, m) = queue.removeFirst()
             n += 1
             let to = other(from)

@@ -110,11 +110,9 @@ import Testing
         let restarted = AccountNodeCore(config: p.a.core.config, seed: 9)
         for e in logBeforeAnswer { restarted.replay(e) }
         #expect(restarted.state.startIntents.count == 1)
-        let effects = restarted.resumeAfterRecovery(now: p.a.now)
-        let sends = effects.compactMap { if case .sendPeer(let m) = $0 { return m } else { return nil } }
-        #expect(sends.map(\.method) == ["peer.DeleteJob"])
         let h = CoreHarness(wrapping: restarted)
-        h.perform(effects)
+        h.perform(restarted.resumeAfterRecovery(now: p.a.now))
+        #expect(h.sent.map(\.method) == ["peer.DeleteJob"])
         p.a = h
         p.pump()
         #expect(p.b.core.state.audienceGenerationJobs.isEmpty)
@@ -157,7 +155,7 @@ import Testing
         runExport(id2)
         p.pump { $0.method == "peer.JobStatus" ? .drop : .deliver }
         #expect(p.a.core.state.audienceExportJobs[id2]?.status == "CREATE_PENDING")
-        p.a.perform(p.a.core.syncTick(now: p.a.now))
+        p.a.perform(p.a.core.timerFired(.sync, now: p.a.now))
         p.pump()
         #expect(p.a.core.state.audienceExportJobs[id2]?.status == "ACTIVE")
     }
@@ -229,13 +227,19 @@ import Testing
         let p = try CorePair()
         let arnA = try p.start("j")
         try p.a.call("cleanroomsml.DeleteAudienceGenerationJob", ["audienceGenerationJobArn": .string(arnA)])
-        var delays: [Double] = []
-        for _ in 0..<12 {
+        // Each lost attempt sets a timer for the next; its delay is the backoff.
+        func isRetry(_ t: TimerID) -> Bool { if case .outboxRetry = t { return true } else { return false } }
+        var delays: [Double] = [0]
+        for k in 0..<12 {
             p.collect()
             let pending = p.queue.filter { $0.message.method == "peer.DeleteJob" }
             #expect(pending.count == 1)
-            delays.append(pending[0].message.delay)
             p.pump(limit: 1) { _ in .drop }
+            let retry = try #require(p.a.timers.last { isRetry($0.id) })
+            if k < 11 {
+                delays.append(retry.at - p.a.now)
+                #expect(p.a.fire(isRetry) == 1)
+            }
         }
         let t = p.a.core.config.crossAccount
         #expect(delays[0] == 0)
@@ -245,6 +249,7 @@ import Testing
         }
         #expect(delays.last! >= t.retryCap * 0.5)
         // Delivered at last, twice (a duplicate): B deletes once and acknowledges both.
+        #expect(p.a.fire(isRetry) == 1)
         p.collect()
         let message = p.queue[0]
         p.pump()
@@ -261,7 +266,7 @@ import Testing
         p.finishRun(CorePair.other(arnA))
         p.pump { $0.method == "peer.JobStatus" ? .drop : .deliver }
         #expect(p.job(p.a, arnA)?["status"] == "CREATE_PENDING")
-        p.a.perform(p.a.core.syncTick(now: p.a.now))
+        p.a.perform(p.a.core.timerFired(.sync, now: p.a.now))
         p.pump()
         #expect(p.job(p.a, arnA)?["status"] == "ACTIVE")
 
@@ -270,7 +275,7 @@ import Testing
         try p.b.call("cleanroomsml.DeleteAudienceGenerationJob", ["audienceGenerationJobArn": .string(CorePair.other(arn2))])
         p.collect()
         p.queue.removeAll { $0.message.method == "peer.DeleteJob" }
-        p.b.perform(p.b.core.syncTick(now: p.b.now))
+        p.b.perform(p.b.core.timerFired(.sync, now: p.b.now))
         p.pump { $0.method == "peer.DeleteJob" ? .drop : .deliver }
         #expect(p.job(p.a, arn2) == nil)
 

@@ -47,8 +47,8 @@ enum CollaborationCheck {
         if c.creatorAccountId == me {  // live: requireOwnMembership has checked it
             return try verdict(id, CollaborationReplication.checkAnswer(c, accounts: [submitter, owner]), submitter: submitter, owner: owner)
         }
-        let token = core.nextMessageToken("collab-check")
-        core.pendingChecks[token] = then
+        let token = MessageToken.collaborationCheck(n: core.nextMessageNumber())
+        core.checks.add(token, then)
         // Half the submitter's wait, so that a refusal reaches it before it gives up.
         core.send(PeerMessage(token: token, account: c.creatorAccountId, method: CollaborationReplication.check,
                               params: ["collaborationId": .string(id), "accounts": [.string(submitter), .string(owner)]],
@@ -70,8 +70,8 @@ enum CollaborationCheck {
     }
 
     /// The creator answered (or did not): carry on or refuse.
-    static func resume(_ core: AccountNodeCore, _ token: String, _ outcome: PeerOutcome, now: Double) {
-        guard let then = core.pendingChecks.removeValue(forKey: token) else { return }
+    static func resume(_ core: AccountNodeCore, _ token: MessageToken, _ outcome: PeerOutcome, now: Double) {
+        guard let then = core.checks.take(token) else { return }
         let (id, submitter, owner) = subject(core, then)
         let result: Result<Passed, AWSError>
         switch outcome {

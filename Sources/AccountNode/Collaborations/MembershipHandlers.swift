@@ -70,8 +70,8 @@ enum MembershipHandlers {
             return core.answerAfterFirstDelivery(call, .result(["membership": shape(core, core.state.memberships[pending.id] ?? pending, summary: false)]),
                                                  of: saved.pushes)
         }
-        let token = "join:\(pending.id):\(core.nextMessageToken("n"))"
-        core.pendingCalls[token] = PendingCall(call: call, kind: .join(membershipID: pending.id))
+        let token = MessageToken.join(membershipID: pending.id, n: core.nextMessageNumber())
+        core.calls.add(token, call, .join(membershipID: pending.id))
         core.send(PeerMessage(token: token, account: c.creatorAccountId, method: CollaborationReplication.join,
                               params: ["collaborationId": .string(id), "membershipId": .string(pending.id)], timeout: core.config.crossAccount.callTimeout))
         call.deferred = true

@@ -66,8 +66,9 @@ enum CrossAccountStart {
         if let selection, let collaboration, core.state.collaborations[collaboration]?.queryLogStatus == "ENABLED" {
             params["seedQuery"] = .string(selection.query)
         }
-        let token = "start:\(id)"
-        core.pendingCalls[token] = PendingCall(call: call, kind: .start(job))
+        let token = MessageToken.start(jobID: id)
+        core.calls.add(token, call, .start(job))
+        core.failpoint(.startAfterIntent, beforeLog: false)
         var message = PeerMessage(token: token, account: owner, method: PeerMethod.startJob, params: params, attachBlobs: objects.map(\.blob),
                                   timeout: core.config.crossAccount.callTimeout)
         message.attachSelection = selection
@@ -78,6 +79,7 @@ enum CrossAccountStart {
 
     /// B has answered (or not): commit, refuse, or abort.
     static func resolve(_ core: AccountNodeCore, _ call: Call, _ job: AudienceGenerationJob, _ outcome: PeerOutcome, now: Double) {
+        if case .answered = outcome { core.failpoint(.startAfterPeerCreated, beforeLog: true) }
         core.emit(.startIntentResolved(jobID: job.id))
         switch outcome {
         case .answered(let answer):

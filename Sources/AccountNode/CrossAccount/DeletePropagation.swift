@@ -32,6 +32,7 @@ enum DeletePropagation {
     /// The other side deleted the job: remove this copy and all its data, whatever this
     /// account's policies say, and acknowledge once that is durable.
     static func deleteFromPeer(_ core: AccountNodeCore, _ request: PeerRequest) throws(AWSError) -> Reply {
+        core.failpoint(.deleteApply, beforeLog: true)
         let id = try request.jobID()
         if let job = core.state.job(id: id) {
             // Only the account that shares the job can delete it here.
@@ -41,6 +42,7 @@ enum DeletePropagation {
         core.earlyStatus[id] = nil
         // Even for a job this node has never seen: the start may still be on its way.
         tombstone(core, jobID: id, counterpart: request.from, now: request.now, tellCounterpart: false)
+        core.acknowledgePeerDelete(account: request.from, jobID: id)
         return .result(["jobID": .string(id), "deleted": true])
     }
 

@@ -66,8 +66,8 @@ enum JobReplication {
         let export = AudienceExportJob(id: core.newUUID(), audienceGenerationJobArn: job.arn, name: name, description: description,
                                        audienceSize: size, status: "CREATE_PENDING", statusDetails: nil, outputLocation: nil,
                                        createTime: call.now, updateTime: call.now, count: 0)
-        let token = "export:\(export.id)"
-        core.pendingCalls[token] = PendingCall(call: call, kind: .export(export))
+        let token = MessageToken.export(exportID: export.id)
+        core.calls.add(token, call, .export(export))
         core.send(PeerMessage(token: token, account: owner, method: PeerMethod.startExport,
                               params: .compactObject(["jobID": .string(job.id), "exportID": .string(export.id), "name": .string(name),
                                                       "description": description.map { .string($0) }, "audienceSize": size]),
@@ -142,7 +142,7 @@ enum JobReplication {
         if let e = core.state.audienceExportJobs[exportID], let job = core.state.audienceGenerationJobs[e.audienceGenerationJobArn],
            job.counterpart == peer, job.jobRole == .submitter {
             applyExportStatus(core, e, payload, now: now)
-        } else if core.pendingCalls["export:\(exportID)"] != nil {
+        } else if core.calls.isWaiting(.export(exportID: exportID)) {
             // The answer to the start is still on its way: keep the newest status for it.
             let old = core.earlyStatus[exportID]?["status"]?.stringValue ?? "CREATE_PENDING"
             if let s = payload["status"]?.stringValue, JobStatusOrder.isForward(from: old, to: s) { core.earlyStatus[exportID] = payload }
@@ -150,63 +150,44 @@ enum JobReplication {
     }
 }
 
-/// Which statuses each account still has to be told, and whether a push to it is on its way.
-/// One push per account is in flight at a time; what changes meanwhile goes in the next one, as
-/// the newest status of each job and export. Under light load every change goes out at once;
-/// under heavy load many go in one message and one commit. Memory only: a crash forgets it, and
-/// sync repairs what was not told.
-struct PendingPushes {
-    var jobs: Set<String> = []
-    var exports: Set<String> = []
-    var inFlight = false
-}
-
 extension AccountNodeCore {
     /// After any step: the owner queues every status change of a shared job, or of an export the
     /// submitter asked for, to be told to the submitter once the change is durable.
-    func replicateStatus(_ events: [StateEvent]) {
+    func replicateStatus(_ events: [StateEvent], now: Double) {
         var touched: Set<String> = []
         for event in events {
             switch event {
             case .audienceGenerationJobStatus(let arn, _, _, _, _, _):
                 guard let job = state.audienceGenerationJobs[arn], job.jobRole == .owner, let peer = job.counterpart else { continue }
-                pushes[peer, default: PendingPushes()].jobs.insert(job.id)
+                pushes.add(job: job.id, for: peer)
                 touched.insert(peer)
             case .audienceExportJobStatus(let id, _, _, _, _):
                 guard let e = state.audienceExportJobs[id], let peer = e.requestedBy else { continue }
-                pushes[peer, default: PendingPushes()].exports.insert(id)
+                pushes.add(export: id, for: peer)
                 touched.insert(peer)
             default:
                 continue
             }
         }
-        for peer in touched.sorted() { pushStatuses(to: peer) }
+        for peer in touched.sorted() { pushStatuses(to: peer, now: now) }
     }
 
     /// Sends what `peer` has still to be told, unless a push to it is already on its way.
-    func pushStatuses(to peer: String) {
-        guard var p = pushes[peer], !p.inFlight, !(p.jobs.isEmpty && p.exports.isEmpty) else { return }
-        let jobs = p.jobs.sorted().compactMap { state.job(id: $0) }.filter { $0.jobRole == .owner && $0.counterpart == peer }
-        let exports = p.exports.sorted().compactMap { id -> JSON? in
+    func pushStatuses(to peer: String, now: Double) {
+        let n = messageCounter + 1
+        guard let next = pushes.next(for: peer, n: n) else { return }
+        let jobs = next.jobs.compactMap { state.job(id: $0) }.filter { $0.jobRole == .owner && $0.counterpart == peer }
+        let exports = next.exports.compactMap { id -> JSON? in
             guard let e = state.audienceExportJobs[id], e.requestedBy == peer, let job = state.audienceGenerationJobs[e.audienceGenerationJobArn] else { return nil }
             return JobReplication.exportPayload(job, e)
         }
-        p.jobs.removeAll()
-        p.exports.removeAll()
-        p.inFlight = !(jobs.isEmpty && exports.isEmpty)
-        pushes[peer] = p
-        guard p.inFlight else { return }
-        send(PeerMessage(token: "push:\(peer):\(nextMessageToken("n"))", account: peer, method: PeerMethod.jobStatus,
+        guard !(jobs.isEmpty && exports.isEmpty) else {
+            pushes.cancel(peer)
+            return
+        }
+        _ = nextMessageNumber()
+        send(PeerMessage(token: .push(account: peer, n: n), account: peer, method: PeerMethod.jobStatus,
                          params: ["jobs": .array(jobs.map { JobReplication.statusPayload(self, $0) }), "exports": .array(exports)],
                          timeout: config.crossAccount.callTimeout))
-    }
-
-    /// A push has been answered (or lost: sync repairs): the next one may go.
-    func pushAnswered(_ token: String) {
-        let parts = token.split(separator: ":")
-        guard parts.count >= 2 else { return }
-        let peer = String(parts[1])
-        pushes[peer]?.inFlight = false
-        pushStatuses(to: peer)
     }
 }

@@ -50,11 +50,11 @@ enum JobSync {
 
     /// Sends the next window of the digest to `account`.
     static func send(_ core: AccountNodeCore, to account: String, now: Double) {
-        let after = core.syncCursor[account] ?? ""
+        let after = core.syncCursors.cursor(account)
         let ids = core.state.audienceGenerationJobs.values.filter { $0.counterpart == account && $0.id > after }.map(\.id).sorted()
         let through = ids.count > digestJobs ? ids[digestJobs - 1] : nil
-        core.syncCursor[account] = through ?? ""
-        core.send(PeerMessage(token: "sync:\(account):\(core.nextMessageToken("n"))", account: account, method: PeerMethod.sync,
+        core.syncCursors.move(account, to: through)
+        core.send(PeerMessage(token: .sync(account: account, n: core.nextMessageNumber()), account: account, method: PeerMethod.sync,
                               params: digest(core, for: account, after: after, through: through, now: now), timeout: core.config.crossAccount.callTimeout))
     }
 

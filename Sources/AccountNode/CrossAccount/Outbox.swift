@@ -7,54 +7,44 @@ import JSON
 /// reopens) until the other node acknowledges it or refuses it for good; only then is it
 /// removed, durably.
 enum Outbox {
-    /// An entry's latest send: its number (part of the token, unique on this node) and how
-    /// many sends it took so far (for backoff).
-    struct Send {
-        var number: UInt64
-        var attempt: Int
-    }
-
     /// Logs a new entry (replacing one of the same id not yet delivered) and sends it at once.
     static func add(_ core: AccountNodeCore, _ entry: OutboxEntry) {
         core.emit(.outboxAdded(entry))
-        core.outboxSends[entry.id] = nil
-        deliver(core, entry, delay: 0)
+        core.outboxSends.forget(entry.id)
+        deliver(core, entry)
     }
 
-    /// Sends an outbox entry (again), after `delay`. Each send has a token of its own, so an
-    /// answer to an earlier send, or to an entry this one replaced, is never taken for its.
-    /// (A delayed send carries the entry as it was; receivers take repeats and stale copies:
-    /// deletes and leaves are idempotent, collaborations and associations ordered.)
-    static func deliver(_ core: AccountNodeCore, _ entry: OutboxEntry, delay: Double) {
-        let attempt = (core.outboxSends[entry.id]?.attempt ?? 0) + 1
-        core.messageCounter += 1
-        core.outboxSends[entry.id] = Send(number: core.messageCounter, attempt: attempt)
-        core.send(PeerMessage(token: "outbox:\(attempt):\(core.messageCounter):\(entry.id)", account: entry.account, method: entry.method,
-                              params: entry.params, delay: delay, timeout: core.config.crossAccount.callTimeout))
+    /// Sends an outbox entry (again). Each send has a token of its own, so an answer to an
+    /// earlier send, or to an entry this one replaced, is never taken for its. (Receivers take
+    /// repeats and stale copies: deletes and leaves are idempotent, collaborations and
+    /// associations ordered.)
+    static func deliver(_ core: AccountNodeCore, _ entry: OutboxEntry) {
+        let n = core.nextMessageNumber()
+        let attempt = core.outboxSends.record(entry.id, number: n)
+        if attempt == 1, entry.method == PeerMethod.deleteJob { core.failpoint(.deleteAfterLog, beforeLog: false) }
+        core.send(PeerMessage(token: .outbox(entryID: entry.id, attempt: attempt, n: n), account: entry.account, method: entry.method,
+                              params: entry.params, timeout: core.config.crossAccount.callTimeout))
     }
 
     /// What became of a send. Delivered once the other node answers, or refuses for good (a
     /// 4xx error other than throttling: it heard the message and asking again changes
     /// nothing); otherwise sent again after a backoff.
-    static func answered(_ core: AccountNodeCore, _ token: String, _ outcome: PeerOutcome) {
-        let parts = token.split(separator: ":", maxSplits: 3)
-        guard parts.count == 4, let number = UInt64(parts[2]) else { return }
-        let id = String(parts[3])
+    static func answered(_ core: AccountNodeCore, entryID id: String, number: UInt64, _ outcome: PeerOutcome, now: Double) {
         // Only the newest send counts: an older one's answer (or time-out) changes nothing.
-        guard let entry = core.state.outbox[id], let send = core.outboxSends[id], send.number == number else { return }
+        guard let send = core.outboxSends.latest(id), core.state.outbox[id] != nil, core.outboxSends.isCurrent(id, number: number) else { return }
         switch outcome {
         case .answered:
             delivered(core, id)
         case .refused(let e) where e.code.httpStatus < 500 && e.code != .throttling:
             delivered(core, id)
         case .refused, .unreachable:
-            deliver(core, entry, delay: backoff(core, attempt: send.attempt))
+            core.setTimer(.outboxRetry(entryID: id), at: now + backoff(core, attempt: send.attempt))
         }
         core.firstDeliveryOver(id)
     }
 
     private static func delivered(_ core: AccountNodeCore, _ id: String) {
-        core.outboxSends[id] = nil
+        core.outboxSends.forget(id)
         core.emit(.outboxDelivered(id: id))
     }
 

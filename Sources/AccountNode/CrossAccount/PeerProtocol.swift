@@ -11,21 +11,6 @@ enum PeerMethod {
     static let sync = "peer.Sync"
 }
 
-/// A client call that waits for another account's node, and what to commit when it answers.
-struct PendingCall {
-    enum Kind {
-        /// A cross-account start: the submitter's copy, committed if the owner accepts.
-        case start(AudienceGenerationJob)
-        /// An export of a submitted job: the record the caller's account keeps.
-        case export(AudienceExportJob)
-        /// Joining a collaboration: the membership (pending until the creator says yes).
-        case join(membershipID: String)
-    }
-
-    let call: Call
-    let kind: Kind
-}
-
 extension AccountNodeCore {
     /// Peer methods throw `AWSError`; untyped for the same compiler reason as `Handler`.
     typealias PeerHandler = (AccountNodeCore, PeerRequest) throws -> Reply
@@ -47,6 +32,8 @@ extension AccountNodeCore {
     /// (like any answer) goes out only once what it depends on is durable. Never audited: the
     /// caller's own account records the call (XA-10).
     public func handlePeer(_ request: PeerRequest) -> [Effect] {
+        clock = request.now
+        requestServices[request.token] = "peer"
         let reply: Reply
         if let refusal = storageRefusal(service: "cleanroomsml"), !AccountNodeCore.readOnlyPeerMethods.contains(request.method) {
             reply = .error(refusal)
@@ -67,23 +54,41 @@ extension AccountNodeCore {
     }
 
     /// What became of a message this node sent (`Effect.sendPeer`).
-    public func peerAnswered(_ token: String, _ outcome: PeerOutcome, now: Double) -> [Effect] {
+    public func peerAnswered(_ token: MessageToken, _ outcome: PeerOutcome, now: Double) -> [Effect] {
         guard storageOutage == nil else { return [] }
-        if let p = pendingCalls.removeValue(forKey: token) {
+        clock = now
+        switch token {
+        case .start, .export, .join:
+            guard let p = calls.take(token) else { break }
             switch p.kind {
             case .start(let job): CrossAccountStart.resolve(self, p.call, job, outcome, now: now)
             case .export(let export): JobReplication.resolveExport(self, p.call, export, outcome, now: now)
             case .join(let membershipID): MembershipHandlers.resolveJoin(self, p.call, membershipID: membershipID, outcome, now: now)
             }
-        } else if token.hasPrefix("collab-check:") {
+        case .collaborationCheck:
             CollaborationCheck.resume(self, token, outcome, now: now)
-        } else if token.hasPrefix("push:") {
-            pushAnswered(token)
-        } else if token.hasPrefix("outbox:") {
-            Outbox.answered(self, token, outcome)
-        } else if token.hasPrefix("sync:"), case .answered(let digest) = outcome {
-            let account = String(token.split(separator: ":")[1])
-            JobSync.reconcile(self, digest, from: account, now: now)
+        case .push(let account, let n):
+            if pushes.answered(account, n: n) { pushStatuses(to: account, now: now) }
+        case .outbox(let entryID, _, let n):
+            Outbox.answered(self, entryID: entryID, number: n, outcome, now: now)
+        case .sync(let account, _):
+            if case .answered(let digest) = outcome { JobSync.reconcile(self, digest, from: account, now: now) }
+        }
+        return effectsOfInternalStep()
+    }
+
+    /// A timer this node asked for has fired. One that outlived what it was for changes nothing.
+    public func timerFired(_ timer: TimerID, now: Double) -> [Effect] {
+        guard storageOutage == nil else { return [] }
+        clock = now
+        switch timer {
+        case .sync:
+            for account in JobSync.counterparts(self).sorted() { JobSync.send(self, to: account, now: now) }
+            setTimer(.sync, at: now + config.crossAccount.syncInterval)
+        case .outboxRetry(let entryID):
+            if let entry = state.outbox[entryID] { Outbox.deliver(self, entry) }
+        case .messageTimeout(let token):
+            return peerAnswered(token, .unreachable("no answer within its time-out"), now: now)
         }
         return effectsOfInternalStep()
     }
@@ -92,41 +97,37 @@ extension AccountNodeCore {
     /// compare notes.
     public func peerConnected(_ account: String, now: Double) -> [Effect] {
         guard storageOutage == nil else { return [] }
+        clock = now
         for e in state.outbox.values.sorted(by: { $0.createdAt < $1.createdAt }) where e.account == account {
-            Outbox.deliver(self, e, delay: 0)
+            Outbox.deliver(self, e)
         }
         JobSync.send(self, to: account, now: now)
         return effectsOfInternalStep()
     }
 
-    /// The periodic sync: one digest to every account this node shares jobs with.
-    public func syncTick(now: Double) -> [Effect] {
-        guard storageOutage == nil else { return [] }
-        for account in JobSync.counterparts(self) { JobSync.send(self, to: account, now: now) }
-        return effectsOfInternalStep()
-    }
-
     /// After recovery: starts nobody answered are aborted (presumed abort), undelivered
-    /// messages go out again, and interrupted work resumes.
+    /// messages go out again, interrupted work resumes, and the periodic sync is set.
     public func resumeAfterRecovery(now: Double) -> [Effect] {
+        clock = now
+        setTimer(.sync, at: now + config.crossAccount.syncInterval)
         for intent in state.startIntents.values.sorted(by: { $0.createdAt < $1.createdAt }) {
             emit(.startIntentResolved(jobID: intent.jobID))
             DeletePropagation.tombstone(self, jobID: intent.jobID, counterpart: intent.owner, now: now, tellCounterpart: true)
         }
-        for e in state.outbox.values.sorted(by: { $0.createdAt < $1.createdAt }) where outboxSends[e.id] == nil {
+        for e in state.outbox.values.sorted(by: { $0.createdAt < $1.createdAt }) where outboxSends.latest(e.id) == nil {
             if config.breaks.contains("drop-outbox") {
                 emit(.outboxDelivered(id: e.id))  // deliberately broken: forgotten
             } else {
-                Outbox.deliver(self, e, delay: 0)
+                Outbox.deliver(self, e)
             }
         }
         return resumableWork()
     }
 
-    /// A fresh token for a message this node sends.
-    func nextMessageToken(_ kind: String) -> String {
+    /// A fresh number for a message this node sends (part of its token).
+    func nextMessageNumber() -> UInt64 {
         messageCounter += 1
-        return "\(kind):\(messageCounter)"
+        return messageCounter
     }
 }
 

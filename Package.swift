@@ -32,7 +32,7 @@ let package = Package(
 
         // The account node's state machine (pure: returns effects, never performs them).
         .target(name: "Checker", dependencies: ["JSON"]),
-        .target(name: "AccountNode", dependencies: ["JSON", "CleanRoomsModel", "AccessControl", "Digest", "SeedSQL", "Randomness"]),
+        .target(name: "AccountNode", dependencies: ["JSON", "CleanRoomsModel", "AccessControl", "Digest", "SeedSQL", "Randomness", "Lookalike"]),
 
         // I/O: the wire protocol (framing, JSON-RPC, handshake, sockets, event loop, client).
         // CEpoll: epoll(7), which Glibc's module does not export (our own C, four functions).

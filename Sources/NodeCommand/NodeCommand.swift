@@ -119,7 +119,7 @@ public enum NodeCommand {
         // SIGTERM/SIGINT stop the loop; `run` then returns once pending writes are durable.
         runtime.stopOnTerminationSignals()
 
-        Log.write("crml-node \(account): \(runtime.recovery.summary)")
+        Log.write("crml-node \(account): \(runtime.recovery.summary); randomness seed \(runtime.seed)")
         if let readyFile = options["ready-file"] ?? me.readyFile {
             let ready: JSON = ["account": .string(account.rawValue), "host": .string(runtimeOptions.host), "port": .int(Int(runtime.port)), "pid": .int(Int(getpid()))]
             do { try FileIO.writeDurably(readyFile, JSONWriter.bytes(ready) + [0x0A]) } catch { fail("cannot write ready file: \(error)", code: 1) }

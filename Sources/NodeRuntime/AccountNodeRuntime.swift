@@ -36,6 +36,9 @@ public final class AccountNodeRuntime: NodeServerDelegate, @unchecked Sendable {
         /// Where another account's node listens, looked up when a link to it opens (so a node
         /// that moved, or started after this one, is found).
         public var peerEndpoint: @Sendable (String) -> (host: String, port: UInt16)? = { _ in nil }
+        /// The seed of the core's random choices (ids, jitter); drawn at start when nil. The
+        /// node logs it, so a run's choices can be told.
+        public var seed: UInt64? = nil
         /// Faults injected on purpose (fault-injection tests); none by default.
         public var faults = Faults()
         /// Stop when this process is gone (checked every second): test harnesses use it so a
@@ -82,6 +85,8 @@ public final class AccountNodeRuntime: NodeServerDelegate, @unchecked Sendable {
     }
 
     public let config: NodeConfig
+    /// The seed the core's random choices come from.
+    public let seed: UInt64
     public var storageAvailable: Bool { storageOutage == nil }
     public let options: Options
     public let loop = EventLoop()
@@ -96,7 +101,7 @@ public final class AccountNodeRuntime: NodeServerDelegate, @unchecked Sendable {
 
     /// Why the disk takes no writes (a commit failed); nil while it does. Until a probe finds it
     /// writable again the core serves reads only (`StorageOutage`).
-    private var storageOutage: FileError?
+    private var storageOutage: String?
     /// Where each request's answer goes, by the core's token: the connection and JSON-RPC id.
     private var routes: [RequestToken: (conn: UInt64, id: RPCID)] = [:]
     private var nextToken: UInt64 = 0
@@ -129,7 +134,8 @@ public final class AccountNodeRuntime: NodeServerDelegate, @unchecked Sendable {
         let dataDir = DataDirectory(options.dataDir)
         let found = try dataDir.inspect(account: config.account.rawValue)
         var g = SystemRandomNumberGenerator()
-        core = AccountNodeCore(config: config, state: try AccountNodeRuntime.recoverState(found), seed: g.next())
+        seed = options.seed ?? g.next()
+        core = AccountNodeCore(config: config, state: try AccountNodeRuntime.recoverState(found), seed: seed)
         let wal = try dataDir.open(found, account: config.account.rawValue)
         trace = PeerTrace(path: options.dataDir + "/peer-trace.jsonl", capacity: 100_000)
         let audit = try AuditLog(dataDir: options.dataDir, capacity: config.auditCapacity)
@@ -359,13 +365,14 @@ public final class AccountNodeRuntime: NodeServerDelegate, @unchecked Sendable {
     /// outage begins with the first such commit; the later ones are answered with it.
     private func commitFailed(_ commit: UInt64, _ error: FileError) {
         guard storageOutage == nil else { return }
-        storageFailed(error)
+        Log.write("crml-node \(accountID): commit \(commit) failed: \(error)")
+        storageFailed("\(error.operation): \(error.reason)")
     }
 
     /// The node goes back to what its disk holds, serving reads, until a probe finds the disk
     /// writable again: work is cancelled, the state is read back from disk (recovery's read-only
     /// pass), and the core answers every open request with the storage refusal.
-    private func storageFailed(_ error: FileError) {
+    private func storageFailed(_ error: String) {
         storageOutage = error
         Log.write("crml-node \(accountID): storage failed (\(error)); writes are refused and reads served until the disk takes writes again")
         work.cancelAll()
@@ -397,34 +404,23 @@ public final class AccountNodeRuntime: NodeServerDelegate, @unchecked Sendable {
         }
     }
 
-    /// Sends a message to another account's node (after its delay), with the seed bytes it
-    /// carries read from the blob store.
+    /// Sends a message to another account's node, with the bytes of the blobs it carries read
+    /// from the blob store (what goes is the core's to say: `paramsWithAttachments`).
     private func sendPeer(_ m: PeerMessage) {
-        var params = m.params
-        if !m.attachBlobs.isEmpty {
-            var parts: [[UInt8]] = []
-            for b in m.attachBlobs {
-                guard let bytes = try? blobs.read(b) else {
-                    peers.report([(m.token, .refused(AWSError(.validation, "A seed object changed while the job was starting; retry the request")))])
-                    return
-                }
-                parts.append(bytes)
+        var parts: [[UInt8]] = []
+        for b in m.attachBlobs {
+            guard let bytes = try? blobs.read(b) else {
+                peers.report([(m.token, .refused(PeerMessage.attachmentGone))])
+                return
             }
-            if let selection = m.attachSelection {
-                // PV-2: the table stays here; only the query's selection goes.
-                do {
-                    let seed = try SeedSelectionRunner.run(selection, over: parts.enumerated().map { (source: "table object \($0.offset + 1)", bytes: $0.element) })
-                    guard seed.count <= 1 << 20 else {
-                        peers.report([(m.token, .refused(AWSError(.validation, "The seed query selects \(seed.count) bytes of user ids; seeds sent to the model owner are at most 1 MiB")))])
-                        return
-                    }
-                    parts = [seed]
-                } catch {
-                    peers.report([(m.token, .refused(AWSError(.validation, "seedAudience.sqlParameters.queryString: \(error)")))])
-                    return
-                }
-            }
-            params["seedData"] = .array(parts.map { .string(Base64.encode($0)) })
+            parts.append(bytes)
+        }
+        let params: JSON
+        switch m.paramsWithAttachments(parts) {
+        case .success(let p): params = p
+        case .failure(let refusal):
+            peers.report([(m.token, .refused(refusal))])
+            return
         }
         let token = m.expectsAnswer ? m.token : nil
         trace.record(.outbound, peer: m.account, method: m.method, jobID: m.params["jobID"]?.stringValue)
@@ -524,7 +520,7 @@ public final class AccountNodeRuntime: NodeServerDelegate, @unchecked Sendable {
                 "outbox": .int(s.outbox.count), "startIntents": .int(s.startIntents.count),
                 "peersConnected": .array(peers.connectedAccounts.map { .string($0) }),
                 "commitsSubmitted": .number(Double(core.gate.submitted)), "commitsDurable": .number(Double(core.gate.durable)),
-                "storage": .compactObject(["writable": .bool(storageOutage == nil), "failure": storageOutage.map { .string("\($0.operation): \($0.reason)") }]),
+                "storage": .compactObject(["writable": .bool(storageOutage == nil), "failure": storageOutage.map { .string($0) }]),
                 "recovery": ["snapshotLSN": .number(Double(recovery.snapshotLSN)), "replayedRecords": .int(recovery.replayedRecords),
                              "truncatedBytes": .int(recovery.truncatedBytes), "orphanBlobs": .int(recovery.orphanBlobs),
                              "leftoversRemoved": .int(recovery.leftoversRemoved),

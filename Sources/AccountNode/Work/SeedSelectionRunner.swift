@@ -1,16 +1,15 @@
-import AccountNode
 import Lookalike
 import SeedSQL
 
 /// Runs an SQL seed's query over its table's objects (CSV), giving the seed as one CSV of the
 /// selected user ids (`user_id` header), the same form an S3 seed takes, so nothing after this
 /// point can tell the two apart (PV-2).
-enum SeedSelectionRunner {
-    struct Failure: Error, CustomStringConvertible {
-        var description: String
+public enum SeedSelectionRunner {
+    public struct Failure: Error, CustomStringConvertible {
+        public var description: String
     }
 
-    static func run(_ selection: SeedSelection, over objects: [(source: String, bytes: [UInt8])]) throws(Failure) -> [UInt8] {
+    public static func run(_ selection: SeedSelection, over objects: [(source: String, bytes: [UInt8])]) throws(Failure) -> [UInt8] {
         let query: SeedQuery
         do { query = try SeedSQLParser.parse(selection.query) } catch { throw Failure(description: "the seed query: \(error)") }
         var runner: SeedQueryRunner?

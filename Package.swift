@@ -32,6 +32,9 @@ let package = Package(
 
         // The account node's state machine (pure: returns effects, never performs them).
         .target(name: "Checker", dependencies: ["JSON"]),
+        // A consistency campaign's clients and fault schedule, without a transport: shared by
+        // `crml check run` (real processes) and `crml sim` (simulated time).
+        .target(name: "Campaign", dependencies: ["Checker", "JSON", "AccountNode"]),
         .target(name: "AccountNode", dependencies: ["JSON", "CleanRoomsModel", "AccessControl", "Digest", "SeedSQL", "Randomness", "Lookalike"]),
 
         // I/O: the wire protocol (framing, JSON-RPC, handshake, sockets, event loop, client).
@@ -54,7 +57,7 @@ let package = Package(
         // Executables. `crml` also serves as a node (`crml node`), so the launcher needs no
         // second executable and `swift run crml …` builds everything it starts.
         .executableTarget(name: "CrmlNode", dependencies: ["NodeCommand"]),
-        .executableTarget(name: "CrmlCLI", dependencies: ["JSON", "CleanRoomsModel", "AccessControl", "AccountNode", "Lookalike", "ClusterConfig", "Wire", "Digest", "Processes", "Checker", "NodeCommand", "JMESPath", "CLIOutput"]),
+        .executableTarget(name: "CrmlCLI", dependencies: ["JSON", "CleanRoomsModel", "AccessControl", "AccountNode", "Lookalike", "ClusterConfig", "Wire", "Digest", "Processes", "Checker", "NodeCommand", "JMESPath", "CLIOutput", "Campaign"]),
 
         // Tests mirror the targets; TestSupport holds the shared helpers (processes, temp files).
         .target(name: "TestSupport", dependencies: ["Wire", "ClusterConfig", "JSON", "CleanRoomsModel", "Processes", "Lookalike", "Digest"], path: "Tests/TestSupport"),

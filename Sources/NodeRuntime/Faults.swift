@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import AccountNode
 import Foundation
 import CleanRoomsModel
 import JSON
@@ -19,7 +20,7 @@ import Wire
 ///   passes the named protocol step.
 /// - Slow work stretches every run and export, so a test can act while one is in progress.
 public final class Faults: @unchecked Sendable {
-    public static let failpointNames = Failpoints.names
+    public static let failpointNames = Failpoint.names
     public static let crashExitCode: Int32 = 86
 
     /// Per peer account: what happens to what this node sends it.
@@ -47,7 +48,7 @@ public final class Faults: @unchecked Sendable {
     /// Crashes the process if `name` is armed.
     func pass(_ name: String) {
         guard failpoints.contains(name) else { return }
-        FileHandle.standardError.write(Data("failpoint \(name): crashing now\n".utf8))
+        Log.write("failpoint \(name): crashing now")
         _exit(Faults.crashExitCode)
     }
 

@@ -69,6 +69,9 @@ public enum Failpoint: String, Sendable, CaseIterable {
     case runDuring = "run.during"
     /// An export is in progress.
     case exportDuring = "export.during"
+
+    /// Every failpoint's name, in the order of the protocol.
+    public static var names: [String] { allCases.map(\.rawValue) }
 }
 
 /// Client calls waiting for another account's node, by the token of the message sent.

@@ -1,3 +1,4 @@
+import Campaign
 import Checker
 import Foundation
 import JSON
@@ -66,25 +67,4 @@ final class HistoryRecorder: @unchecked Sendable {
     }
 
     func close() { try? handle.close() }
-}
-
-/// A small seedable generator (xorshift64*): the workload's and the nemesis's choices come from
-/// it, so a seed gives the same schedule.
-struct ScheduleRandom {
-    private var s: UInt64
-
-    init(seed: UInt64, stream: UInt64) { s = (seed &* 0x9E37_79B9_7F4A_7C15) ^ (stream &+ 0xD1B5_4A32_D192_ED03) | 1 }
-
-    mutating func next() -> UInt64 {
-        s ^= s >> 12
-        s ^= s << 25
-        s ^= s >> 27
-        return s &* 0x2545_F491_4F6C_DD1D
-    }
-
-    mutating func below(_ n: Int) -> Int { n <= 1 ? 0 : Int(next() % UInt64(n)) }
-
-    mutating func chance(_ p: Double) -> Bool { Double(next() % 1_000_000) / 1_000_000 < p }
-
-    mutating func pick<T>(_ xs: [T]) -> T { xs[below(xs.count)] }
 }

@@ -1,3 +1,5 @@
+import AccountNode
+import Campaign
 import Checker
 import ClusterConfig
 import CleanRoomsModel
@@ -77,7 +79,7 @@ enum CheckCommand {
         let workload = Workload(cluster: cluster, dir: dir, history: history, seed: seed)
         Console.err("setting up \(n) accounts …")
         try workload.setUp()
-        let setup = RunSetup(accounts: workload.accounts, buckets: Dictionary(uniqueKeysWithValues: workload.accounts.map { ($0, Workload.buckets($0)) }))
+        let setup = RunSetup(accounts: workload.accounts, buckets: Dictionary(uniqueKeysWithValues: workload.accounts.map { ($0, CampaignWorkload.buckets($0)) }))
         try Data(JSONWriter.bytes(setup.json, pretty: true)).write(to: URL(fileURLWithPath: dir.path + "/setup.json"))
         let config: JSON = ["accounts": .int(n), "timeLimit": .number(seconds), "rate": .number(rate), "concurrency": .int(concurrency),
                             "nemesis": .array(kinds.map { .string($0) }), "nemesisInterval": .number(interval), "seed": .int(Int(seed)),
@@ -124,7 +126,7 @@ enum CheckCommand {
         for a in cluster.accounts {
             guard let c = try? dir.adminClient(cluster, a, timeout: 5, readerThread: false) else { continue }
             _ = try? c.call("admin.HealLinks", [:], timeout: 5)
-            for name in Failpoints.names { _ = try? c.call("admin.DisarmFailpoint", ["name": .string(name)], timeout: 5) }
+            for name in Failpoint.names { _ = try? c.call("admin.DisarmFailpoint", ["name": .string(name)], timeout: 5) }
             c.close()
         }
     }

@@ -1,3 +1,4 @@
+import AccountNode
 import ClusterConfig
 import CleanRoomsModel
 import Foundation
@@ -8,7 +9,7 @@ import Wire
 /// fault methods. Link faults are set on the sending node for one peer, so every fault has a
 /// direction; the commands set both directions unless told `--one-way`.
 enum FaultCommand {
-    static let failpointNames = Failpoints.names
+    static let failpointNames = Failpoint.names
 
     static let about = """
         A and B are account ids of the cluster in --dir. Faults act on

@@ -36,7 +36,8 @@ cases = {
         "Users[*].Tags", "Users[*].Tags[*].Key", "sort(keys(Users[0]))", "Users[0].* | length(@)", "{n: length(Users), first: Users[0].UserName}",
         "Users[].[UserName, Tags[0].Value]", "Users[?UserName==`\"admin\"`].UserId", "*.UserName", "Users[].CreateDate | max(@)", "Users[].CreateDate | sum(@)",
         "Users[].CreateDate | avg(@)", "to_string(IsTruncated)", "type(Users)", "not_null(Marker, IsTruncated)", "Users[].UserName | contains(@, 'analyst')",
-        "Users[0].UserName | length(@)", "Users[?UserName==`analyst`].UserId", "Users[?UserName==` analyst `].UserId", "Users.UserName", "\"Users\"[0].\"UserName\"",
+        "Users[0].UserName | length(@)", "Users[?UserName==`analyst`].UserId", "Users[?UserName==` analyst `].UserId",
+        "Users[?UserName > 'b'].UserName", "Users[?UserName <= 'analyst'].UserName", "Users[?Arn >= 'arn:aws:iam::111111111111:user/m'].UserName", "Users.UserName", "\"Users\"[0].\"UserName\"",
     ],
     "jobs": [
         "audienceGenerationJobs[?status=='ACTIVE'].name", "audienceGenerationJobs[].sizes[]", "audienceGenerationJobs[].sizes",
@@ -52,7 +53,7 @@ cases = {
         "@", "[n, e, t, f, z]", "{a: n, b: e}", "n || e", "e || s", "z && s", "t && s", "!e", "!n", "`[1, 2]` | [0]", "'raw'", "`\"lit\"`",
         "a.b.c[?@ > `3`]", "m[?@ == `6`]", "length(@)", "nums[?@ >= `2`] | sort(@)", "a.x.y.z", "z.a", "s.a", "s[0]", "o[0]", "o[*]", "m[*][0]",
         "[a.b.c[0], s]", "a.{first: b.c[0], last: b.c[-1]}", "nums[0] < nums[1]", "s < t", "s == 'hello'", "o == `{\"x\": 1, \"y\": 2, \"z\": {\"w\": 3}}`",
-        "to_string(nums)", "type(z)", "type(t)", "sum(nums)", "contains(strs, 'a')", "length(o)",
+        "to_string(nums)", "strs[?@ < 'b']", "'a\\\\b'", "'it\\'s'", "type(z)", "type(t)", "sum(nums)", "contains(strs, 'a')", "length(o)",
         # errors
         "Users[", "a.", "a ==", "foo(@)", "length()", "length(`1`)", "sort(`[1, \"a\"]`)", "a = b", "[?", "a.b.[", "'open", "a..b",
     ],

@@ -14,7 +14,7 @@ import Randomness
 public final class AccountNodeCore {
     public let config: NodeConfig
     public internal(set) var state: NodeState
-    public private(set) var auditTrail: AuditTrail
+    public internal(set) var auditTrail: AuditTrail
     var rng: SplitMix64
     let serviceControlPolicies: [PolicySource]?
     /// Compiled identity policies per principal (`user/NAME`, `role/NAME`); dropped on change.
@@ -241,8 +241,8 @@ public final class AccountNodeCore {
     func effectsOfInternalStep() -> [Effect] { takeEffects() }
 
     /// The step's effects: blobs and failpoints, then its commit, then through the gate what
-    /// follows it: messages, timers, work; then the replies; then removals (after the replies
-    /// that might still read them). Audit records and work cancellations go at once.
+    /// follows it: messages, timers, work; then the replies and their audit records; then
+    /// removals (after the replies that might still read them). Work cancellations go at once.
     private func takeEffects() -> [Effect] {
         replicateStatus(pendingEvents, now: clock)
         var out: [Effect] = []
@@ -264,7 +264,9 @@ public final class AccountNodeCore {
         }
         for e in replies {
             switch e {
-            case .audit: out.append(e)
+            case .audit(let event):
+                // Recorded (and found by LookupEvents) once what the call did is durable.
+                if gate.pass(e, into: &out) { auditTrail.append(event) }
             case .reply(let token, _):
                 if gate.pass(e, into: &out) { requestServices[token] = nil }
             default: gate.pass(e, into: &out)
@@ -281,7 +283,13 @@ public final class AccountNodeCore {
     public func committed(_ commit: UInt64, now: Double) -> [Effect] {
         clock = now
         let released = gate.durable(through: commit)
-        for case .reply(let token, _) in released { requestServices[token] = nil }
+        for e in released {
+            switch e {
+            case .reply(let token, _): requestServices[token] = nil
+            case .audit(let event): auditTrail.append(event)
+            default: break
+            }
+        }
         return released
     }
 
@@ -365,6 +373,11 @@ public final class AccountNodeCore {
 
     static let readOnlyPrefixes = ["Get", "List", "Head", "Describe", "Lookup", "Simulate"]
 
+    /// The service part of a method name (`iam`) whose audit records carry `source`.
+    static func service(ofEventSource source: String) -> String {
+        eventSources.first { $0.value == source }?.key ?? "cleanroomsml"
+    }
+
     private func recordAudit(_ call: Call, _ reply: Reply) {
         let readOnly = AccountNodeCore.isReadOnly(operation: call.operation)
         var errorCode: String?, errorMessage: String?
@@ -380,7 +393,6 @@ public final class AccountNodeCore {
                                identity: .init(principalID: p.userID ?? "", arn: p.arn, accountID: config.account.rawValue, userName: call.caller.userName),
                                region: config.region, sourceIP: call.sourceIP, requestParameters: AuditRedaction.redact(call.params),
                                errorCode: errorCode, errorMessage: errorMessage)
-        auditTrail.append(event)
         pending.append(.audit(event))
     }
 }

@@ -127,9 +127,10 @@ public struct AuditEvent: Sendable {
 /// Every event gets a sequence number, in the order it was recorded. Events are kept in a ring;
 /// each lookup attribute (`EventName`, `Username`, `ResourceName`, …) maps each value to the
 /// sequence numbers of the events that have it, oldest first. A lookup walks back from the
-/// newest (or from its page token) through the ring or one such list, and the time window is
-/// found by binary search: events are recorded in the order of the node's clock (a clock that
-/// steps back can hide events at a window's edge).
+/// newest (or from its page token) through the ring or one such list; the time window is found
+/// by binary search over the order of recording, widened by the most any event was recorded
+/// late (a call that waited for another node is stamped when it came in but recorded when it was
+/// answered), and then filtered exactly.
 public struct AuditTrail: Sendable {
     public let capacity: Int
     /// The ring: `events[start]` is the oldest, with sequence number `firstSeq`.
@@ -138,6 +139,12 @@ public struct AuditTrail: Sendable {
     public private(set) var firstSeq: UInt64 = 1
     /// Sequence numbers by lookup attribute and value, oldest first.
     private var index: [Attribute: [String: SeqList]] = [:]
+    /// Events are recorded when a call is answered but stamped when it came in, so a call that
+    /// waited for another node is recorded after later ones: the latest time recorded so far,
+    /// and the most an event has come behind it. Lookups widen their window by this much and
+    /// then filter exactly.
+    private var latestTime = -Double.infinity
+    public private(set) var maxLateness = 0.0
 
     /// The lookup attributes `LookupEvents` takes.
     public enum Attribute: String, Sendable, CaseIterable {
@@ -166,6 +173,8 @@ public struct AuditTrail: Sendable {
 
     public mutating func append(_ e: AuditEvent) {
         let seq = nextSeq
+        if e.eventTime < latestTime { maxLateness = max(maxLateness, latestTime - e.eventTime) }
+        latestTime = max(latestTime, e.eventTime)
         if events.count < capacity {
             events.append(e)
         } else {
@@ -217,28 +226,32 @@ public struct AuditTrail: Sendable {
         var out: [AuditEvent] = []
         if let (a, v) = attribute {
             guard let list = index[a]?[v] else { return ([], nil) }
-            // The last position before `bound` whose event is not after `to`.
+            // The last position before `bound` whose event may not be after `to`.
             var hi = AuditTrail.upperBound(list.head, list.seqs.count) { list.seqs[$0] < bound }
-            hi = AuditTrail.upperBound(list.head, hi) { event(list.seqs[$0])!.eventTime <= to }
+            hi = AuditTrail.upperBound(list.head, hi) { event(list.seqs[$0])!.eventTime <= to + maxLateness }
             var k = hi - 1
             while k >= list.head {
                 let e = event(list.seqs[k])!
-                if e.eventTime < from { return (out, nil) }
-                if out.count == limit { return (out, list.seqs[k] + 1) }
-                out.append(e)
+                if e.eventTime < from - maxLateness { return (out, nil) }
+                if e.eventTime >= from && e.eventTime <= to {
+                    if out.count == limit { return (out, list.seqs[k] + 1) }
+                    out.append(e)
+                }
                 k -= 1
             }
             return (out, nil)
         }
         guard bound > firstSeq else { return ([], nil) }
         var hi = Int(bound - firstSeq)
-        hi = AuditTrail.upperBound(0, hi) { event(firstSeq + UInt64($0))!.eventTime <= to }
+        hi = AuditTrail.upperBound(0, hi) { event(firstSeq + UInt64($0))!.eventTime <= to + maxLateness }
         var k = hi - 1
         while k >= 0 {
             let e = event(firstSeq + UInt64(k))!
-            if e.eventTime < from { return (out, nil) }
-            if out.count == limit { return (out, firstSeq + UInt64(k) + 1) }
-            out.append(e)
+            if e.eventTime < from - maxLateness { return (out, nil) }
+            if e.eventTime >= from && e.eventTime <= to {
+                if out.count == limit { return (out, firstSeq + UInt64(k) + 1) }
+                out.append(e)
+            }
             k -= 1
         }
         return (out, nil)

@@ -28,8 +28,14 @@ extension AccountNodeCore {
     /// refusal (what was held for the failed commits is dropped), and refuse writes.
     public func storageFailed(durableState: NodeState, reason: String) -> [Effect] {
         storageOutage = reason
-        _ = gate.failAll()
         var out: [Effect] = []
+        // The calls whose records waited for the failed commits are recorded as refused.
+        for case .audit(var event) in gate.failAll() {
+            let refusal = storageRefusalError(service: AccountNodeCore.service(ofEventSource: event.eventSource))
+            (event.errorCode, event.errorMessage) = (refusal.code.name, refusal.message)
+            auditTrail.append(event)
+            out.append(.audit(event))
+        }
         for (token, service) in requestServices.sorted(by: { $0.key.value < $1.key.value }) {
             out.append(.reply(token, .error(storageRefusalError(service: service == "peer" ? "cleanroomsml" : service))))
         }

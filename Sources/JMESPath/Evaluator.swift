@@ -89,18 +89,26 @@ struct Evaluator {
         }
     }
 
-    /// Equality on any values; order on numbers only (anything else compares as null).
+    /// Equality on any values; order on two numbers or two strings (strings by code point, as
+    /// the reference implementation orders them); anything else compares as null.
     static func compare(_ c: Comparator, _ a: JSON, _ b: JSON) -> JSON {
         switch c {
         case .eq: return .bool(a == b)
         case .ne: return .bool(a != b)
         default:
-            guard let x = a.numberValue, let y = b.numberValue else { return .null }
+            let order: Int
+            if let x = a.numberValue, let y = b.numberValue {
+                order = x < y ? -1 : (x > y ? 1 : 0)
+            } else if let x = a.stringValue, let y = b.stringValue {
+                order = x.unicodeScalars.lexicographicallyPrecedes(y.unicodeScalars) ? -1 : (x == y ? 0 : 1)
+            } else {
+                return .null
+            }
             switch c {
-            case .lt: return .bool(x < y)
-            case .le: return .bool(x <= y)
-            case .gt: return .bool(x > y)
-            default: return .bool(x >= y)
+            case .lt: return .bool(order < 0)
+            case .le: return .bool(order <= 0)
+            case .gt: return .bool(order > 0)
+            default: return .bool(order >= 0)
             }
         }
     }

@@ -101,7 +101,8 @@ struct Lexer {
                 i += 1
                 var s = ""
                 while i < text.count && text[i] != "'" {
-                    if text[i] == "\\", i + 1 < text.count, text[i + 1] == "'" || text[i + 1] == "\\" { i += 1 }
+                    // Only an escaped quote is unescaped: a backslash stays (the reference's rule).
+                    if text[i] == "\\", i + 1 < text.count, text[i + 1] == "'" { i += 1 }
                     s.append(text[i]); i += 1
                 }
                 guard i < text.count else { throw fail(start, "a raw string is not closed with '") }

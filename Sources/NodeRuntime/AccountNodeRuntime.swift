@@ -259,8 +259,7 @@ public final class AccountNodeRuntime: NodeServerDelegate, @unchecked Sendable {
 
     func handlePeerRequest(_ conn: Connection, id: RPCID, method: String, params: JSON, account: String) {
         if method == "peer.Ping" {
-            conn.send(.result(id: id, result: ["account": .string(accountID), "peer": .string(account)]))
-            conn.flush(loop)
+            deliver(.result(["account": .string(accountID), "peer": .string(account)]), conn: conn.id, id: id)
             return
         }
         trace.record(.inbound, peer: account, method: method, jobID: params["jobID"]?.stringValue)
@@ -284,10 +283,15 @@ public final class AccountNodeRuntime: NodeServerDelegate, @unchecked Sendable {
             if core.state.audienceGenerationJobs[id] != nil { runsStarted[id, default: 0] += 1 }
             perform(core.workStarted(id, now: now))
         case .finished(let result): perform(core.workFinished(result, now: now))
-        case .storageFailed(let error):
+        case .storageFailed(let reason):
             // The work's output could not be written: like a commit that failed. The work runs
-            // again once the disk takes writes (its resource is still in progress on disk).
-            storageFailed(error)
+            // again once the disk takes writes (its resource is still in progress on disk). The
+            // pipeline stops first, so the log is quiet when the node reads it back.
+            let error = FileError("write a work output (\(reason))", "", ENOSPC)
+            pipeline.submit(.enterFailure(error, done: { [weak self] in
+                guard let node = self else { return }
+                node.loop.post { node.storageFailed("\(error.operation): \(error.reason)") }
+            }))
         }
     }
 
@@ -373,6 +377,7 @@ public final class AccountNodeRuntime: NodeServerDelegate, @unchecked Sendable {
     /// writable again: work is cancelled, the state is read back from disk (recovery's read-only
     /// pass), and the core answers every open request with the storage refusal.
     private func storageFailed(_ error: String) {
+        guard storageOutage == nil else { return }
         storageOutage = error
         Log.write("crml-node \(accountID): storage failed (\(error)); writes are refused and reads served until the disk takes writes again")
         work.cancelAll()
@@ -453,10 +458,11 @@ public final class AccountNodeRuntime: NodeServerDelegate, @unchecked Sendable {
         }
         guard case .peer(let account) = conn.auth else {
             conn.send(message)
-            conn.flush(loop)
+            conn.requestAnswered(loop)
             return
         }
         // An answer to another node travels through the link faults set for that node.
+        conn.requestAnswered(loop)
         let write: () -> Void = { [weak self] in
             guard let self, let conn = self.server.connection(connID) else { return }
             conn.send(message)

@@ -37,6 +37,10 @@ final class CommitPipeline: @unchecked Sendable {
         /// Is the disk writable again? Writes and syncs a probe file; on success the pipeline
         /// takes commits again.
         case probe(done: @Sendable (Result<Void, FileError>) -> Void)
+        /// Storage failed outside the pipeline (a work output could not be written): make what
+        /// came before durable, then refuse commits as for a failure of its own; `done` runs
+        /// once the log is quiet and holds exactly what was acknowledged.
+        case enterFailure(FileError, done: @Sendable () -> Void)
     }
 
     // Owned by the writer thread once `start` has run.
@@ -147,17 +151,24 @@ final class CommitPipeline: @unchecked Sendable {
                 flush()
                 guard failure == nil else { refuse(done); continue }
                 let lsn = wal.lastLSN
-                do throws(FileError) {
-                    try SnapshotStore.write(dataDir, lsn: lsn, state: state)
-                    try wal.startNewSegment()
-                    durableLSN = wal.lastLSN
-                    durableBytes = wal.segmentBytes
-                    done(.success(lsn))
-                } catch {
+                do throws(FileError) { try SnapshotStore.write(dataDir, lsn: lsn, state: state) } catch {
                     // The old snapshot and log still hold everything: a snapshot that could not
                     // be written is only a snapshot not taken.
                     done(.failure(error))
+                    continue
                 }
+                do throws(FileError) { try wal.startNewSegment() } catch {
+                    // The log goes on in the segment it was in (or the new one, if only removing
+                    // the old ones failed); either way nothing more is written until a probe passes.
+                    durableLSN = wal.lastLSN
+                    durableBytes = wal.segmentBytes
+                    fail(error)
+                    done(.failure(error))
+                    continue
+                }
+                durableLSN = wal.lastLSN
+                durableBytes = wal.segmentBytes
+                done(.success(lsn))
             case .compactAudit(let events):
                 flush()  // commits queued before it are not kept waiting behind the rewrite
                 writeAudit(&auditEvents)
@@ -165,6 +176,10 @@ final class CommitPipeline: @unchecked Sendable {
                 do throws(FileError) { try audit.compact(events.map(\.line)) } catch {
                     Log.write("storage: the audit file was not compacted (\(error)); it keeps growing until it can be")
                 }
+            case .enterFailure(let error, let done):
+                flush()
+                if failure == nil { fail(error) }
+                done()
             case .probe(let done):
                 flush()
                 do throws(FileError) {

@@ -33,6 +33,8 @@ final class Connection: EventHandler {
     private(set) var closed = false
     /// The client closed its side: answer what it sent, then close.
     private var peerClosed = false
+    /// Requests handed to the node and not yet answered (answers may wait for a commit).
+    private var outstanding = 0
     var unauthenticatedRequests = 0
     weak var server: NodeServer?
 
@@ -76,7 +78,8 @@ final class Connection: EventHandler {
             break
         case .closed:
             peerClosed = true
-            if inboxCount == 0 { close(loop); return }
+            closeIfDone(loop)
+            if closed || closing { return }
         case .bytes(let n):
             inbox += framer.feed(scratch.bytes[0..<n])
         }
@@ -100,7 +103,23 @@ final class Connection: EventHandler {
         }
         if !closed && !closing && inboxCount > 0 { loop.markReady(self) }
         flush(loop)
-        if !closed, peerClosed, inboxCount == 0, !closing { closeAfterFlush() }
+        closeIfDone(loop)
+    }
+
+    /// A request of this connection's has gone to the node.
+    func requestStarted() { outstanding += 1 }
+
+    /// The node has answered one of this connection's requests (its answer is queued).
+    func requestAnswered(_ loop: EventLoop) {
+        outstanding = max(0, outstanding - 1)
+        flush(loop)
+        closeIfDone(loop)
+    }
+
+    /// A client that closed its side is closed once everything it sent is answered and sent.
+    private func closeIfDone(_ loop: EventLoop) {
+        guard peerClosed, !closed, !closing, inboxCount == 0, outstanding == 0 else { return }
+        closeAfterFlush()
     }
 
     func writable(_ loop: EventLoop) { flush(loop) }

@@ -163,9 +163,11 @@ final class NodeServer: EventHandler {
             if method == Handshake.authenticateMethod {
                 conn.send(.error(id: id, error: .invalidRequest("this connection is already authenticated")))
             } else {
+                conn.requestStarted()
                 delegate?.handleClientRequest(conn, id: id, method: method, params: params, accessKeyID: key)
             }
         case .peer(let account):
+            conn.requestStarted()
             delegate?.handlePeerRequest(conn, id: id, method: method, params: params, account: account)
         }
     }

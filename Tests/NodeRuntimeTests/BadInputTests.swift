@@ -43,6 +43,27 @@ import Wire
         }
     }
 
+    /// A client may send its requests and close its side at once: every one is answered,
+    /// writes after they are durable, and then the node closes the connection.
+    @Test("SIM-2 requests sent just before the client closes its side are all answered")
+    func answersAfterHalfClose() async throws {
+        try await withCluster(label: "halfclose") { c in
+            let conn = try c.rawClient()
+            var lines = ""
+            for i in 1...20 { lines += "{\"jsonrpc\":\"2.0\",\"id\":\(i),\"method\":\"iam.CreateUser\",\"params\":{\"UserName\":\"half\(i)\"}}\n" }
+            try conn.send(lines)
+            conn.shutdownWrite()
+            var answered = Set<Int>()
+            while let reply = conn.readJSON(timeout: 10) {
+                if reply["result"]?["User"] != nil, let id = reply["id"]?.intValue { answered.insert(id) }
+            }
+            #expect(answered == Set(1...20), "answered: \(answered.sorted())")
+            #expect(conn.waitForClose(timeout: 10), "the node closes the connection after the last answer")
+            let users = try await c.client().call("iam.ListUsers", ["MaxItems": 100])["Users"]?.arrayValue ?? []
+            #expect(users.count == 21)
+        }
+    }
+
     @Test("SIM-2 JSON nested 100,000 deep is a parse error, not a crash")
     func deepNesting() async throws {
         try await withCluster(label: "bad") { c in

@@ -83,6 +83,23 @@ import TestSupport
         #expect(refused.reason.contains("belongs to account 111111111111"))
     }
 
+    /// A segment that does not follow the one before (LSNs missing between them) goes aside
+    /// whole, kept, however many passes the repair takes.
+    @Test func repairMovesASegmentAfterAGapAside() throws {
+        let dir = try directory(records: 6, snapshotAt: 3)
+        // A stray segment for LSNs 9…: 7 and 8 are missing.
+        let stray = dir.walDir + "/" + WriteAheadLog.segmentName(9)
+        let bytes = WriteAheadLog.encode(lsn: 9, payload: payload(9))
+        try FileIO.writeDurably(stray, bytes)
+        let refused = try #require(throws: DataDirectory.Unusable.self) { _ = try dir.inspect(account: account) }
+        #expect(refused.reason.contains("LSNs 7…8 are missing"))
+        let report = try StorageRepair.repair(dataDir: dir.path, account: account)
+        #expect(report.contains("moved \(stray)"), "\(report)")
+        let kept = try #require(FileIO.list(dir.path).first { $0.hasPrefix("repair-") })
+        #expect(try FileIO.read(dir.path + "/" + kept + "/" + WriteAheadLog.segmentName(9)) == bytes)
+        #expect(try dir.inspect(account: account).log.records.map(\.lsn) == [4, 5, 6])
+    }
+
     @Test("SIM-1 --repair cuts damage, keeps what it cut, and moves later segments aside")
     func repairCutsDamage() throws {
         let dir = try directory(records: 8)

@@ -49,17 +49,8 @@ import Wire
     @Test("SIM-1 a full disk: writes refused clearly, reads served, nothing acknowledged lost, writes resume by themselves", .enabled(if: getuid() == 0))
     func fullDisk() async throws {
         try await withCluster(label: "enospc") { c in
-            // The node's data directory moves onto a 16 MiB tmpfs.
-            try await c.kill(0)
-            let data = c.dataDir(0)
-            #expect(rename(data, data + ".before") == 0)
-            try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: false)
-            let mounted = try await runProcess("/bin/mount", ["-t", "tmpfs", "-o", "size=16m", "tmpfs", data])
-            try #require(mounted.exitCode == 0, "mount: \(mounted.stderrText)")
+            let data = try await moveOntoTmpfs(c, 0)
             defer { _ = umount2(data, Int32(MNT_DETACH)) }
-            let copied = try await runProcess("/bin/cp", ["-a", data + ".before/.", data])
-            try #require(copied.exitCode == 0)
-            try await c.restart(0)
 
             let outcomes = Outcomes()
             var writers: [Task<Void, Never>] = []
@@ -115,6 +106,47 @@ import Wire
             #expect(lost.isEmpty, "acknowledged but lost: \(lost.sorted().prefix(10))")
             let resurrected = Set(outcomes.refused.withLock { $0.keys }).intersection(after)
             #expect(resurrected.isEmpty, "refused but there: \(resurrected.sorted().prefix(10))")
+        }
+    }
+
+    /// Moves account `index`'s data directory onto a 16 MiB tmpfs (restarting its node);
+    /// returns the mount point, for the caller to unmount.
+    func moveOntoTmpfs(_ c: TestCluster, _ index: Int) async throws -> String {
+        try await c.kill(index)
+        let data = c.dataDir(index)
+        #expect(rename(data, data + ".before") == 0)
+        try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: false)
+        let mounted = try await runProcess("/bin/mount", ["-t", "tmpfs", "-o", "size=16m", "tmpfs", data])
+        try #require(mounted.exitCode == 0, "mount: \(mounted.stderrText)")
+        let copied = try await runProcess("/bin/cp", ["-a", data + ".before/.", data])
+        try #require(copied.exitCode == 0)
+        try await c.restart(index)
+        return data
+    }
+
+    /// A run whose audience cannot be written (the disk filled while it ran) does not fail its
+    /// job: the node goes into its outage, and once space returns the run happens again and
+    /// both copies become ACTIVE.
+    @Test("SIM-1 XA-2 a run whose output cannot be written runs again once the disk takes writes", .enabled(if: getuid() == 0))
+    func workOutputOnAFullDisk() async throws {
+        try await withCluster(accounts: 2, label: "enospc-work") { c in
+            let data = try await moveOntoTmpfs(c, 1)
+            defer { _ = umount2(data, Int32(MNT_DETACH)) }
+            let scene = try await CrossAccountScene.prepare(c)
+            _ = try await scene.b.call("admin.SetWorkDelay", ["seconds": 1.5])
+            let arnA = try await scene.start("full")
+            let arnB = scene.otherARN(arnA)
+            #expect(try await eventually { (await CrossAccountScene.get(scene.b, arnB)).job?["status"] == "CREATE_IN_PROGRESS" })
+            let filler = fill(data)
+            #expect(try await eventually(timeout: 20) { (try? await scene.b.call("admin.Status"))?["storage"]?["writable"] == false },
+                    "the audience could not be written: the node refuses writes")
+            #expect((await CrossAccountScene.get(scene.b, arnB)).job?["status"] == "CREATE_IN_PROGRESS", "the job did not fail")
+            _ = try await scene.b.call("admin.SetWorkDelay", ["seconds": 0])
+            #expect(unlink(filler) == 0)
+            #expect(try await eventually(timeout: 30) {
+                let a = await CrossAccountScene.get(scene.a, arnA), b = await CrossAccountScene.get(scene.b, arnB)
+                return a.job?["status"] == "ACTIVE" && b.job?["status"] == "ACTIVE"
+            }, "the run happens again and both copies become ACTIVE")
         }
     }
 

@@ -155,6 +155,22 @@ import TestSupport
         #expect(damage.reason.contains("not the last"))
     }
 
+    /// A new segment that cannot be opened leaves the log appending where it was.
+    @Test func aSegmentThatCannotBeOpenedLeavesTheLogAsItWas() throws {
+        let dir = FileManagerTemp.directory("wal")
+        let (wal, _, _) = try WriteAheadLog.open(dir)
+        for i in 1...3 { try wal.append(payload(i)) }
+        // What the next segment would be called is taken (by a directory): opening it fails.
+        try FileIO.makeDirectory(dir + "/" + WriteAheadLog.segmentName(4))
+        #expect(throws: FileError.self) { try wal.startNewSegment() }
+        for i in 4...5 { try wal.append(payload(i)) }
+        try wal.sync()
+        FileIO.remove(dir + "/" + WriteAheadLog.segmentName(4))
+        rmdir(dir + "/" + WriteAheadLog.segmentName(4))
+        let scan = try WriteAheadLog.scan(dir)
+        #expect(scan.records.map(\.lsn) == [1, 2, 3, 4, 5])
+    }
+
     @Test func recordsAfterASnapshotAreReplayedFromItsLSN() throws {
         let dir = FileManagerTemp.directory("wal")
         do {

@@ -36,6 +36,9 @@ public final class RawConnection: @unchecked Sendable {
 
     public func send(_ text: String) throws { try send(Array(text.utf8)) }
 
+    /// Closes the sending side (the node reads the end of the stream); answers still arrive.
+    public func shutdownWrite() { shutdown(fd, Int32(SHUT_WR)) }
+
     /// The next line, or nil if none arrives within `timeout` (or the peer closed).
     public func readLine(timeout: Double = 5) -> [UInt8]? {
         let deadline = Date().addingTimeInterval(timeout)

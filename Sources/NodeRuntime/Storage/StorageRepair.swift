@@ -32,15 +32,21 @@ public enum StorageRepair {
             keep = k
             return k
         }
+        /// A name in the keep folder that nothing has taken yet: a copy is never overwritten.
+        func keptName(_ name: String) throws -> String {
+            let base = try keepDir() + "/" + name
+            var target = base, n = 1
+            while FileIO.exists(target) { n += 1; target = base + ".\(n)" }
+            return target
+        }
         func moveAside(_ path: String) throws {
-            let name = String(path.split(separator: "/").last!)
-            let target = try keepDir() + "/" + name
+            let target = try keptName(String(path.split(separator: "/").last!))
             guard rename(path, target) == 0 else { throw FileError("rename", path) }
             done.append("moved \(path) to \(target)")
         }
         func cut(_ path: String, at offset: Int, _ why: String) throws {
             let bytes = try FileIO.read(path)
-            let target = try keepDir() + "/" + String(path.split(separator: "/").last!) + ".from-\(offset)"
+            let target = try keptName(String(path.split(separator: "/").last!) + ".from-\(offset)")
             try FileIO.writeDurably(target, Array(bytes[offset...]))
             guard truncate(path, off_t(offset)) == 0 else { throw FileError("truncate", path) }
             let fd = open(path, O_WRONLY | O_CLOEXEC)
@@ -61,7 +67,9 @@ public enum StorageRepair {
             } catch let unusable as DataDirectory.Unusable {
                 switch unusable.kind {
                 case .damagedLog(let damage):
-                    try cut(damage.file, at: damage.offset, damage.reason)
+                    // Damage from the first byte (a segment that does not follow the one before,
+                    // or is misnamed): the whole segment goes aside, not an empty husk of it.
+                    if damage.offset == 0 { try moveAside(damage.file) } else { try cut(damage.file, at: damage.offset, damage.reason) }
                     for later in segments() where later > damage.file { try moveAside(later) }
                 case .logBreaksAfterSnapshot(let s):
                     // The log starts again after the snapshot.

@@ -232,14 +232,24 @@ public final class WriteAheadLog {
         return out
     }
 
+    /// Opens the segment to append to. A new one is opened, and its directory entry made
+    /// durable, before the current one is let go: if either fails, the log goes on as it was.
     private func openSegment(reuseLast: String?) throws(FileError) {
-        if fd >= 0 { close(fd) }
         let path = reuseLast ?? dir + "/" + WriteAheadLog.segmentName(lastLSN + 1)
-        fd = Glibc.open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw FileError("open", path) }
+        let existed = FileIO.exists(path)
+        let new = Glibc.open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+        guard new >= 0 else { throw FileError("open", path) }
+        if reuseLast == nil {
+            do throws(FileError) { try FileIO.syncDirectory(of: path) } catch {
+                close(new)
+                if !existed { unlink(path) }
+                throw error
+            }
+        }
+        if fd >= 0 { close(fd) }
+        fd = new
         segmentPath = path
         segmentBytes = FileIO.size(path)
-        if reuseLast == nil { try FileIO.syncDirectory(of: path) }
     }
 
     static func segmentName(_ firstLSN: UInt64) -> String {

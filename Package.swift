@@ -30,6 +30,10 @@ let package = Package(
         // The SQL subset of seed audience queries (parser and row filter, pure).
         .target(name: "SeedSQL"),
 
+        // What a node's storage holds, as bytes: the log's records and segments, snapshots, and
+        // the checks recovery makes (pure: the node and the simulator both read through it).
+        .target(name: "StorageFormat", dependencies: ["JSON", "Digest", "AccountNode"]),
+
         // The account node's state machine (pure: returns effects, never performs them).
         .target(name: "Checker", dependencies: ["JSON"]),
         // A consistency campaign's clients and fault schedule, without a transport: shared by
@@ -49,7 +53,7 @@ let package = Package(
         .target(name: "ClusterConfig", dependencies: ["JSON", "CleanRoomsModel"]),
 
         // The shell: drives AccountNode with sockets, disk and threads.
-        .target(name: "NodeRuntime", dependencies: ["AccountNode", "Lookalike", "Wire", "JSON", "CleanRoomsModel", "Digest", "SeedSQL"]),
+        .target(name: "NodeRuntime", dependencies: ["AccountNode", "StorageFormat", "Lookalike", "Wire", "JSON", "CleanRoomsModel", "Digest", "SeedSQL"]),
 
         // One account node as a process: what `crml-node` and `crml node` both run.
         .target(name: "NodeCommand", dependencies: ["NodeRuntime", "AccountNode", "ClusterConfig", "Wire", "JSON", "CleanRoomsModel", "Digest"]),

@@ -6,6 +6,7 @@ import CleanRoomsModel
 import Dispatch
 import Foundation
 import JSON
+import StorageFormat
 import Synchronization
 import Wire
 
@@ -75,14 +76,8 @@ public final class AccountNodeRuntime: NodeServerDelegate, @unchecked Sendable {
         }
     }
 
-    /// The state a node recovers to: the snapshot's, then every log record after it.
-    static func recoverState(_ found: DataDirectory.Inspection) throws -> NodeState {
-        var state = try found.snapshot?.state.decode(NodeState.self) ?? NodeState()
-        for record in found.log.records {
-            for event in try JSONParser(maxDepth: 1024).parse(record.payload).decode([StateEvent].self) { state.apply(event) }
-        }
-        return state
-    }
+    /// The state a node recovers to (`RecoveryCheck.state`).
+    static func recoverState(_ found: DataDirectory.Inspection) throws -> NodeState { try RecoveryCheck.state(found.found) }
 
     public let config: NodeConfig
     /// The seed the core's random choices come from.

@@ -1,5 +1,6 @@
 import Digest
 import JSON
+import StorageFormat
 
 /// The node's snapshot: its whole state as of a log position, in `dir/snapshot.json`.
 ///
@@ -8,38 +9,19 @@ import JSON
 /// leaves the old snapshot or the new one, never half of either; a header that does not match
 /// its body fails loading with a clear error instead of starting from a wrong state.
 public enum SnapshotStore {
-    public struct Loaded {
-        public var lsn: UInt64
-        public var state: JSON
-    }
-
-    public struct Invalid: Error, CustomStringConvertible {
-        public var path: String
-        public var reason: String
-        public var description: String { "snapshot \(path) is unusable: \(reason)" }
-    }
+    public typealias Loaded = SnapshotFormat.Loaded
+    public typealias Invalid = SnapshotFormat.Invalid
 
     public static func path(_ dir: String) -> String { dir + "/snapshot.json" }
 
     public static func write(_ dir: String, lsn: UInt64, state: [UInt8]) throws(FileError) {
-        let header = JSONWriter.bytes(["lsn": .number(Double(lsn)), "length": .int(state.count), "crc": .number(Double(CRC32C.checksum(state)))])
-        try FileIO.writeDurably(path(dir), header + [0x0A] + state)
+        try FileIO.writeDurably(path(dir), SnapshotFormat.encode(lsn: lsn, state: state))
     }
 
     public static func load(_ dir: String) throws -> Loaded? {
         let p = path(dir)
         guard FileIO.exists(p) else { return nil }
-        let bytes = try FileIO.read(p)
-        guard let nl = bytes.firstIndex(of: 0x0A) else { throw Invalid(path: p, reason: "no header line") }
-        let header = try JSONParser.parse(Array(bytes[..<nl]))
-        guard let lsn = header["lsn"]?.intValue, let length = header["length"]?.intValue, let crc = header["crc"]?.intValue else {
-            throw Invalid(path: p, reason: "the header lacks lsn, length or crc")
-        }
-        let body = Array(bytes[(nl + 1)...])
-        guard body.count == length, CRC32C.checksum(body) == UInt32(crc) else {
-            throw Invalid(path: p, reason: "the body does not match its header's length and checksum")
-        }
-        return Loaded(lsn: UInt64(lsn), state: try JSONParser(maxDepth: 1024).parse(body))
+        return try SnapshotFormat.decode(try FileIO.read(p), path: p)
     }
 }
 

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Digest
+import StorageFormat
 
 /// The node's write-ahead log: segments of checksummed records in `dir`.
 ///
@@ -18,60 +19,12 @@ import Digest
 /// segment for appending. `append` writes to the OS; `sync` makes every appended record durable
 /// (fdatasync), once per group commit.
 public final class WriteAheadLog {
-    public struct Record {
-        public var lsn: UInt64
-        public var payload: [UInt8]
-    }
+    public typealias Record = LogFormat.Record
+    public typealias Corruption = LogFormat.Corruption
+    public typealias TornTail = LogFormat.TornTail
+    public typealias Segment = LogFormat.Segment
+    public typealias Scan = LogFormat.Scan
 
-    /// Damage recovery cannot prove harmless: the node must not start on this log.
-    public struct Corruption: Error, CustomStringConvertible, Sendable {
-        public var file: String
-        public var offset: Int
-        public var reason: String
-        public var description: String { "write-ahead log \(file) is damaged at byte \(offset): \(reason)" }
-    }
-
-    /// The last record of the last segment, left incomplete by a crash while it was written: its
-    /// header is cut short; or its header is whole and names the next LSN but the file ends before
-    /// its payload does; or a 512-byte sector inside it is all zeros (written space that never
-    /// received its data); or everything from it to the end of the file is zeros. A record that
-    /// is whole but fails its checksum is damage, not a torn write, and so is anything that a
-    /// valid record follows.
-    public struct TornTail: Sendable, Equatable {
-        public var path: String
-        public var offset: Int
-        /// Bytes from `offset` to the end of the file.
-        public var length: Int
-        /// Why these bytes are a torn write.
-        public var reason: String
-    }
-
-    /// One segment file as scanned.
-    public struct Segment: Sendable {
-        public var path: String
-        /// The LSN its name says its first record has.
-        public var firstLSN: UInt64
-        /// The LSN of its last whole record (`firstLSN - 1` when it has none).
-        public var lastLSN: UInt64
-        public var size: Int
-    }
-
-    /// What a read-only pass over the log found.
-    public struct Scan {
-        public var dir: String
-        public var segments: [Segment]
-        /// Every record after the `afterLSN` the scan was asked for, in order.
-        public var records: [Record]
-        public var tornTail: TornTail?
-        /// The LSN the log starts at (its first segment's name); nil without segments.
-        public var firstLSN: UInt64? { segments.first?.firstLSN }
-        /// The last whole record's LSN (the first segment's name minus one when none).
-        public var lastLSN: UInt64 { segments.last?.lastLSN ?? 0 }
-    }
-
-    static let headerSize = 16
-    public static let maxRecordSize = 64 * 1024 * 1024
-    static let sectorSize = 512
 
     public let dir: String
     private var fd: Int32 = -1
@@ -106,131 +59,18 @@ public final class WriteAheadLog {
     /// Reads every segment of `dir` without changing anything; returns the records after
     /// `afterLSN`. Throws `Corruption` for any damage but a torn tail.
     public static func scan(_ dir: String, afterLSN: UInt64 = 0) throws -> Scan {
-        var out = Scan(dir: dir, segments: [], records: [], tornTail: nil)
-        let names = FileIO.list(dir).filter { $0.hasPrefix("segment-") && $0.hasSuffix(".log") }
-        for (k, name) in names.enumerated() {
-            let path = dir + "/" + name
-            guard let first = firstLSN(ofSegment: name) else {
-                throw Corruption(file: path, offset: 0, reason: "the file name does not give the segment's first LSN (segment-<20 digits>.log)")
-            }
-            if let previous = out.segments.last, first != previous.lastLSN + 1 {
-                let reason = first > previous.lastLSN + 1
-                    ? "LSNs \(previous.lastLSN + 1)…\(first - 1) are missing: the segment before it ends at LSN \(previous.lastLSN)"
-                    : "the segment before it already holds LSNs up to \(previous.lastLSN)"
-                throw Corruption(file: path, offset: 0, reason: reason)
-            }
-            let bytes = try FileIO.read(path)
-            var next = first
-            var offset = 0
-            while offset < bytes.count {
-                if let (record, size) = decode(bytes, at: offset), record.lsn == next {
-                    if record.lsn > afterLSN { out.records.append(record) }
-                    next += 1
-                    offset += size
-                    continue
-                }
-                guard k == names.count - 1 else {
-                    throw Corruption(file: path, offset: offset, reason: damage(bytes, at: offset, expecting: next) + " in a segment that is not the last")
-                }
-                out.tornTail = try tornTail(bytes, at: offset, expecting: next, path: path)
-                break
-            }
-            out.segments.append(Segment(path: path, firstLSN: first, lastLSN: next - 1, size: out.tornTail?.offset ?? bytes.count))
-        }
-        return out
+        var files: [(name: String, bytes: [UInt8])] = []
+        for name in FileIO.list(dir) where LogFormat.isSegmentName(name) { files.append((name, try FileIO.read(dir + "/" + name))) }
+        return try LogFormat.scan(dir, files: files, afterLSN: afterLSN)
     }
 
-    static func firstLSN(ofSegment name: String) -> UInt64? {
-        let digits = name.dropFirst("segment-".count).dropLast(".log".count)
-        guard digits.count == 20, digits.allSatisfy(\.isASCII), let n = UInt64(digits), n > 0 else { return nil }
-        return n
-    }
-
-    /// Decides whether the undecodable bytes at `x` (the next record should be LSN `next`) are a
-    /// torn tail; throws `Corruption` when they are not.
-    static func tornTail(_ b: [UInt8], at x: Int, expecting next: UInt64, path: String) throws(Corruption) -> TornTail {
-        func corrupt(_ reason: String) -> Corruption { Corruption(file: path, offset: x, reason: reason) }
-        // Whatever follows the damage: a valid record after it proves this is not the end.
-        let remaining = b.count - x
-        let highestPlausible = next + UInt64(remaining / headerSize) + 1
-        var y = x + 1
-        while y + headerSize <= b.count {
-            let length = Int(u32(b, y)), lsn = u64(b, y + 8)
-            if lsn >= next, lsn <= highestPlausible, length <= b.count - y - headerSize, let (record, _) = decode(b, at: y) {
-                throw corrupt(damage(b, at: x, expecting: next) + ", and a valid record (LSN \(record.lsn)) follows at byte \(y)")
-            }
-            y += 1
-        }
-        func torn(_ reason: String) -> TornTail { TornTail(path: path, offset: x, length: remaining, reason: reason) }
-        if remaining < headerSize { return torn("a record header cut short (\(remaining) of \(headerSize) bytes)") }
-        if b[x...].allSatisfy({ $0 == 0 }) { return torn("\(remaining) zero bytes that were never written") }
-        let length = Int(u32(b, x)), lsn = u64(b, x + 8)
-        guard length <= maxRecordSize, lsn == next else { throw corrupt(damage(b, at: x, expecting: next)) }
-        let end = x + headerSize + length
-        if end > b.count { return torn("the last record cut short (\(remaining - headerSize) of its \(length) payload bytes)") }
-        if end == b.count, hasZeroSector(b, from: x + headerSize, to: end) {
-            return torn("the last record holds a 512-byte sector of zeros (space written before its data)")
-        }
-        throw corrupt(damage(b, at: x, expecting: next))
-    }
-
-    /// Says what is wrong with the record at `x`.
-    static func damage(_ b: [UInt8], at x: Int, expecting next: UInt64) -> String {
-        guard x + headerSize <= b.count else { return "a record header is cut short" }
-        let length = Int(u32(b, x)), lsn = u64(b, x + 8)
-        if lsn != next { return "the record header names LSN \(lsn) where LSN \(next) should be" }
-        if length > maxRecordSize { return "the record header gives a length of \(length) bytes, over the \(maxRecordSize)-byte limit" }
-        if x + headerSize + length > b.count { return "the record (LSN \(lsn), \(length) bytes) runs past the end of the file" }
-        return "the record (LSN \(lsn), \(length) bytes) fails its checksum"
-    }
-
-    static func hasZeroSector(_ b: [UInt8], from start: Int, to end: Int) -> Bool {
-        var s = (start + sectorSize - 1) / sectorSize * sectorSize
-        while s + sectorSize <= end {
-            if b[s..<(s + sectorSize)].allSatisfy({ $0 == 0 }) { return true }
-            s += sectorSize
-        }
-        return false
-    }
+    static func firstLSN(ofSegment name: String) -> UInt64? { LogFormat.firstLSN(ofSegment: name) }
+    static func segmentName(_ firstLSN: UInt64) -> String { LogFormat.segmentName(firstLSN) }
+    static func encode(lsn: UInt64, payload: [UInt8]) -> [UInt8] { LogFormat.encode(lsn: lsn, payload: payload) }
 
     private init(dir: String) { self.dir = dir }
 
     deinit { if fd >= 0 { close(fd) } }
-
-    static func u32(_ b: [UInt8], _ i: Int) -> UInt32 {
-        UInt32(b[i]) | UInt32(b[i + 1]) << 8 | UInt32(b[i + 2]) << 16 | UInt32(b[i + 3]) << 24
-    }
-
-    static func u64(_ b: [UInt8], _ i: Int) -> UInt64 {
-        var v: UInt64 = 0
-        for k in 0..<8 { v |= UInt64(b[i + k]) << (8 * UInt64(k)) }
-        return v
-    }
-
-    static func decode(_ b: [UInt8], at offset: Int) -> (Record, Int)? {
-        guard offset + headerSize <= b.count else { return nil }
-        let length = Int(u32(b, offset))
-        let crc = u32(b, offset + 4)
-        let lsn = u64(b, offset + 8)
-        guard length <= maxRecordSize, offset + headerSize + length <= b.count else { return nil }
-        let body = b[(offset + 8)..<(offset + headerSize + length)]
-        guard CRC32C.checksum(body) == crc, lsn > 0 else { return nil }
-        return (Record(lsn: lsn, payload: Array(b[(offset + headerSize)..<(offset + headerSize + length)])), headerSize + length)
-    }
-
-    static func encode(lsn: UInt64, payload: [UInt8]) -> [UInt8] {
-        var out = [UInt8]()
-        out.reserveCapacity(headerSize + payload.count)
-        func u32(_ v: UInt32) { for k in 0..<4 { out.append(UInt8(truncatingIfNeeded: v >> (8 * UInt32(k)))) } }
-        var body = [UInt8]()
-        body.reserveCapacity(8 + payload.count)
-        for k in 0..<8 { body.append(UInt8(truncatingIfNeeded: lsn >> (8 * UInt64(k)))) }
-        body += payload
-        u32(UInt32(payload.count))
-        u32(CRC32C.checksum(body))
-        out += body
-        return out
-    }
 
     /// Opens the segment to append to. A new one is opened, and its directory entry made
     /// durable, before the current one is let go: if either fails, the log goes on as it was.
@@ -252,18 +92,13 @@ public final class WriteAheadLog {
         segmentBytes = FileIO.size(path)
     }
 
-    static func segmentName(_ firstLSN: UInt64) -> String {
-        let digits = String(firstLSN)
-        return "segment-" + String(repeating: "0", count: max(0, 20 - digits.count)) + digits + ".log"
-    }
-
     /// Appends one record (to the OS, not yet durable) and returns its LSN. A failed append
     /// (a full disk) leaves the log as it was: whatever part of the record reached the file is
     /// cut off again.
     @discardableResult
     public func append(_ payload: [UInt8]) throws(FileError) -> UInt64 {
         let lsn = lastLSN + 1
-        let bytes = WriteAheadLog.encode(lsn: lsn, payload: payload)
+        let bytes = LogFormat.encode(lsn: lsn, payload: payload)
         do throws(FileError) {
             try FileIO.writeAll(fd, bytes, path: segmentPath)
         } catch {

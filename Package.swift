@@ -38,7 +38,10 @@ let package = Package(
         .target(name: "Checker", dependencies: ["JSON"]),
         // A consistency campaign's clients and fault schedule, without a transport: shared by
         // `crml check run` (real processes) and `crml sim` (simulated time).
-        .target(name: "Campaign", dependencies: ["Checker", "JSON", "AccountNode"]),
+        .target(name: "Campaign", dependencies: ["Checker", "JSON", "AccountNode", "Lookalike"]),
+        // Whole clusters on simulated time: the real cores over a simulated network, disk and
+        // clock, with the campaign's clients, nemesis and checker (pure: no I/O of its own).
+        .target(name: "Simulation", dependencies: ["AccountNode", "StorageFormat", "Campaign", "Checker", "JSON", "CleanRoomsModel", "Digest", "Lookalike"]),
         .target(name: "AccountNode", dependencies: ["JSON", "CleanRoomsModel", "AccessControl", "Digest", "SeedSQL", "Randomness", "Lookalike"]),
 
         // I/O: the wire protocol (framing, JSON-RPC, handshake, sockets, event loop, client).
@@ -61,7 +64,7 @@ let package = Package(
         // Executables. `crml` also serves as a node (`crml node`), so the launcher needs no
         // second executable and `swift run crml …` builds everything it starts.
         .executableTarget(name: "CrmlNode", dependencies: ["NodeCommand"]),
-        .executableTarget(name: "CrmlCLI", dependencies: ["JSON", "CleanRoomsModel", "AccessControl", "AccountNode", "Lookalike", "ClusterConfig", "Wire", "Digest", "Processes", "Checker", "NodeCommand", "JMESPath", "CLIOutput", "Campaign"]),
+        .executableTarget(name: "CrmlCLI", dependencies: ["JSON", "CleanRoomsModel", "AccessControl", "AccountNode", "Lookalike", "ClusterConfig", "Wire", "Digest", "Processes", "Checker", "NodeCommand", "JMESPath", "CLIOutput", "Campaign", "Simulation"]),
 
         // Tests mirror the targets; TestSupport holds the shared helpers (processes, temp files).
         .target(name: "TestSupport", dependencies: ["Wire", "ClusterConfig", "JSON", "CleanRoomsModel", "Processes", "Lookalike", "Digest"], path: "Tests/TestSupport"),
@@ -78,6 +81,7 @@ let package = Package(
         .testTarget(name: "AccessControlTests", dependencies: ["AccessControl", "JSON", "CleanRoomsModel"]),
         .testTarget(name: "CrmlCLITests", dependencies: ["JSON", "TestSupport", "CrmlCLI", "CrmlNode"]),
         .testTarget(name: "CheckerTests", dependencies: ["Checker", "JSON"]),
+        .testTarget(name: "SimulationTests", dependencies: ["Simulation", "AccountNode", "StorageFormat", "JSON", "TestSupport", "CrmlCLI"]),
         .testTarget(name: "CrossAccountTests", dependencies: ["TestSupport", "Wire", "JSON", "Lookalike", "ClusterConfig", "CrmlNode", "CrmlCLI"]),
         .testTarget(name: "NodeRuntimeTests", dependencies: ["NodeRuntime", "Lookalike", "AccountNode", "Wire", "JSON", "CleanRoomsModel", "ClusterConfig", "Digest", "TestSupport", "CrmlNode", "CrmlCLI"]),
     ]

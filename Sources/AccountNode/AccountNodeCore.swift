@@ -242,7 +242,8 @@ public final class AccountNodeCore {
 
     /// The step's effects: blobs and failpoints, then its commit, then through the gate what
     /// follows it: messages, timers, work; then the replies and their audit records; then
-    /// removals (after the replies that might still read them). Work cancellations go at once.
+    /// removals (after the replies that might still read them). Work cancellations go at once
+    /// (and take back a start of the same work still held).
     private func takeEffects() -> [Effect] {
         replicateStatus(pendingEvents, now: clock)
         var out: [Effect] = []
@@ -257,7 +258,9 @@ public final class AccountNodeCore {
         var removals: [Effect] = []
         for e in afterPersist {
             switch e {
-            case .cancelWork: out.append(e)
+            case .cancelWork(let id):
+                gate.dropHeldWork(id)
+                out.append(e)
             case .deleteBlob, .deleteFile: removals.append(e)
             default: gate.pass(e, into: &out)
             }

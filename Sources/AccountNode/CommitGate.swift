@@ -51,6 +51,17 @@ public struct CommitGate: Sendable {
         return out
     }
 
+    /// Work cancelled while its start was still held never starts: a cancellation goes out at
+    /// once, so without this a start released later would run work for a resource already
+    /// deleted (found by the simulator: seed 54).
+    mutating func dropHeldWork(_ id: String) {
+        held = held[head...].filter { entry in
+            if case .startWork(let w) = entry.effect, w.id == id { return false }
+            return true
+        }
+        head = 0
+    }
+
     /// No commit submitted so far will become durable (the storage failed): what was held, for
     /// the core to answer or drop. From now on effects pass at once until the next commit.
     mutating func failAll() -> [Effect] {

@@ -1,5 +1,6 @@
 import Checker
 import JSON
+import Lookalike
 import Synchronization
 
 /// A small seedable generator (xorshift64*): the workload's and the nemesis's choices come from
@@ -95,6 +96,14 @@ public final class CampaignWorkload: @unchecked Sendable {
         self.region = region
         self.seed = seed
     }
+
+    /// The campaign's data, the same for real runs and simulated ones: interactions of 400
+    /// users with 100 items in 4 groups, and a seed of 40 users.
+    public static let files: SyntheticData.Files = {
+        var o = SyntheticData.Options()
+        (o.users, o.items, o.interactions, o.groups, o.seedUsers, o.seed) = (400, 100, 6000, 4, 40, 11)
+        return SyntheticData.generate(o)
+    }()
 
     public static func buckets(_ account: String) -> [String] { ["data-\(account)", "out-\(account)", "seeds-\(account)"] }
 

@@ -11,6 +11,7 @@ let topLevelHelp = """
       call              call one API method on a node (service.Operation)
       fault             cut, slow, drop, duplicate or reorder traffic between accounts; arm failpoints
       check             a workload under faults, recorded as a history, and the checker's verdict on it
+      sim               the same campaign on simulated time: thousands of seeds, replay, shrink
       data              generate interaction data with planted groups; upload big CSV files in parts
       policy simulate   evaluate IAM policies offline (SimulateCustomPolicy shape)
       bench             benchmarks (policy engine, node round trips, lookalike, cross-account)
@@ -33,6 +34,7 @@ func runCrml(_ args: [String]) -> ExitCode {
         case "call": return try CallCommand.run(rest)
         case "fault": return try FaultCommand.run(rest)
         case "check": return try CheckCommand.run(rest)
+        case "sim": return try SimCommand.run(rest)
         case "data": return try DataCommand.run(rest)
         case "policy": return try PolicyCommand.run(rest)
         case "bench": return try BenchCommand.run(rest)

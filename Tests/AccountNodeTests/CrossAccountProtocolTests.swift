@@ -65,18 +65,26 @@ import Testing
         #expect(arns.allSatisfy { p.job(p.a, $0)?["status"] == "ACTIVE" })
     }
 
-    @Test("XA-1: B refusing leaves nothing; B unreachable gives a retryable error, a tombstone and a delete for B, which refuses the late start")
+    @Test("XA-1: B refusing leaves no job, even when a duplicate of the start comes after the policy allows it; B unreachable gives a retryable error, a tombstone and a delete for B, which refuses the late start")
     func refusedAndUnreachable() throws {
         let p = try CorePair()
         try p.b.call("cleanroomsml.DeleteConfiguredAudienceModelPolicy", ["configuredAudienceModelArn": .string(p.camArn)])
         let refused = p.a.send("cleanroomsml.StartAudienceGenerationJob", p.startParams("j"))
+        p.collect()
+        let refusedStart = try #require(p.queue.first)
         p.pump()
         guard case .error(let e, _)? = p.a.replies[refused] else { Issue.record("no error"); return }
         #expect(e.code.name == "AccessDeniedException")
         #expect(p.a.core.state.startIntents.isEmpty && p.a.core.state.audienceGenerationJobs.isEmpty && p.a.core.state.outbox.isEmpty)
+        // A refusal answers one delivery: A tombstones the id and tells B, which refuses it from then on.
+        #expect(p.a.core.state.tombstones.count == 1 && p.b.core.state.tombstones.count == 1)
 
         let policy = #"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"111111111111"},"Action":"cleanrooms-ml:StartAudienceGenerationJob","Resource":"*"}]}"#
         try p.b.call("cleanroomsml.PutConfiguredAudienceModelPolicy", ["configuredAudienceModelArn": .string(p.camArn), "configuredAudienceModelPolicy": .string(policy)])
+        // The refused start, duplicated on the way, arrives again now that the policy allows it.
+        p.queue.append(refusedStart)
+        p.pump()
+        #expect(p.b.core.state.audienceGenerationJobs.isEmpty, "the duplicate creates nothing")
         let lost = p.a.send("cleanroomsml.StartAudienceGenerationJob", p.startParams("k"))
         p.collect()
         let startMessage = try #require(p.queue.first)
@@ -84,10 +92,10 @@ import Testing
         guard case .error(let e2, _)? = p.a.replies[lost] else { Issue.record("no error"); return }
         #expect(e2.code.name == "InternalServiceException" && e2.code.httpStatus == 500)
         #expect(p.a.core.state.audienceGenerationJobs.isEmpty)
-        #expect(p.a.core.state.tombstones.count == 1 && p.a.core.state.outbox.count == 1)
+        #expect(p.a.core.state.tombstones.count == 2 && p.a.core.state.outbox.count == 1)
         p.pump()  // the abort reaches B first
         #expect(p.a.core.state.outbox.isEmpty)
-        #expect(p.b.core.state.tombstones.count == 1)
+        #expect(p.b.core.state.tombstones.count == 2)
         // The start arrives late (reordered): B refuses it, and nothing is created.
         p.queue.append(startMessage)
         p.pump()

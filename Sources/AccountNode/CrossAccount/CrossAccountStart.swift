@@ -8,7 +8,10 @@ import JSON
 /// (B). B checks its resource policy and its own name space, durably creates its copy and
 /// answers. A then commits its copy and answers the caller. Whatever happens, the caller gets
 /// one answer and nothing is left half-made:
-/// - B refuses: A drops the intent and returns B's error type; no job anywhere.
+/// - B refuses: A drops the intent and returns B's error type. A refusal answers one delivery
+///   of the request, and a duplicated or redelivered one may have been accepted after it (the
+///   policy changed in between), so A also tombstones the id and tells B, which removes any
+///   copy it made and refuses the id from then on (found by the simulator: seed 15).
 /// - B does not answer in time: A cannot know whether B created its copy, so it aborts: a
 ///   tombstone and a delete that is redelivered until B acknowledges it; the caller gets a
 ///   retryable `InternalServiceException`.
@@ -94,6 +97,7 @@ enum CrossAccountStart {
             core.finish(call, .result(["audienceGenerationJobArn": .string(job.arn)]))
         case .refused(let error):
             core.earlyStatus[job.id] = nil
+            DeletePropagation.tombstone(core, jobID: job.id, counterpart: job.counterpart ?? "", now: now, tellCounterpart: true)
             core.finish(call, .error(error))
         case .unreachable(let why):
             core.earlyStatus[job.id] = nil

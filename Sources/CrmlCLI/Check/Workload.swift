@@ -3,7 +3,6 @@ import Checker
 import ClusterConfig
 import Foundation
 import JSON
-import Lookalike
 import Synchronization
 import Wire
 
@@ -31,20 +30,13 @@ final class Workload: @unchecked Sendable {
         return try dir.adminClient(cluster, a, timeout: 10, readerThread: false)
     }
 
-    /// The campaign's data, the same for real runs and simulated ones.
-    static let files: SyntheticData.Files = {
-        var o = SyntheticData.Options()
-        (o.users, o.items, o.interactions, o.groups, o.seedUsers, o.seed) = (400, 100, 6000, 4, 40, 11)
-        return SyntheticData.generate(o)
-    }()
-
     /// Every account's data, model, CAM and seed.
     func setUp() throws {
         for account in accounts {
             let c = try client(account)
             defer { c.close() }
             do {
-                try campaign.setUp(account, interactions: Workload.files.interactions, seedFile: Workload.files.seed,
+                try campaign.setUp(account, interactions: CampaignWorkload.files.interactions, seedFile: CampaignWorkload.files.seed,
                                    call: { method, params in try c.call(method, params) },
                                    modelTrained: { model in try DemoCommand.poll(c, "cleanroomsml.GetAudienceModel", ["audienceModelArn": model])["status"] == "ACTIVE" })
             } catch let f as CampaignWorkload.SetUpFailure {

@@ -1,4 +1,5 @@
 import AccountNode
+import Campaign
 import CleanRoomsModel
 import Digest
 import JSON
@@ -41,6 +42,9 @@ final class SimNode {
     var cancelled: Set<String> = []
     var execution = WorkExecution()
     var starts = 0
+    /// This node's stream of choices: disk and work times, torn writes, its core's seeds, its
+    /// clients' latency.
+    var random: ScheduleRandom
 
     enum Route {
         case client(call: Int)
@@ -49,11 +53,14 @@ final class SimNode {
         case peer(from: String, epoch: Int, id: Int?)
     }
 
-    init(account: String, config: NodeConfig, skew: Double) {
+    init(account: String, config: NodeConfig, skew: Double, random: ScheduleRandom) {
         self.account = account
         self.config = config
         self.skew = skew
+        self.random = random
     }
+
+    func uniform(_ r: ClosedRange<Double>) -> Double { random.uniform(r.lowerBound, r.upperBound) }
 
     var isUp: Bool { core != nil }
 

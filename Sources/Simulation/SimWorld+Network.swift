@@ -51,7 +51,7 @@ extension SimWorld {
                 // Connection refused, reported from the loop a round trip later.
                 if let token {
                     let incarnation = node.incarnation
-                    schedule(at: now + uniform(swarm.latency)) { [unowned self] in
+                    schedule(at: now + latency(pair)) { [unowned self] in
                         self.report(node, token, .unreachable("cannot connect to account \(m.account)'s node"), incarnation: incarnation)
                     }
                 }
@@ -84,9 +84,9 @@ extension SimWorld {
         links[pair] = link
         let epoch = link.epoch, incarnation = sender.incarnation
         let forward = linkFaults[pair]?.drop ?? 0, back = linkFaults[Pair(from: pair.to, to: pair.from)]?.drop ?? 0
-        let handshakeLost = other.paused || rng.chance(forward) || rng.chance(back) || rng.chance(back)
+        let handshakeLost = other.paused || draw(pair) { $0.chance(forward) || $0.chance(back) || $0.chance(back) }
         guard !handshakeLost else { return }
-        let handshake = 2 * uniform(swarm.latency) + uniform(swarm.latency)
+        let handshake = 3 * latency(pair)
         schedule(at: now + handshake) { [unowned self] in
             self.onLoop(sender, incarnation) { core in
                 guard var l = self.links[pair], l.epoch == epoch, l.state == .connecting else { return }
@@ -126,7 +126,7 @@ extension SimWorld {
             let theirs = Pair(from: other, to: node.account)
             guard let l = links[theirs], l.state != .down else { continue }
             let epoch = l.epoch
-            schedule(at: now + uniform(swarm.latency)) { [unowned self] in
+            schedule(at: now + latency(theirs)) { [unowned self] in
                 if self.links[theirs]?.epoch == epoch { self.fail(theirs, "connection reset") }
             }
         }
@@ -143,16 +143,18 @@ extension SimWorld {
     /// When a message sent now on `direction` arrives, after the link faults on it (nil: lost),
     /// and when its duplicate arrives, if it is duplicated.
     private func shape(_ direction: Pair) -> (arrival: Double?, copy: Double?) {
-        let base = max(now + uniform(swarm.latency), lastArrival[direction] ?? 0)
+        let base = max(now + latency(direction), lastArrival[direction] ?? 0)
         lastArrival[direction] = base
         guard let f = linkFaults[direction] else { return (base, nil) }
-        if f.drop >= 1 || (f.drop > 0 && rng.chance(f.drop)) { return (nil, nil) }
-        func delay() -> Double { f.delay > 0 || f.jitter > 0 ? max(0, f.delay + (f.jitter > 0 ? rng.uniform(-f.jitter, f.jitter) : 0)) : 0 }
-        var copy: Double?
-        if f.duplicate > 0, rng.chance(f.duplicate) { copy = base + delay() + rng.uniform(0, 4 * (f.delay + f.jitter)) }
-        var arrival = base + delay()
-        if f.reorder > 0, rng.chance(f.reorder) { arrival += rng.uniform(0, 0.05) }
-        return (arrival, copy)
+        return draw(direction) { rng in
+            if f.drop >= 1 || (f.drop > 0 && rng.chance(f.drop)) { return (nil, nil) }
+            func delay() -> Double { f.delay > 0 || f.jitter > 0 ? max(0, f.delay + (f.jitter > 0 ? rng.uniform(-f.jitter, f.jitter) : 0)) : 0 }
+            var copy: Double?
+            if f.duplicate > 0, rng.chance(f.duplicate) { copy = base + delay() + rng.uniform(0, 4 * (f.delay + f.jitter)) }
+            var arrival = base + delay()
+            if f.reorder > 0, rng.chance(f.reorder) { arrival += rng.uniform(0, 0.05) }
+            return (arrival, copy)
+        }
     }
 
     /// Puts a request on the ready connection of `pair`.
@@ -167,8 +169,8 @@ extension SimWorld {
 
     /// In worlds where connections break, any message may be the last one on its connection.
     private func maybeBreak(_ pair: Pair) {
-        guard swarm.connectionBreaks > 0, rng.chance(swarm.connectionBreaks), let epoch = links[pair]?.epoch else { return }
-        schedule(at: now + uniform(swarm.latency)) { [unowned self] in
+        guard swarm.connectionBreaks > 0, draw(pair, { $0.chance(swarm.connectionBreaks) }), let epoch = links[pair]?.epoch else { return }
+        schedule(at: now + latency(pair)) { [unowned self] in
             if self.links[pair]?.epoch == epoch { self.fail(pair, "connection reset") }
         }
     }
@@ -177,7 +179,7 @@ extension SimWorld {
     /// after the bytes left).
     private func arrive(_ pair: Pair, epoch: Int, remote: Int, id: Int?, _ method: String, _ params: JSON) {
         guard let node = nodes[pair.to], node.incarnation == remote, node.isUp else { return }
-        if links[pair]?.epoch != epoch, !rng.chance(0.5) { return }
+        if links[pair]?.epoch != epoch, !draw(pair, { $0.chance(0.5) }) { return }
         onLoop(node, remote) { [unowned self] core in
             self.trace(node, "in", pair.from, method, params["jobID"]?.stringValue)
             let token = node.route(.peer(from: pair.from, epoch: epoch, id: id))
@@ -201,7 +203,7 @@ extension SimWorld {
                 }
             case .error(let e, _): outcome = .serviceError(type: e.code.name, message: e.message)
             }
-            schedule(at: now + clientLatency()) { [unowned self] in self.complete(call, outcome) }
+            schedule(at: now + clientLatency(node)) { [unowned self] in self.complete(call, outcome) }
         case .peer(let from, let epoch, let id):
             guard let id else { return }
             let outcome: PeerOutcome
@@ -224,7 +226,7 @@ extension SimWorld {
         }
     }
 
-    func clientLatency() -> Double { rng.uniform(0.0001, 0.0005) }
+    func clientLatency(_ node: SimNode) -> Double { node.random.uniform(0.0001, 0.0005) }
 
     /// A client's call to its account's node (as the admin); `done` gets its outcome once.
     func clientCall(_ account: String, _ method: String, _ params: JSON, timeout: Double, _ done: @escaping (CallOutcome) -> Void) {
@@ -232,11 +234,11 @@ extension SimWorld {
         let id = nextCall
         calls[id] = PendingCall(account: account, done: done)
         guard let node = nodes[account], node.isUp else {
-            schedule(at: now + clientLatency()) { [unowned self] in self.complete(id, .unknown("cannot connect to the node of account \(account)")) }
+            schedule(at: now + (nodes[account].map(clientLatency) ?? 0)) { [unowned self] in self.complete(id, .unknown("cannot connect to the node of account \(account)")) }
             return
         }
         let incarnation = node.incarnation
-        schedule(at: now + clientLatency()) { [unowned self] in
+        schedule(at: now + clientLatency(node)) { [unowned self] in
             self.input(node, incarnation) { core in
                 guard self.calls[id] != nil else { return [] }
                 let token = node.route(.client(call: id))

@@ -32,7 +32,7 @@ extension SimWorld {
             return
         }
         node.starts += 1
-        let core = AccountNodeCore(config: node.config, state: state, seed: rng.next())
+        let core = AccountNodeCore(config: node.config, state: state, seed: node.random.next())
         let referenced = state.referencedBlobs
         for b in node.disk.blobs.keys.sorted() where !referenced.contains(b) { node.disk.blobs[b] = nil }
         let files = core.referencedWorkFiles
@@ -64,7 +64,7 @@ extension SimWorld {
         node.armed = []
         (node.workQueue, node.working) = ([], false)
         let unsynced = node.disk.unsyncedBytes
-        node.disk.crash(keeping: swarm.tornWrites && unsynced > 0 ? rng.below(unsynced + 1) : 0)
+        node.disk.crash(keeping: swarm.tornWrites && unsynced > 0 ? node.random.below(unsynced + 1) : 0)
         for id in calls.keys.sorted() where calls[id]?.account == node.account { complete(id, .unknown("the connection to the node was lost")) }
         connectionsLost(node)
     }
@@ -96,7 +96,7 @@ extension SimWorld {
             case .writeBlob(let id, let bytes): node.disk.blobs[id] = bytes
             case .persist(let commit, let events):
                 let length = node.disk.append(encode(events))
-                let at = max(now + uniform(swarm.diskSync), node.syncedUntil)
+                let at = max(now + node.uniform(swarm.diskSync), node.syncedUntil)
                 node.syncedUntil = at
                 schedule(at: at) { [unowned self] in
                     self.input(node, incarnation) { core in
@@ -145,7 +145,7 @@ extension SimWorld {
             if core.state.audienceGenerationJobs[w.id] != nil { node.runsStarted[w.id, default: 0] += 1 }
             return core.workStarted(w.id, now: self.clock(node))
         }
-        schedule(at: now + uniform(swarm.workTime)) { [unowned self] in
+        schedule(at: now + node.uniform(swarm.workTime)) { [unowned self] in
             self.onLoop(node, incarnation) { core in
                 node.working = false
                 if !node.cancelled.contains(w.id) {

@@ -21,9 +21,12 @@ public final class SimWorld {
     /// The epoch second that simulated time 0 stands for (fixed: reports are reproducible).
     static let epoch = 1_790_000_000.0
     var queue = EventQueue()
-    /// The network's, the disks' and the work's random choices (the clients and the nemesis
-    /// draw from streams of their own).
+    /// The world's set-up choices (clock skews). Each node (its disk, work, ids, clients'
+    /// latency) and each direction of the network draw from streams of their own, so removing
+    /// one operation from a schedule leaves the choices elsewhere as they were (shrinking
+    /// converges); the clients and the nemesis have their own streams too.
     var rng: ScheduleRandom
+    var pairRandom: [Pair: ScheduleRandom] = [:]
     var nodes: [String: SimNode] = [:]
     var links: [Pair: Link] = [:]
     var linkFaults: [Pair: Fault.LinkFault] = [:]
@@ -81,7 +84,7 @@ public final class SimWorld {
             config.crossAccount.callTimeout = options.peerTimeout
             config.peers = Set(accounts.filter { $0 != a })
             let skew = swarm.clockSkew > 0 ? rng.uniform(-swarm.clockSkew, swarm.clockSkew) : 0
-            nodes[a] = SimNode(account: a, config: config, skew: skew)
+            nodes[a] = SimNode(account: a, config: config, skew: skew, random: ScheduleRandom(seed: options.seed, stream: 9_000 + UInt64(nodes.count)))
         }
     }
 
@@ -92,7 +95,16 @@ public final class SimWorld {
 
     func schedule(at time: Double, _ run: @escaping () -> Void) { queue.schedule(at: time, run) }
 
-    func uniform(_ r: ClosedRange<Double>) -> Double { rng.uniform(r.lowerBound, r.upperBound) }
+    /// A draw from the stream of one direction of the network.
+    func draw<T>(_ pair: Pair, _ f: (inout ScheduleRandom) -> T) -> T {
+        let index = { (a: String) in UInt64(self.accounts.firstIndex(of: a) ?? 0) }
+        var r = pairRandom[pair] ?? ScheduleRandom(seed: options.seed, stream: 10_000 + index(pair.from) * 64 + index(pair.to))
+        let v = f(&r)
+        pairRandom[pair] = r
+        return v
+    }
+
+    func latency(_ pair: Pair) -> Double { draw(pair) { $0.uniform(swarm.latency.lowerBound, swarm.latency.upperBound) } }
 
     /// Runs every event up to `time`, and moves the clock there.
     func run(until time: Double) {

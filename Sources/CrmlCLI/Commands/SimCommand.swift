@@ -90,7 +90,8 @@ enum SimCommand {
         Exit codes: 0 all valid, 1 any invalid, 2 any unknown (none invalid); 252 usage.
         """, options: [("seeds", "how many seeds (default 100)"), ("first-seed", "the first seed (default 1)")] + worldOptions
         + [("jobs", "seeds run at once, in threads (default: the number of cores)"), ("dir", "where failing seeds' files go (default: not written)")],
-        flags: worldFlags + [("check-determinism", "run each seed twice and fail if the two histories differ")])
+        flags: worldFlags + [("check-determinism", "run each seed twice and fail if the two histories differ"),
+                             ("stop-on-failure", "stop at the first failing seed (seeds already running finish)")])
 
     static func runSeeds(_ args: [String]) throws -> ExitCode {
         guard let p = try runSpec.parse(args) else { return .ok }
@@ -111,12 +112,14 @@ enum SimCommand {
         }
         let tally = Mutex(Tally())
         let nextSeed = Atomic<Int>(0)
+        let stopOnFailure = p.has("stop-on-failure")
+        let stopped = Atomic<Bool>(false)
         let started = Date()
         let threads = (0..<min(jobs, count)).map { _ in
             Thread {
                 while true {
                     let k = nextSeed.wrappingAdd(1, ordering: .relaxed).oldValue
-                    guard k < count else { return }
+                    guard k < count, !stopped.load(ordering: .relaxed) else { return }
                     var o = template
                     o.seed = first + UInt64(k)
                     let run = SimWorld(options: o).run()
@@ -145,6 +148,7 @@ enum SimCommand {
                         }
                         if differs { t.nondeterministic += 1 }
                         if let line { t.lines.append(line) }
+                        if stopOnFailure && (differs || run.verdict != .valid) { stopped.store(true, ordering: .relaxed) }
                     }
                 }
             }
@@ -155,16 +159,18 @@ enum SimCommand {
             let t = tally.withLock { $0 }
             for l in t.lines.dropFirst(printed) { Console.out(l + "\n") }
             printed = t.lines.count
-            if t.done == count { break }
+            if t.done == count || (stopped.load(ordering: .relaxed) && threads.allSatisfy(\.isFinished)) { break }
             let wall = Date().timeIntervalSince(started)
             Console.err(String(format: "  %d/%d seeds done, %.0f simulated s per wall s, %d failing", t.done, count, wall > 0 ? t.simulated / wall : 0, t.invalid + t.unknown + t.nondeterministic))
             usleep(1_000_000)  // the progress line's pace, not synchronisation
         }
         let t = tally.withLock { $0 }
+        for l in t.lines.dropFirst(printed) { Console.out(l + "\n") }
         let wall = Date().timeIntervalSince(started)
+        if t.done < count { Console.out("stopped at the first failure, after \(t.done) of \(count) seeds\n") }
         Console.out(String(format: "%d seeds: %d valid, %d invalid, %d unknown%@; %.0f simulated s in %.1f wall s (%.0f× real time, %.0f seeds/min)\n",
-                           count, t.valid, t.invalid, t.unknown, twice ? ", \(t.nondeterministic) not deterministic" : "", t.simulated, wall,
-                           t.simulated / max(wall, 1e-9), Double(count) / max(wall, 1e-9) * 60))
+                           t.done, t.valid, t.invalid, t.unknown, twice ? ", \(t.nondeterministic) not deterministic" : "", t.simulated, wall,
+                           t.simulated / max(wall, 1e-9), Double(t.done) / max(wall, 1e-9) * 60))
         if t.invalid > 0 || t.nondeterministic > 0 { return .failed }
         return t.unknown > 0 ? .unknown : .ok
     }

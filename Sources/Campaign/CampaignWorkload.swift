@@ -8,7 +8,17 @@ import Synchronization
 public struct ScheduleRandom: Sendable {
     private var s: UInt64
 
-    public init(seed: UInt64, stream: UInt64) { s = (seed &* 0x9E37_79B9_7F4A_7C15) ^ (stream &+ 0xD1B5_4A32_D192_ED03) | 1 }
+    /// Every (seed, stream) pair starts from its own state: the pair is mixed by a bijection
+    /// (SplitMix64's finalizer), so two streams of one seed never share a sequence. (An earlier
+    /// mix made streams 2k+1 and 2k+2 identical: two clients, or two simulated nodes, drew the
+    /// same choices, and two accounts the same job ids.)
+    public init(seed: UInt64, stream: UInt64) {
+        var z = (seed ^ (stream &* 0xD1B5_4A32_D192_ED03)) &+ 0x9E37_79B9_7F4A_7C15
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        z ^= z >> 31
+        s = z == 0 ? 0x2545_F491_4F6C_DD1D : z
+    }
 
     public mutating func next() -> UInt64 {
         s ^= s >> 12

@@ -10,9 +10,10 @@ import TestSupport
         "demo", "call", "node", "cluster up", "cluster status", "cluster down", "cluster kill", "cluster pause", "cluster resume", "cluster restart",
         "fault partition", "fault loss", "fault delay", "fault duplicate", "fault reorder", "fault heal", "fault list", "fault failpoint",
         "fault failpoints", "check run", "check analyze", "data generate", "data upload", "policy simulate",
-        "bench policy", "bench node", "bench lookalike", "bench cross-account", "bench json",
+        "bench policy", "bench node", "bench lookalike", "bench cross-account", "bench json", "bench sim",
+        "sim run", "sim replay", "sim shrink",
     ]
-    static let groups = ["cluster", "fault", "check", "data", "policy", "bench"]
+    static let groups = ["cluster", "fault", "check", "data", "policy", "bench", "sim"]
 
     @Test(arguments: leaves + groups)
     func helpIsWhole(_ command: String) async throws {
@@ -44,5 +45,21 @@ import TestSupport
         let r = try await crml(["--version"])
         #expect(r.exitCode == 0)
         #expect(r.stdoutText.hasPrefix("crml 0."))
+    }
+
+    /// docs/protocol.md's method table names every operation the nodes serve.
+    @Test(arguments: ["iam", "sts", "s3", "glue", "cleanroomsml", "cleanrooms", "cloudtrail"])
+    func protocolDocListsEveryOperation(_ service: String) async throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+        let doc = try String(contentsOfFile: root + "/docs/protocol.md", encoding: .utf8)
+        let row = try #require(doc.split(separator: "\n").first { $0.hasPrefix("| `\(service)` |") }, "no row for \(service)")
+        let names = Set(row.split(whereSeparator: { !$0.isLetter && !$0.isNumber }).map(String.init))
+        let r = try await crml(["call", service, "help"])
+        let operations = r.stdoutText.split(separator: "\n").compactMap { line -> String? in
+            let t = line.trimmingCharacters(in: .whitespaces)
+            return t.hasPrefix("\(service).") ? String(t.dropFirst(service.count + 1)) : nil
+        }
+        #expect(!operations.isEmpty)
+        for op in operations { #expect(names.contains(op), "docs/protocol.md does not list \(service).\(op)") }
     }
 }

@@ -48,6 +48,23 @@ extension AccountNodeCore {
         throw denied(call, action, resource, result)
     }
 
+    /// XA-6: the caller's own policies (identity policies and its account's SCPs) also bind it
+    /// on resources of another account that a call touches. Nothing of the caller's must allow
+    /// there (the other account's resource policy decides that), but an explicit Deny refuses
+    /// the call, as IAM's evaluation logic says of any request: a deny anywhere wins.
+    func refuseExplicitDeny(_ call: Call, _ action: String, onOtherAccounts resource: String, requestTags: [String: String]? = nil,
+                            context extra: [String: ContextValue] = [:]) throws(AWSError) {
+        let name = actionName(action)
+        var ctx = requestContext(call, action: name, resource: resource)
+        if let requestTags { ctx.setRequestTags(requestTags) }
+        for (k, v) in extra { ctx[k] = v }
+        let owner = ARN(resource).flatMap { AccountID($0.account) } ?? config.account
+        let policies = PolicySet(identity: call.caller.policies, serviceControl: serviceControlPolicies)
+        let result = PolicyEvaluator.evaluate(ctx, policies: policies, resourceOwner: owner, explain: false)
+        guard result.decision == .explicitDeny else { return }
+        throw denied(call, action, resource, result)
+    }
+
     func actionName(_ action: String) -> ActionName {
         if let known = actionNameCache[action] { return known }
         let name = ActionName(action)!

@@ -14,7 +14,7 @@ public enum HTMLReport {
         let (ops, faults) = Operation.pair(history)
         let wanted = jobs.isEmpty ? Array(a.flaggedJobs.prefix(10)) : jobs
         var h = """
-            <!doctype html><html><head><meta charset="utf-8"><title>crml check: \(a.verdict.rawValue)</title><style>
+            <!doctype html><html><head><meta charset="utf-8"><title>\(run?.tool ?? "crml check"): \(a.verdict.rawValue)</title><style>
             body{font:14px/1.4 system-ui,sans-serif;margin:24px;color:#222;max-width:1240px}h1{font-size:24px}h2{font-size:18px;margin-top:30px}
             table{border-collapse:collapse}td,th{border:1px solid #ddd;padding:4px 8px;text-align:left;vertical-align:top}th{background:#f4f4f4}
             td.num{text-align:right;font-variant-numeric:tabular-nums}
@@ -26,7 +26,7 @@ public enum HTMLReport {
 
             """
         if let warning = run?.brokenWarning { h += "<div class=\"banner\">\(esc(warning))</div>\n" }
-        h += "<h1>crml check: <span class=\"\(a.verdict.rawValue)\">\(a.verdict.rawValue.uppercased())</span></h1>\n"
+        h += "<h1>\(run?.tool ?? "crml check"): <span class=\"\(a.verdict.rawValue)\">\(a.verdict.rawValue.uppercased())</span></h1>\n"
         for why in a.unknownBecause { h += "<p class=\"unknown\">unknown because \(esc(why))</p>\n" }
         if let run {
             h += "<h2>Run</h2><table>" + run.fields.map { "<tr><th>\(esc($0.name))</th><td>\(esc($0.value))</td></tr>" }.joined() + "</table>\n"

@@ -1,12 +1,17 @@
 import JSON
 
-/// What a `crml check run` was asked to do (its `run.json`): shown at the top of every report,
+/// What a `crml check run` or a `crml sim` run was asked to do (its `run.json`): shown at the top of every report,
 /// so a report says how it was made; a run with deliberately broken nodes says so loudly.
 public struct RunParameters: Sendable {
     /// Name and value, in the order reports show them.
     public var fields: [(name: String, value: String)]
     /// The deliberately broken modes the nodes ran in (none in a real run).
     public var breaks: [String]
+    /// The run was simulated (`crml sim`), not made on real processes (`crml check run`).
+    public var simulated: Bool
+
+    /// The command that made the run, as reports name it.
+    public var tool: String { simulated ? "crml sim" : "crml check" }
 
     public init(json: JSON) {
         func text(_ v: JSON?) -> String? {
@@ -21,10 +26,12 @@ public struct RunParameters: Sendable {
         let order: [(String, String, String)] = [
             ("seed", "seed", ""), ("accounts", "accounts", ""), ("timeLimit", "time limit", " s"), ("rate", "rate", " operations/s"),
             ("concurrency", "clients", ""), ("nemesis", "nemesis", ""), ("nemesisInterval", "fault every", " s"),
-            ("peerTimeout", "peer timeout", " s"), ("breaks", "deliberately broken", ""), ("version", "crml", ""), ("started", "started", ""),
+            ("peerTimeout", "peer timeout", " s"), ("breaks", "deliberately broken", ""), ("world", "simulated world", ""),
+            ("version", "crml", ""), ("started", "started", ""),
         ]
         fields = order.compactMap { key, name, unit in text(json[key]).map { (name, $0 + unit) } }
         breaks = json["breaks"]?.arrayValue?.compactMap(\.stringValue) ?? []
+        simulated = json["simulated"]?.boolValue ?? false
     }
 
     /// `crml check run --seed 1 …`: the command that repeats the run.

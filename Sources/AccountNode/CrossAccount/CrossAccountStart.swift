@@ -33,8 +33,13 @@ enum CrossAccountStart {
         let collaboration = call.optionalString("collaborationId")
         var context: [String: ContextValue] = [:]
         if let collaboration { context["cleanrooms-ml:CollaborationId"] = .single(collaboration) }
-        // XA-6, A's part: its identity policies (and its SCPs) on A's job ARN.
+        // XA-6, A's part: its identity policies (and its SCPs) must allow on A's job ARN, and an
+        // explicit Deny in them on B's job ARN or on the CAM refuses the start too.
         try core.authorize(call, action, jobArn, requestTags: tags, context: context)
+        let ownerJobArn = "arn:\(core.config.partition):cleanrooms-ml:\(core.config.region):\(owner):audience-generation-job/\(id)"
+        for resource in [ownerJobArn, camArn] {
+            try core.refuseExplicitDeny(call, action, onOtherAccounts: resource, requestTags: tags, context: context)
+        }
         if !tags.isEmpty { try core.authorize(call, "cleanrooms-ml:TagResource", jobArn, requestTags: tags) }
         try CleanRoomsMLHandlers.passRole(core, call, seed["roleArn"]?.stringValue ?? "")
         if let collaboration { try CollaborationCheck.requireOwnMembership(core, collaboration) }
@@ -46,6 +51,7 @@ enum CrossAccountStart {
             throw AWSError(.validation, "The seed audience at \(uri) is \(bytes) bytes; this simulation sends seeds to the model owner inline and takes at most \(maxSeedBytes)")
         }
         try AudienceJobHandlers.requireFreeName(core, name)
+        try requireOwnerNameFits(core, name)
         let includeSeed = call.bool("includeSeedInOutput") ?? false
         let description = call.optionalString("description")
         // A's copy, committed when B accepts: the request's tags only (TG-2), and the seed as A gave it.
@@ -105,6 +111,19 @@ enum CrossAccountStart {
             core.finish(call, .error(AWSError(.internalService,
                                               "The node of account \(job.counterpart ?? "?"), which owns \(job.configuredAudienceModelArn), did not answer (\(why)); no job was created. Retry the request.")))
         }
+    }
+
+    /// The owner's copy is named `SUBMITTER-NAME` (XA-5), and that name must fit the model's
+    /// `NameString` (at most 63 characters) too: a name that would not is refused here, before
+    /// anything is created or sent, with the same validation error a name too long for the
+    /// submitter's own copy gets.
+    static let maxNameLength = 63
+
+    static func requireOwnerNameFits(_ core: AccountNodeCore, _ name: String) throws(AWSError) {
+        let ownerName = "\(core.config.account)-\(name)"
+        guard ownerName.count > maxNameLength else { return }
+        let limit = maxNameLength - core.config.account.rawValue.count - 1
+        throw AWSError(.validation, "1 validation error detected: Value '\(name)' at 'name' failed to satisfy constraint: Member must have length less than or equal to \(limit) for a start on another account's configured audience model (the owner's copy is named \(core.config.account)-NAME, at most \(maxNameLength) characters)")
     }
 
     // MARK: Owner (B)

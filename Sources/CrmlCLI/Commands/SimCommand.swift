@@ -155,14 +155,18 @@ enum SimCommand {
         }
         for t in threads { t.start() }
         var printed = 0
+        var nextProgress = started.addingTimeInterval(1)
         while true {
             let t = tally.withLock { $0 }
             for l in t.lines.dropFirst(printed) { Console.out(l + "\n") }
             printed = t.lines.count
             if t.done == count || (stopped.load(ordering: .relaxed) && threads.allSatisfy(\.isFinished)) { break }
-            let wall = Date().timeIntervalSince(started)
-            Console.err(String(format: "  %d/%d seeds done, %.0f simulated s per wall s, %d failing", t.done, count, wall > 0 ? t.simulated / wall : 0, t.invalid + t.unknown + t.nondeterministic))
-            usleep(1_000_000)  // the progress line's pace, not synchronisation
+            if Date() >= nextProgress {
+                let wall = Date().timeIntervalSince(started)
+                Console.err(String(format: "  %d/%d seeds done, %.0f simulated s per wall s, %d failing", t.done, count, t.simulated / wall, t.invalid + t.unknown + t.nondeterministic))
+                nextProgress = nextProgress.addingTimeInterval(1)
+            }
+            usleep(20_000)  // polling the workers' tally (the progress line comes once a second)
         }
         let t = tally.withLock { $0 }
         for l in t.lines.dropFirst(printed) { Console.out(l + "\n") }

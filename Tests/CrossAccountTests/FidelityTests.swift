@@ -1,0 +1,117 @@
+import ClusterConfig
+import CleanRoomsModel
+import Foundation
+import JSON
+import Testing
+import TestSupport
+import Wire
+
+/// Where a node answered other than AWS would, on real processes: a deny in the submitter's own
+/// policies on the owner's resources, names that would not fit the owner's copy, and deletes
+/// after the owner let go of its CAM or of the collaboration.
+@Suite struct FidelityTests {
+    static let start = #""cleanrooms-ml:StartAudienceGenerationJob""#
+
+    @Test("XA-6: an explicit Deny in the submitter's identity policies on the owner's job ARN or on the CAM refuses the start, and nothing is created")
+    func submitterDenyOnOwnerResources() async throws {
+        try await withCluster(accounts: 2, label: "xa6-deny") { c in
+            let s = try await CrossAccountScene.prepare(c)
+            let passRole = #"{"Effect":"Allow","Action":"iam:PassRole","Resource":"\#(s.roleA)"}"#
+            let jobsB = "arn:aws:cleanrooms-ml:us-west-1:\(s.accountB):audience-generation-job/*"
+            for (k, resource) in [jobsB, s.camArn].enumerated() {
+                let user = try await StartRulesTests.user(s, "deny-\(k)", policy: StartRulesTests.policy(
+                    StartRulesTests.allow(Self.start, "\"*\""), passRole, #"{"Effect":"Deny","Action":\#(Self.start),"Resource":"\#(resource)"}"#))
+                do {
+                    _ = try await s.start("denied-\(k)", client: user)
+                    Issue.record("a Deny on \(resource) did not refuse the start")
+                } catch RPCCallError.service(let e) {
+                    #expect(e.type == "AccessDeniedException")
+                    #expect(e.message.contains("explicit deny") && e.message.contains(resource.replacingOccurrences(of: "*", with: "")), "\(e.message)")
+                }
+            }
+            let (jobsA, jobsB2) = (try await StartRulesTests.count(s.a), try await StartRulesTests.count(s.b))
+            #expect(jobsA == 0 && jobsB2 == 0, "a refused start left a job")
+            // The same user without the Deny starts (the allow was enough on A's side).
+            let allowed = try await StartRulesTests.user(s, "allowed", policy: StartRulesTests.policy(StartRulesTests.allow(Self.start, "\"*\""), passRole))
+            _ = try await s.start("allowed", client: allowed)
+            #expect(try await StartRulesTests.count(s.b) == 1)
+        }
+    }
+
+    @Test("XA-6 XA-9: an SCP of the submitter's organization that denies starts on other accounts' resources refuses the start")
+    func submitterSCPDeniesAStart() async throws {
+        try await withCluster(accounts: 2, label: "xa6-scp") { c in
+            let s = try await CrossAccountScene.prepare(c)
+            let scp = #"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"cleanrooms-ml:StartAudienceGenerationJob","Resource":"arn:aws:cleanrooms-ml:*:\#(s.accountB):*"}]}"#
+            var file = try ClusterFile.load([UInt8](FileManager.default.contents(atPath: c.dir + "/cluster.json") ?? Data()))
+            file.organizations = [.init(id: "o-noforeign", managementAccount: AccountID("999999999999")!, members: [AccountID(s.accountA)!],
+                                        policies: [.init(name: "no-foreign-models", document: scp)])]
+            try Data(try file.encoded()).write(to: URL(fileURLWithPath: c.dir + "/cluster.json"))
+            try await c.restart(0)
+            let a = try await c.client(0)
+            do {
+                _ = try await a.call("cleanroomsml.StartAudienceGenerationJob", s.startParams(name: "scp-denied"))
+                Issue.record("the SCP did not refuse the start")
+            } catch RPCCallError.service(let e) {
+                #expect(e.type == "AccessDeniedException", "\(e)")
+            }
+            let (countA, countB) = (try await StartRulesTests.count(a), try await StartRulesTests.count(s.b))
+            #expect(countA == 0 && countB == 0)
+            // A's own jobs on its own models are not what the SCP is about: A still reads and lists.
+            #expect(try await a.call("cleanroomsml.ListAudienceGenerationJobs")["audienceGenerationJobs"]?.arrayValue?.count == 0)
+        }
+    }
+
+    @Test("XA-5: a name that would make the owner's copy (SUBMITTER-NAME) longer than 63 characters is refused with a ValidationException before anything is created")
+    func ownerNameMustFit() async throws {
+        try await withCluster(accounts: 2, label: "xa5-long") { c in
+            let s = try await CrossAccountScene.prepare(c)
+            let longest = String(repeating: "n", count: 63 - 13)
+            do {
+                _ = try await s.start(longest + "x")
+                Issue.record("a 51-character name was accepted")
+            } catch RPCCallError.service(let e) {
+                #expect(e.type == "ValidationException")
+                #expect(e.message.contains("less than or equal to 50"), "\(e.message)")
+            }
+            let (countA, countB) = (try await StartRulesTests.count(s.a), try await StartRulesTests.count(s.b))
+            #expect(countA == 0 && countB == 0)
+            #expect(try await DeleteTests.status(s.b)["tombstones"] == 0, "nothing was sent to the owner")
+            let arn = try await s.start(longest)
+            #expect(try await s.waitFor(s.b, s.otherARN(arn))["name"]?.stringValue == "\(s.accountA)-\(longest)")
+        }
+    }
+
+    @Test("XA-8: the owner deletes its CAM before the submitter deletes the job: the delete still completes on both sides")
+    func deleteAfterTheOwnerDeletedItsCAM() async throws {
+        try await withCluster(accounts: 2, label: "xa8-nocam") { c in
+            let s = try await CrossAccountScene.prepare(c)
+            let arn = try await s.start("cam-goes-first")
+            _ = try await s.waitFor(s.b, s.otherARN(arn))
+            _ = try await s.b.call("cleanroomsml.DeleteConfiguredAudienceModel", ["configuredAudienceModelArn": .string(s.camArn)])
+            #expect(await CrossAccountScene.get(s.b, s.otherARN(arn)).job != nil, "the owner's copy outlives its CAM until deleted")
+            _ = try await s.a.call("cleanroomsml.DeleteAudienceGenerationJob", ["audienceGenerationJobArn": .string(arn)])
+            #expect(try await DeleteTests.settled(s.a))
+            #expect(try await DeleteTests.settled(s.b), "the owner's copy survived the submitter's delete")
+        }
+    }
+
+    @Test("XA-8 CO-4: the owner leaves the collaboration before the submitter deletes the job: the delete still completes on both sides")
+    func deleteAfterTheOwnerLeftTheCollaboration() async throws {
+        try await withCluster(accounts: 3, label: "xa8-left") { c in
+            let s = try await CrossAccountScene.prepare(c)
+            let creator = try await c.client(2)
+            let id = try await CollaborationTests.create(creator, "left-first", members: [s.accountA, s.accountB])
+            try await CollaborationTests.waitStatus(s.a, id, "INVITED")
+            try await CollaborationTests.waitStatus(s.b, id, "INVITED")
+            try await CollaborationTests.join(s.a, id)
+            let membershipB = try await CollaborationTests.join(s.b, id)
+            let arn = try await s.start("in-collaboration", collaborationId: id)
+            _ = try await s.waitFor(s.b, s.otherARN(arn))
+            _ = try await s.b.call("cleanrooms.DeleteMembership", ["membershipIdentifier": .string(membershipB)])
+            _ = try await s.a.call("cleanroomsml.DeleteAudienceGenerationJob", ["audienceGenerationJobArn": .string(arn)])
+            #expect(try await DeleteTests.settled(s.a))
+            #expect(try await DeleteTests.settled(s.b), "the owner's copy survived the submitter's delete")
+        }
+    }
+}

@@ -84,11 +84,10 @@ import Wire
             // Identity policy: B's admin denies itself everything.
             _ = try await s.b.call("iam.PutUserPolicy", ["UserName": "admin", "PolicyName": "deny-all", "PolicyDocument": .string(denyAll)])
             // SCP: B joins an organization whose SCP denies everything (a restart reads it).
-            var file = try ClusterFile.load([UInt8](FileManager.default.contents(atPath: c.dir + "/cluster.json") ?? Data()))
-            file.organizations = [.init(id: "o-denyall", managementAccount: AccountID("999999999999")!, members: [AccountID(s.accountB)!],
-                                        policies: [.init(name: "deny-all", document: denyAll)])]
-            try Data(try file.encoded()).write(to: URL(fileURLWithPath: c.dir + "/cluster.json"))
-            try await c.restart(1)
+            try await c.changeClusterFile(restarting: 1) { file in
+                file.organizations = [.init(id: "o-denyall", managementAccount: AccountID("999999999999")!, members: [AccountID(s.accountB)!],
+                                            policies: [.init(name: "deny-all", document: denyAll)])]
+            }
             let b = try await c.client(1)
             #expect(await CrossAccountScene.get(b, arnB).error == "AccessDeniedException", "B's own principals can no longer read the job")
             #expect(try await Self.status(b)["audienceGenerationJobs"] == 1)

@@ -43,11 +43,10 @@ import Wire
         try await withCluster(accounts: 2, label: "xa6-scp") { c in
             let s = try await CrossAccountScene.prepare(c)
             let scp = #"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"cleanrooms-ml:StartAudienceGenerationJob","Resource":"arn:aws:cleanrooms-ml:*:\#(s.accountB):*"}]}"#
-            var file = try ClusterFile.load([UInt8](FileManager.default.contents(atPath: c.dir + "/cluster.json") ?? Data()))
-            file.organizations = [.init(id: "o-noforeign", managementAccount: AccountID("999999999999")!, members: [AccountID(s.accountA)!],
-                                        policies: [.init(name: "no-foreign-models", document: scp)])]
-            try Data(try file.encoded()).write(to: URL(fileURLWithPath: c.dir + "/cluster.json"))
-            try await c.restart(0)
+            try await c.changeClusterFile(restarting: 0) { file in
+                file.organizations = [.init(id: "o-noforeign", managementAccount: AccountID("999999999999")!, members: [AccountID(s.accountA)!],
+                                            policies: [.init(name: "no-foreign-models", document: scp)])]
+            }
             let a = try await c.client(0)
             do {
                 _ = try await a.call("cleanroomsml.StartAudienceGenerationJob", s.startParams(name: "scp-denied"))

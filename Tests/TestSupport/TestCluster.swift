@@ -83,6 +83,15 @@ public final class TestCluster: @unchecked Sendable {
 
     /// Starts account `index`'s node again on the same data and port (stopping it first if it
     /// runs) and waits until it is ready.
+    /// Changes the cluster file (which a node reads when it starts) and restarts node `index`,
+    /// so it runs under the change (an organization and its SCPs, say).
+    public func changeClusterFile(restarting index: Int, _ change: (inout ClusterFile) -> Void) async throws {
+        var file = try ClusterFile.load([UInt8](FileManager.default.contents(atPath: dir + "/cluster.json") ?? Data()))
+        change(&file)
+        try Data(try file.encoded()).write(to: URL(fileURLWithPath: dir + "/cluster.json"))
+        try await restart(index)
+    }
+
     public func restart(_ index: Int) async throws {
         let r = try await crml(["cluster", "restart", account(index).id.rawValue])
         guard r.exitCode == 0 else { throw ClusterStartFailure(output: r.stdoutText + r.stderrText) }

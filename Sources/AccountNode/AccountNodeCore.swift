@@ -393,7 +393,8 @@ public final class AccountNodeCore {
                                eventSource: AccountNodeCore.eventSources[call.service] ?? "\(call.service).amazonaws.com",
                                eventTime: call.now, readOnly: readOnly, accessKeyID: call.accessKeyID, username: call.caller.userName,
                                resources: call.auditResources,
-                               identity: .init(principalID: p.userID ?? "", arn: p.arn, accountID: config.account.rawValue, userName: call.caller.userName),
+                               identity: .init(principalID: p.userID ?? "", arn: p.arn, accountID: config.account.rawValue, userName: call.caller.userName,
+                                               type: AuditEvent.Identity.type(of: p.kind.rawValue)),
                                region: config.region, sourceIP: call.sourceIP, requestParameters: AuditRedaction.redact(call.params),
                                errorCode: errorCode, errorMessage: errorMessage)
         pending.append(.audit(event))

@@ -17,6 +17,24 @@ public struct AuditEvent: Sendable {
         public var arn: String
         public var accountID: String
         public var userName: String
+        /// CloudTrail's `userIdentity.type`: `IAMUser`, `AssumedRole`, `Root`, … (what a node's
+        /// callers can be: access keys belong to IAM users, so `IAMUser` today).
+        public var type: String = "IAMUser"
+
+        public init(principalID: String, arn: String, accountID: String, userName: String, type: String = "IAMUser") {
+            (self.principalID, self.arn, self.accountID, self.userName, self.type) = (principalID, arn, accountID, userName, type)
+        }
+
+        /// CloudTrail's name for a principal of this kind.
+        public static func type(of kind: String) -> String {
+            switch kind {
+            case "root": return "Root"
+            case "role", "assumedRole": return "AssumedRole"
+            case "service": return "AWSService"
+            case "anonymous": return "AWSAccount"
+            default: return "IAMUser"
+            }
+        }
     }
 
     public var eventID: String
@@ -40,13 +58,15 @@ public struct AuditEvent: Sendable {
     public var record: JSON {
         .compactObject([
             "eventVersion": "1.08",
-            "userIdentity": ["type": "IAMUser", "principalId": .string(identity.principalID), "arn": .string(identity.arn),
-                             "accountId": .string(identity.accountID), "userName": .string(identity.userName),
-                             "accessKeyId": .string(accessKeyID ?? "")],
+            "userIdentity": .compactObject(["type": .string(identity.type), "principalId": .string(identity.principalID), "arn": .string(identity.arn),
+                                            "accountId": .string(identity.accountID),
+                                            "userName": identity.type == "IAMUser" ? .string(identity.userName) : nil,
+                                            "accessKeyId": .string(accessKeyID ?? "")]),
             "eventTime": .string(ISO8601.format(eventTime)), "eventSource": .string(eventSource), "eventName": .string(eventName),
             "awsRegion": .string(region), "sourceIPAddress": .string(sourceIP), "requestParameters": requestParameters,
             "readOnly": .bool(readOnly), "recipientAccountId": .string(identity.accountID), "eventType": "AwsApiCall",
-            "managementEvent": true, "eventID": .string(eventID),
+            "managementEvent": true, "eventCategory": "Management", "eventID": .string(eventID),
+            "resources": resources.isEmpty ? nil : .array(resources.map { ["ARN": .string($0.name), "accountId": .string(ARN.accountPart(of: $0.name).map(String.init) ?? identity.accountID), "type": .string($0.type)] }),
             "errorCode": errorCode.map { .string($0) }, "errorMessage": errorMessage.map { .string($0) },
         ])
     }
@@ -71,6 +91,7 @@ public struct AuditEvent: Sendable {
         w.member("resources", stringObjects: resources.map { [("name", $0.name), ("type", $0.type)] })
         w.member("sourceIP", sourceIP)
         w.member("userName", identity.userName)
+        w.member("userType", identity.type)
         w.member("username", username)
         return w.finish()
     }
@@ -99,7 +120,8 @@ public struct AuditEvent: Sendable {
         guard let id = j["eventID"]?.stringValue, let name = j["eventName"]?.stringValue, let source = j["eventSource"]?.stringValue,
               let time = j["eventTime"]?.numberValue, let ro = j["readOnly"]?.boolValue else { return nil }
         let identity = Identity(principalID: j["principalID"]?.stringValue ?? "", arn: j["arn"]?.stringValue ?? "",
-                                accountID: j["accountID"]?.stringValue ?? "", userName: j["userName"]?.stringValue ?? "")
+                                accountID: j["accountID"]?.stringValue ?? "", userName: j["userName"]?.stringValue ?? "",
+                                type: j["userType"]?.stringValue ?? "IAMUser")
         self.init(eventID: id, eventName: name, eventSource: source, eventTime: time, readOnly: ro, accessKeyID: j["accessKeyID"]?.stringValue,
                   username: j["username"]?.stringValue,
                   resources: (j["resources"]?.arrayValue ?? []).compactMap { r in

@@ -89,13 +89,17 @@ extension AccountNodeCore {
     /// The Clean Rooms ML resource of this account whose ARN is in `member`: audited, checked to
     /// be this account's (XA-7), authorized with its tags, and only then looked up, so a caller
     /// who may not see it cannot learn whether it exists.
+    /// `resourcePolicy`: the resource's own policy, if it has one (a CAM's), evaluated with
+    /// IAM's same-account logic: the identity policies or the resource policy may allow, and an
+    /// explicit Deny in either refuses.
     func ownResource<R>(_ call: Call, _ action: String, member: String, type: String, noun: String,
-                        in table: [String: R], tags: (R) -> [String: String]) throws(AWSError) -> R {
+                        in table: [String: R], tags: (R) -> [String: String],
+                        resourcePolicy: (R) -> PolicySource? = { _ in nil }) throws(AWSError) -> R {
         let arn = try call.string(member)
         call.auditResource("AWS::CleanRoomsML::\(type)", arn)
         try requireOwnAccount(call, action, arn)
         let resource = table[arn]
-        try authorize(call, action, arn, resourceTags: resource.map(tags) ?? [:])
+        try authorize(call, action, arn, resourceTags: resource.map(tags) ?? [:], resourcePolicy: resource.flatMap(resourcePolicy))
         guard let resource else { throw AWSError(.resourceNotFound, "\(noun) \(arn) not found") }
         return resource
     }

@@ -133,7 +133,13 @@ public final class CampaignWorkload: @unchecked Sendable {
     // MARK: Set-up
 
     public static let trust = #"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"cleanrooms-ml.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#
-    public static let denyPolicy = #"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Principal":"*","Action":"*","Resource":"*"}]}"#
+    /// What a client's "block" puts on its account's CAM: every other account denied everything.
+    /// (Not its own principals: the CAM's policy binds them too, and a policy that denied them
+    /// would lock the account out of its own CAM, policy included.)
+    public func denyPolicy(owner: String) -> String {
+        let others = accounts.filter { $0 != owner }.map { "\"\($0)\"" }.joined(separator: ",")
+        return #"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Principal":{"AWS":[\#(others)]},"Action":"*","Resource":"*"}]}"#
+    }
 
     public func allowPolicy(owner: String, cam: String) -> String {
         let others = accounts.filter { $0 != owner }.map { "\"\($0)\"" }.joined(separator: ",")
@@ -246,7 +252,7 @@ public final class CampaignWorkload: @unchecked Sendable {
             return ("cleanroomsml.TagResource", ["resourceArn": args["arn"] ?? .null, "tags": .object([args["key"]?.stringValue ?? "k": args["value"] ?? "v"])], 10)
         case "block", "unblock":
             let cam = args["cam"]?.stringValue ?? ""
-            let policy = op.f == "block" ? Self.denyPolicy : allowPolicy(owner: account, cam: cam)
+            let policy = op.f == "block" ? denyPolicy(owner: account) : allowPolicy(owner: account, cam: cam)
             return ("cleanroomsml.PutConfiguredAudienceModelPolicy", ["configuredAudienceModelArn": .string(cam), "configuredAudienceModelPolicy": .string(policy)], 10)
         default:
             return ("cleanroomsml.ListAudienceGenerationJobs", [:], 10)

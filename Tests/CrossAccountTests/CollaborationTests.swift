@@ -288,6 +288,13 @@ import Wire
             #expect(bLogged["seedAudience"]?["roleArn"] == nil)
             #expect(!JSONWriter.string(bLogged).contains("s3://crm"))
             #expect(try await s.a.call("cleanroomsml.GetAudienceGenerationJob", ["audienceGenerationJobArn": .string(arnLogged)])["seedAudience"]?["sqlParameters"]?["queryString"]?.stringValue == query)
+            // A's audit record of the start hides the query's text, as CloudTrail hides sensitive parameters.
+            let events = try await s.a.call("cloudtrail.LookupEvents", ["LookupAttributes": [["AttributeKey": "EventName", "AttributeValue": "StartAudienceGenerationJob"]]])["Events"]?.arrayValue ?? []
+            let records = events.compactMap { $0["CloudTrailEvent"]?.stringValue }.compactMap { try? JSONParser.parse(Array($0.utf8)) }
+            let sqlRecords = records.filter { $0["requestParameters"]?["seedAudience"]?["sqlParameters"] != nil }
+            #expect(!sqlRecords.isEmpty)
+            for r in sqlRecords { #expect(r["requestParameters"]?["seedAudience"]?["sqlParameters"]?["queryString"] == "HIDDEN_DUE_TO_SECURITY_REASONS", "\(r)") }
+            #expect(!records.contains { JSONWriter.string($0).contains("country = 'US'") }, "the query's text is in no record")
 
             // The model owner created the collaboration: it answers the check itself, and still logs.
             let ownedByB = try await Self.create(s.b, "owned by B", members: [s.accountA], queryLog: "ENABLED")

@@ -114,3 +114,64 @@ import Wire
         }
     }
 }
+
+/// A CAM's resource policy within its own account (IAM's same-account logic).
+@Suite struct SameAccountResourcePolicyTests {
+    @Test("XA-6: within the owner's account, a Deny in the CAM's policy binds its own principals, and an Allow naming one of them grants without an identity policy")
+    func camPolicyBindsItsOwnAccount() async throws {
+        try await withCluster(accounts: 2, label: "xa6-same") { c in
+            let s = try await CrossAccountScene.prepare(c)
+            let camMember: JSON = ["configuredAudienceModelArn": .string(s.camArn)]
+            // A user of B with no policy at all, named by an Allow in the CAM's policy.
+            _ = try await s.b.call("iam.CreateUser", ["UserName": "reader"])
+            let key = try await s.b.call("iam.CreateAccessKey", ["UserName": "reader"])["AccessKey"]
+            let reader = try await c.client(1, credentials: .accessKey(key?["AccessKeyId"]?.stringValue ?? "", secret: key?["SecretAccessKey"]?.stringValue ?? ""))
+            #expect(await errorType { _ = try await reader.call("cleanroomsml.GetConfiguredAudienceModel", camMember) } == "AccessDeniedException")
+            let readerArn = "arn:aws:iam::\(s.accountB):user/reader"
+            func put(_ statements: String) async throws {
+                _ = try await s.b.call("cleanroomsml.PutConfiguredAudienceModelPolicy", ["configuredAudienceModelArn": .string(s.camArn),
+                    "configuredAudienceModelPolicy": .string(#"{"Version":"2012-10-17","Statement":[\#(statements)]}"#)])
+            }
+            try await put(#"{"Effect":"Allow","Principal":{"AWS":"\#(readerArn)"},"Action":"cleanrooms-ml:GetConfiguredAudienceModel","Resource":"\#(s.camArn)"}"#)
+            #expect(try await reader.call("cleanroomsml.GetConfiguredAudienceModel", camMember)["configuredAudienceModelArn"]?.stringValue == s.camArn,
+                    "the resource policy's Allow grants within the account")
+            #expect(await errorType { _ = try await reader.call("cleanroomsml.UpdateConfiguredAudienceModel", camMember) } == "AccessDeniedException",
+                    "only what the policy names")
+            // A Deny naming B's admin binds it on its own CAM: reading, tagging, starting on it.
+            let adminArn = "arn:aws:iam::\(s.accountB):user/admin"
+            try await put(#"{"Effect":"Deny","Principal":{"AWS":"\#(adminArn)"},"Action":["cleanrooms-ml:GetConfiguredAudienceModel","cleanrooms-ml:TagResource","cleanrooms-ml:StartAudienceGenerationJob"],"Resource":"*"}"#)
+            #expect(await errorType { _ = try await s.b.call("cleanroomsml.GetConfiguredAudienceModel", camMember) } == "AccessDeniedException")
+            #expect(await errorType { _ = try await s.b.call("cleanroomsml.TagResource", ["resourceArn": .string(s.camArn), "tags": ["k": "v"]]) } == "AccessDeniedException")
+            // The account can still manage the policy (what the Deny does not name) and lift it.
+            _ = try await s.b.call("cleanroomsml.DeleteConfiguredAudienceModelPolicy", camMember)
+            #expect(try await s.b.call("cleanroomsml.GetConfiguredAudienceModel", camMember)["configuredAudienceModelArn"]?.stringValue == s.camArn)
+        }
+    }
+}
+
+/// Audit records as CloudTrail writes them (XA-10), read back through LookupEvents.
+@Suite struct AuditRecordShapeTests {
+    @Test("XA-10: a start's record lists the job and the CAM, says who called and how (IAMUser, readOnly, eventCategory, recipientAccountId); a denied call carries its errorCode and errorMessage")
+    func recordsAsCloudTrailWritesThem() async throws {
+        try await withCluster(accounts: 2, label: "xa10-shape") { c in
+            let s = try await CrossAccountScene.prepare(c)
+            let arn = try await s.start("audited")
+            #expect(await errorType { _ = try await s.a.call("cleanroomsml.GetAudienceGenerationJob", ["audienceGenerationJobArn": .string(s.otherARN(arn))]) } == "AccessDeniedException")
+            func lookup(_ name: String) async throws -> [JSON] {
+                let events = try await s.a.call("cloudtrail.LookupEvents", ["LookupAttributes": [["AttributeKey": "EventName", "AttributeValue": .string(name)]]])["Events"]?.arrayValue ?? []
+                return events.compactMap { e in e["CloudTrailEvent"]?.stringValue.flatMap { try? JSONParser.parse(Array($0.utf8)) }.map { r in ["event": e, "record": r] } }
+            }
+            let start = try #require(try await lookup("StartAudienceGenerationJob").first)
+            let resources = Set((start["event"]?["Resources"]?.arrayValue ?? []).compactMap { $0["ResourceName"]?.stringValue })
+            #expect(resources == [arn, s.camArn], "\(resources)")
+            let record = try #require(start["record"])
+            #expect(record["userIdentity"]?["type"] == "IAMUser" && record["userIdentity"]?["userName"] == "admin")
+            #expect(record["readOnly"] == false && record["eventCategory"] == "Management" && record["recipientAccountId"]?.stringValue == s.accountA)
+            #expect(Set((record["resources"]?.arrayValue ?? []).compactMap { $0["ARN"]?.stringValue }) == [arn, s.camArn])
+            #expect(record["errorCode"] == nil)
+            let denied = try #require(try await lookup("GetAudienceGenerationJob").first?["record"])
+            #expect(denied["errorCode"] == "AccessDeniedException" && denied["errorMessage"]?.stringValue?.contains("not authorized") == true, "\(denied)")
+            #expect(denied["readOnly"] == true)
+        }
+    }
+}

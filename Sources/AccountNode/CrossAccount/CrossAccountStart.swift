@@ -30,6 +30,7 @@ enum CrossAccountStart {
         let id = core.newUUID()
         let jobArn = CleanRoomsMLHandlers.arn(core, "audience-generation-job", id)
         call.auditResource("AWS::CleanRoomsML::AudienceGenerationJob", jobArn)
+        call.auditResource("AWS::CleanRoomsML::ConfiguredAudienceModel", camArn)
         let collaboration = call.optionalString("collaborationId")
         var context: [String: ContextValue] = [:]
         if let collaboration { context["cleanrooms-ml:CollaborationId"] = .single(collaboration) }

@@ -50,12 +50,15 @@ enum AudienceJobHandlers {
         let id = core.newUUID()
         let jobArn = CleanRoomsMLHandlers.arn(core, "audience-generation-job", id)
         call.auditResource("AWS::CleanRoomsML::AudienceGenerationJob", jobArn)
+        call.auditResource("AWS::CleanRoomsML::ConfiguredAudienceModel", camArn)
         var context: [String: ContextValue] = [:]
         if let c = call.optionalString("collaborationId") { context["cleanrooms-ml:CollaborationId"] = .single(c) }
-        // XA-6, within one account: the identity policies must allow the job ARN and the CAM.
+        // XA-6, within one account: on the job ARN and on the CAM, the identity policies or the
+        // CAM's resource policy must allow, and an explicit Deny in either refuses.
         let cam = core.state.configuredAudienceModels[camArn]
-        try core.authorize(call, action, jobArn, requestTags: tags, context: context)
-        try core.authorize(call, action, camArn, resourceTags: cam?.tags ?? [:], requestTags: tags, context: context)
+        let policy = cam.flatMap(core.resourcePolicy)
+        try core.authorize(call, action, jobArn, requestTags: tags, context: context, resourcePolicy: policy)
+        try core.authorize(call, action, camArn, resourceTags: cam?.tags ?? [:], requestTags: tags, context: context, resourcePolicy: policy)
         if !tags.isEmpty { try core.authorize(call, "cleanrooms-ml:TagResource", jobArn, requestTags: tags) }
         let roleArn = seed["roleArn"]?.stringValue ?? ""
         try CleanRoomsMLHandlers.passRole(core, call, roleArn)

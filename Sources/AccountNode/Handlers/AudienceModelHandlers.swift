@@ -179,8 +179,9 @@ enum AudienceModelHandlers {
     }
 
     static func configuredModel(_ core: AccountNodeCore, _ call: Call, _ action: String) throws(AWSError) -> ConfiguredAudienceModel {
+        // Every call on a CAM goes through its resource policy too (same-account logic).
         try core.ownResource(call, action, member: "configuredAudienceModelArn", type: "ConfiguredAudienceModel", noun: "Configured audience model",
-                             in: core.state.configuredAudienceModels, tags: \.tags)
+                             in: core.state.configuredAudienceModels, tags: \.tags, resourcePolicy: core.resourcePolicy)
     }
 
     static func getConfiguredAudienceModel(_ core: AccountNodeCore, _ call: Call) throws(AWSError) -> Reply {

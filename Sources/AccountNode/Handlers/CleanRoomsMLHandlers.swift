@@ -116,7 +116,8 @@ enum CleanRoomsMLHandlers {
         let existing = tags(core, a)
         var extra: [String: ContextValue] = [:]
         if let tagKeys { extra["aws:TagKeys"] = .list(tagKeys) }
-        try core.authorize(call, action, a, resourceTags: existing ?? [:], requestTags: requestTags, context: extra)
+        let policy = core.state.configuredAudienceModels[a].flatMap(core.resourcePolicy)  // a CAM's own policy binds its tags too
+        try core.authorize(call, action, a, resourceTags: existing ?? [:], requestTags: requestTags, context: extra, resourcePolicy: policy)
         guard let existing else { throw AWSError(.resourceNotFound, "Resource \(a) not found") }
         return (a, existing)
     }

@@ -157,6 +157,9 @@ public struct AudienceGenerationJob: Codable, Sendable {
     /// Runs of this job that finished on this node (ACTIVE or CREATE_FAILED recorded here); a
     /// submitter's copy never runs.
     public var runs: Int? = nil
+    /// For an SQL seed: the id of the protected query that selected it (shared by both copies;
+    /// the owner's copy shows it only where the collaboration logs queries, PV-2).
+    public var protectedQueryIdentifier: String? = nil
 
     public var jobRole: JobRole { role ?? .local }
 }

@@ -58,6 +58,9 @@ public final class RPCClient: @unchecked Sendable {
     public private(set) var serverAccount: String = ""
     /// What the node said about the authenticated caller (`account`, `arn`, …).
     public private(set) var identity: JSON = .null
+    /// Sees every successful answer with its method (tests check each against AWS's output
+    /// shape); set before the first call.
+    public var resultObserver: (@Sendable (_ method: String, _ result: JSON) -> Void)?
 
     private let fd: Int32
     private let maxLineLength: Int
@@ -170,6 +173,12 @@ public final class RPCClient: @unchecked Sendable {
 
     /// Sends a request and waits for its answer. Blocking.
     public func call(_ method: String, _ params: JSON = [:], timeout: Double = 30) throws(RPCCallError) -> JSON {
+        let result = try blockingCall(method, params, timeout: timeout)
+        resultObserver?(method, result)
+        return result
+    }
+
+    private func blockingCall(_ method: String, _ params: JSON, timeout: Double) throws(RPCCallError) -> JSON {
         if direct { return try directCall(method, params, timeout: timeout) }
         let box = SyncBox()
         let id = try register(.sync(box))
@@ -207,6 +216,12 @@ public final class RPCClient: @unchecked Sendable {
 
     /// Sends a request and awaits its answer without blocking a thread.
     public func call(_ method: String, _ params: JSON = [:], timeout: Double = 30) async throws -> JSON {
+        let result = try await awaitCall(method, params, timeout: timeout)
+        resultObserver?(method, result)
+        return result
+    }
+
+    private func awaitCall(_ method: String, _ params: JSON, timeout: Double) async throws -> JSON {
         try await withCheckedThrowingContinuation { (cont: CheckedContinuation<JSON, Error>) in
             let id: Int
             do { id = try register(.async(cont)) } catch { cont.resume(throwing: error); return }

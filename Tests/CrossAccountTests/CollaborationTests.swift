@@ -285,7 +285,13 @@ import Wire
             let bLogged = try await s.waitFor(s.b, s.otherARN(arnLogged))
             #expect(bLogged["status"] == "ACTIVE", "the selection is a usable seed: \(bLogged)")
             #expect(bLogged["seedAudience"]?["sqlParameters"]?["queryString"]?.stringValue == query)
-            #expect(bLogged["seedAudience"]?["roleArn"] == nil)
+            // The model requires a role in the seed: B's view names its own CAM's output role, never A's.
+            #expect(bLogged["seedAudience"]?["roleArn"]?.stringValue == "arn:aws:iam::\(s.accountB):role/ml")
+            #expect(!JSONWriter.string(bLogged).contains(s.roleA))
+            // Both copies name the protected query that selected the seed.
+            let aLogged = try await s.a.call("cleanroomsml.GetAudienceGenerationJob", ["audienceGenerationJobArn": .string(arnLogged)])
+            #expect(aLogged["protectedQueryIdentifier"]?.stringValue != nil)
+            #expect(bLogged["protectedQueryIdentifier"] == aLogged["protectedQueryIdentifier"])
             #expect(!JSONWriter.string(bLogged).contains("s3://crm"))
             #expect(try await s.a.call("cleanroomsml.GetAudienceGenerationJob", ["audienceGenerationJobArn": .string(arnLogged)])["seedAudience"]?["sqlParameters"]?["queryString"]?.stringValue == query)
             // A's audit record of the start hides the query's text, as CloudTrail hides sensitive parameters.
@@ -310,7 +316,7 @@ import Wire
             let bUnlogged = try await s.waitFor(s.b, s.otherARN(arnUnlogged))
             let bS3 = try await s.waitFor(s.b, s.otherARN(arnS3))
             #expect(bUnlogged["status"] == "ACTIVE")
-            #expect(bUnlogged["seedAudience"] == nil)
+            #expect(bUnlogged["seedAudience"] == nil && bUnlogged["protectedQueryIdentifier"] == nil)
             #expect(Set(bUnlogged.objectValue?.keys ?? [:].keys) == Set(bS3.objectValue?.keys ?? [:].keys), "the same members either way")
             #expect(!JSONWriter.string(bUnlogged).lowercased().contains("select"))
 

@@ -56,8 +56,10 @@ public final class TestCluster: @unchecked Sendable {
     /// A client of account `index`'s node, authenticated as its bootstrap admin (or `credentials`).
     public func client(_ index: Int = 0, credentials: ClientCredentials? = nil, timeout: Double = 10) async throws -> RPCClient {
         let a = account(index)
-        return try await RPCClient.connectAsync(host: a.host, port: UInt16(a.port),
-                                                credentials: credentials ?? .accessKey(a.admin.accessKeyId, secret: a.admin.secretAccessKey), timeout: timeout)
+        let client = try await RPCClient.connectAsync(host: a.host, port: UInt16(a.port),
+                                                      credentials: credentials ?? .accessKey(a.admin.accessKeyId, secret: a.admin.secretAccessKey), timeout: timeout)
+        client.resultObserver = OutputShapes.check
+        return client
     }
 
     /// A bare connection to account `index`'s node, authenticated as its bootstrap admin.

@@ -56,10 +56,12 @@ enum CrossAccountStart {
         let includeSeed = call.bool("includeSeedInOutput") ?? false
         let description = call.optionalString("description")
         // A's copy, committed when B accepts: the request's tags only (TG-2), and the seed as A gave it.
-        let job = AudienceGenerationJob(arn: jobArn, id: id, name: name, description: description, configuredAudienceModelArn: camArn,
+        var job = AudienceGenerationJob(arn: jobArn, id: id, name: name, description: description, configuredAudienceModelArn: camArn,
                                         collaborationId: collaboration, includeSeedInOutput: includeSeed, seedAudience: seed, status: "CREATE_PENDING",
                                         statusDetails: nil, metrics: nil, tags: tags, startedBy: core.config.account.rawValue,
                                         createTime: call.now, updateTime: call.now, candidates: nil, plan: nil, counterpart: owner, role: .submitter)
+        // An SQL seed is selected by a protected query: both copies name it.
+        if selection != nil { job.protectedQueryIdentifier = core.newUUID() }
         core.emit(.startIntentLogged(StartIntent(jobID: id, name: name, owner: owner, createdAt: call.now)))
         let p = call.caller.principal
         // PV-1: the seed's bytes go, its location does not.
@@ -67,6 +69,7 @@ enum CrossAccountStart {
             "jobID": .string(id), "name": .string(name), "configuredAudienceModelArn": .string(camArn),
             "collaborationId": collaboration.map { .string($0) }, "description": description.map { .string($0) },
             "includeSeedInOutput": .bool(includeSeed), "requestTags": .object(tags.mapValues { .string($0) }),
+            "protectedQueryIdentifier": job.protectedQueryIdentifier.map { .string($0) },
             "principal": .compactObject(["arn": .string(p.arn), "kind": .string(p.kind.rawValue), "name": p.name.map { .string($0) },
                                          "userID": p.userID.map { .string($0) }, "roleARN": p.roleARN.map { .string($0) },
                                          "tags": .object(call.caller.tags.mapValues { .string($0) })]),
@@ -219,20 +222,24 @@ enum CrossAccountStart {
         let job = AudienceGenerationJob(arn: jobArn, id: id, name: localName, description: request.optionalString("description"),
                                         configuredAudienceModelArn: camArn, collaborationId: collaboration,
                                         includeSeedInOutput: request.params["includeSeedInOutput"]?.boolValue ?? false,
-                                        seedAudience: loggedQuery(request, validated),
+                                        seedAudience: loggedQuery(request, validated, cam: cam),
                                         status: "CREATE_PENDING", statusDetails: nil, metrics: nil, tags: jobTags, startedBy: request.from,
                                         createTime: request.now, updateTime: request.now, candidates: nil, plan: plan,
-                                        counterpart: request.from, role: .owner)
+                                        counterpart: request.from, role: .owner,
+                                        protectedQueryIdentifier: request.optionalString("protectedQueryIdentifier").map { String($0.prefix(64)) })
         core.emit(.audienceGenerationJobCreated(job))
         core.startWork(JobWork.generation(job, plan))
         return .result(JobReplication.statusPayload(core, job))
     }
 
     /// PV-2: what the owner's copy shows of the seed: an SQL seed's query when the collaboration
-    /// (as its creator says) logs queries; otherwise nothing, not even that it was SQL.
-    static func loggedQuery(_ request: PeerRequest, _ validated: CollaborationCheck.Passed?) -> JSON {
+    /// (as its creator says) logs queries; otherwise nothing, not even that it was SQL. The
+    /// model's `AudienceGenerationJobDataSource` requires a `roleArn`, and the submitter's role is
+    /// not the owner's to see: the owner's view names the role that acted on its side of the job,
+    /// its CAM's output role.
+    static func loggedQuery(_ request: PeerRequest, _ validated: CollaborationCheck.Passed?, cam: ConfiguredAudienceModel) -> JSON {
         guard let query = request.optionalString("seedQuery"), validated?.queryLogStatus == "ENABLED" else { return .null }
-        return ["sqlParameters": ["queryString": .string(query)]]
+        return .compactObject(["sqlParameters": ["queryString": .string(query)], "roleArn": cam.outputConfig["roleArn"]])
     }
 
     /// The principal of A that made the request, as A's node described it.

@@ -24,6 +24,7 @@ enum AudienceJobHandlers {
             // PV-3: the owner's copy of another account's job shows no seed, except (PV-2) an
             // SQL seed's query when the collaboration logs queries.
             if j.jobRole != .owner || !j.seedAudience.isNull { o["seedAudience"] = j.seedAudience }
+            if let q = j.protectedQueryIdentifier, j.jobRole != .owner || !j.seedAudience.isNull { o["protectedQueryIdentifier"] = .string(q) }
             if let s = j.statusDetails { o["statusDetails"] = s.json }
             if let m = j.metrics { o["metrics"] = m }
             if !j.tags.isEmpty { o["tags"] = .object(j.tags.mapValues { .string($0) }) }
@@ -84,10 +85,11 @@ enum AudienceJobHandlers {
         let plan = GenerationPlan(modelFile: model.id, seed: objects, minMatchingSeedSize: cam.minMatchingSeedSize ?? 25,
                                   sizeType: sizes?["audienceSizeType"]?.stringValue ?? "ABSOLUTE",
                                   bins: (sizes?["audienceSizeBins"]?.arrayValue ?? []).compactMap(\.intValue), selection: selection)
-        let job = AudienceGenerationJob(arn: jobArn, id: id, name: name, description: call.optionalString("description"), configuredAudienceModelArn: camArn,
+        var job = AudienceGenerationJob(arn: jobArn, id: id, name: name, description: call.optionalString("description"), configuredAudienceModelArn: camArn,
                                         collaborationId: call.optionalString("collaborationId"), includeSeedInOutput: call.bool("includeSeedInOutput") ?? false,
                                         seedAudience: seed, status: "CREATE_PENDING", statusDetails: nil, metrics: nil, tags: jobTags,
                                         startedBy: core.config.account.rawValue, createTime: call.now, updateTime: call.now, candidates: nil, plan: plan)
+        if selection != nil { job.protectedQueryIdentifier = core.newUUID() }
         core.emit(.audienceGenerationJobCreated(job))
         core.startWork(JobWork.generation(job, plan))
         return .result(["audienceGenerationJobArn": .string(jobArn)])

@@ -10,6 +10,26 @@ enum JobWork {
                           minMatchingSeedSize: plan.minMatchingSeedSize, includeSeed: job.includeSeedInOutput, sizeType: plan.sizeType, bins: plan.bins)
     }
 
+    /// Begins a job's delete, as AWS shows one (XA-8): this account's copy takes `status`
+    /// (`DELETE_PENDING` where the delete was asked for, `DELETE_IN_PROGRESS` where it arrived
+    /// from the other account), its work stops at once, exports of it are refused with a
+    /// `ConflictException`, and once that state is durable `finishDelete` removes the job and
+    /// everything that belongs to it. A job already being deleted is left as it is; nothing
+    /// leads out of a delete state (`NodeState.apply`).
+    static func beginDelete(_ core: AccountNodeCore, _ job: AudienceGenerationJob, status: String) {
+        guard !JobStatusOrder.isDeleting(job.status) else { return }
+        core.emit(.audienceGenerationJobStatus(arn: job.arn, status: status, details: nil, metrics: nil, candidates: nil, at: core.clock))
+        for e in core.state.audienceExportJobs.values where e.audienceGenerationJobArn == job.arn { core.cancelWork(e.id) }
+        core.cancelWork(job.arn)
+        core.setTimer(.finishDelete(jobID: job.id), at: core.clock)
+    }
+
+    /// The second half of a delete: the job is gone, with its data.
+    static func finishDelete(_ core: AccountNodeCore, jobID: String) {
+        guard let job = core.state.job(id: jobID), JobStatusOrder.isDeleting(job.status) else { return }
+        deleteEverything(core, job)
+    }
+
     /// Deletes a job and everything that belongs to it: its audience, its exports and their
     /// output objects; work in progress is cancelled.
     static func deleteEverything(_ core: AccountNodeCore, _ job: AudienceGenerationJob) {
@@ -81,7 +101,8 @@ extension AccountNodeCore {
                                                   metrics: nil, candidates: nil, at: now))
             }
         case .audienceExported(let id, let r):
-            guard let e = state.audienceExportJobs[id], e.status != "ACTIVE", let job = state.audienceGenerationJobs[e.audienceGenerationJobArn] else { break }
+            guard let e = state.audienceExportJobs[id], e.status != "ACTIVE", let job = state.audienceGenerationJobs[e.audienceGenerationJobArn],
+                  !JobStatusOrder.isDeleting(job.status) else { break }
             switch r {
             case .success(let csv):
                 finishExport(e, job, csv, now: now)
@@ -131,7 +152,7 @@ extension AccountNodeCore {
             if let plan = j.plan { startWork(JobWork.generation(j, plan)) }
         }
         for e in state.audienceExportJobs.values.sorted(by: { $0.id < $1.id }) where e.status == "CREATE_PENDING" || e.status == "CREATE_IN_PROGRESS" {
-            if let j = state.audienceGenerationJobs[e.audienceGenerationJobArn], j.jobRole != .submitter { startWork(.exportAudience(exportID: e.id, audienceFile: j.id, count: e.count)) }
+            if let j = state.audienceGenerationJobs[e.audienceGenerationJobArn], j.jobRole != .submitter, !JobStatusOrder.isDeleting(j.status) { startWork(.exportAudience(exportID: e.id, audienceFile: j.id, count: e.count)) }
         }
         return effectsOfInternalStep()
     }

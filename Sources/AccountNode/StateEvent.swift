@@ -161,6 +161,8 @@ extension NodeState {
             indexJob(j)
         case .audienceGenerationJobStatus(let arn, let status, let details, let metrics, let candidates, let at):
             guard var j = audienceGenerationJobs[arn] else { break }
+            // A delete, once begun, is never undone: no status leads out of a delete state.
+            if JobStatusOrder.isDeleting(j.status) && !JobStatusOrder.isDeleting(status) { break }
             if j.jobRole != .submitter, status == "ACTIVE" || status == "CREATE_FAILED", j.status != status { j.runs = (j.runs ?? 0) + 1 }
             j.status = status
             j.statusDetails = details

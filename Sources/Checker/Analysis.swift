@@ -76,6 +76,10 @@ public enum Checker {
         let okDeletes = deletes.filter(\.ok)
         var flagged: [String] = []
         var results: [InvariantResult] = []
+        /// A read that found the job, not being deleted (a copy in a delete state is on its way out).
+        func sawLive(_ op: Operation) -> Bool {
+            op.result["present"]?.boolValue == true && !isDeleting(op.result["status"]?.stringValue)
+        }
 
         // 1. Both copies or neither.
         do {
@@ -145,7 +149,7 @@ public enum Checker {
                 guard let ack = ackOf[id], op.invokedWall > ack else { continue }
                 checked += 1
                 let key = "\(op.account)|\(id)"
-                let present = op.result["present"]?.boolValue ?? false
+                let present = sawLive(op)
                 if !present {
                     if goneSeen[key] == nil { goneSeen[key] = (op.completedWall ?? op.invokedWall, "a read saw it gone") }
                 } else if let gone = goneSeen[key], op.invokedWall > gone.time {
@@ -155,6 +159,38 @@ public enum Checker {
             }
             results.append(InvariantResult(id: "no-resurrection", requirements: "XA-8",
                                            statement: "a deleted job never comes back: once a read sees it gone, or the account's node has acknowledged the other side's delete, no later read sees it", checked: checked, problems: problems))
+        }
+
+        // 3b. Delete states: once a read saw a copy in a delete state, no later read there sees it
+        // in another state; and no copy is left in a delete state once the cluster has settled.
+        do {
+            var problems: [String] = []
+            var checked = 0
+            var deletingSeen: [String: Operation] = [:]
+            for op in ops where op.f == "get" && op.ok {
+                guard let arn = op.args["arn"]?.stringValue, op.result["present"]?.boolValue == true else { continue }
+                let key = "\(op.account)|\(jobID(arn))"
+                let status = op.result["status"]?.stringValue
+                if isDeleting(status) {
+                    checked += 1
+                    if deletingSeen[key] == nil { deletingSeen[key] = op }
+                } else if let first = deletingSeen[key], let seen = first.completed, op.invoked > seen {
+                    problems.append("job \(jobID(arn)): in \(op.account) a read saw it \(first.result["status"]?.stringValue ?? "") at \(fmt(seen)), then \(status ?? "?") at \(fmt(op.invoked)) (process \(op.process))")
+                    flagged.append(jobID(arn))
+                }
+            }
+            for d in all {
+                for c in d.copies {
+                    checked += 1
+                    if isDeleting(c.status) {
+                        problems.append("job \(c.id): \(d.account)'s copy is still \(c.status) after the cluster settled")
+                        flagged.append(c.id)
+                    }
+                }
+            }
+            results.append(InvariantResult(id: "delete-states", requirements: "XA-8",
+                                           statement: "a copy in a delete state never shows another state again, and no copy is left in one once the cluster has settled",
+                                           checked: checked, problems: problems))
         }
 
         // 4. Names: the owner's copy is SUBMITTER-NAME; names are unique in each account.
@@ -330,7 +366,7 @@ public enum Checker {
         }
         for op in ops where op.ok && op.f == "get" {
             guard let arn = op.args["arn"]?.stringValue, let ack = ackWall[jobID(arn)], ack.account != op.account,
-                  op.invokedWall > ack.wall, op.result["present"]?.boolValue == true else { continue }
+                  op.invokedWall > ack.wall, op.result["present"]?.boolValue == true, !isDeleting(op.result["status"]?.stringValue) else { continue }
             f.staleReads += 1
         }
         for op in ops {
@@ -363,3 +399,6 @@ public enum Checker {
 extension String {
     func leftPadded(_ n: Int) -> String { count >= n ? self : String(repeating: "0", count: n - count) + self }
 }
+
+/// The delete states of a job (`DELETE_PENDING`, `DELETE_IN_PROGRESS`, `DELETE_FAILED`).
+func isDeleting(_ status: String?) -> Bool { status?.hasPrefix("DELETE_") ?? false }

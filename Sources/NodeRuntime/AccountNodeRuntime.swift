@@ -306,7 +306,9 @@ public final class AccountNodeRuntime: NodeServerDelegate, @unchecked Sendable {
             case .startWork(let w): work.submit(w)
             case .cancelWork(let id): work.cancel(id)
             case .sendPeer(let m): sendPeer(m)
-            case .setTimer(let timer, let at):
+            case .setTimer(let timer, var at):
+                // An injected fault (admin.SetDeleteDelay) may hold deletes in their delete state.
+                if case .finishDelete = timer { at += options.faults.deleteDelay }
                 loop.after(max(0, at - Date().timeIntervalSince1970)) { [weak self] in
                     guard let self else { return }
                     self.perform(self.core.timerFired(timer, now: Date().timeIntervalSince1970))
@@ -501,7 +503,7 @@ public final class AccountNodeRuntime: NodeServerDelegate, @unchecked Sendable {
             deliver(.error(AWSError(.accessDenied, "admin.* methods are for the account's bootstrap administrator (\(config.admin.userName)) only")), conn: conn.id, id: id)
             return
         }
-        if method.hasPrefix("admin.") && ["SetLinkFault", "HealLinks", "ArmFailpoint", "DisarmFailpoint", "SetWorkDelay", "ListFaults"].contains(String(method.dropFirst(6))) {
+        if method.hasPrefix("admin.") && ["SetLinkFault", "HealLinks", "ArmFailpoint", "DisarmFailpoint", "SetWorkDelay", "SetDeleteDelay", "ListFaults"].contains(String(method.dropFirst(6))) {
             switch options.faults.handle(method, params) {
             case .success(let r): deliver(.result(r), conn: conn.id, id: id)
             case .failure(let error): deliver(.error(error), conn: conn.id, id: id)

@@ -28,6 +28,9 @@ public final class Faults: @unchecked Sendable {
     private(set) var failpoints: Set<String> = []
     /// Seconds each run or export takes at least (read by the work thread).
     let workDelay = Mutex<Double>(0)
+    /// Seconds a job stays in its delete state before it is removed (normally 0: as soon as
+    /// the state is durable), to act while a delete is in progress.
+    private(set) var deleteDelay = 0.0
     private var rng = SystemRandomNumberGenerator()
 
     public init(failpoints: Set<String> = []) { self.failpoints = failpoints }
@@ -53,7 +56,8 @@ public final class Faults: @unchecked Sendable {
     }
 
     /// `admin.SetLinkFault {peer, drop}`, `admin.HealLinks {peer?}`, `admin.ArmFailpoint {name}`,
-    /// `admin.DisarmFailpoint {name}`, `admin.SetWorkDelay {seconds}`, `admin.ListFaults`.
+    /// `admin.DisarmFailpoint {name}`, `admin.SetWorkDelay {seconds}`, `admin.SetDeleteDelay {seconds}`,
+    /// `admin.ListFaults`.
     func handle(_ method: String, _ params: JSON) -> Result<JSON, AWSError> {
         switch method {
         case "admin.SetLinkFault":
@@ -79,13 +83,16 @@ public final class Faults: @unchecked Sendable {
         case "admin.SetWorkDelay":
             guard let s = params["seconds"]?.numberValue, s >= 0, s <= 3600 else { return .failure(AWSError(.validation, "admin.SetWorkDelay takes seconds (0 to 3600)")) }
             workDelay.withLock { $0 = s }
+        case "admin.SetDeleteDelay":
+            guard let s = params["seconds"]?.numberValue, s >= 0, s <= 3600 else { return .failure(AWSError(.validation, "admin.SetDeleteDelay takes seconds (0 to 3600)")) }
+            deleteDelay = s
         case "admin.ListFaults":
             break
         default:
             return .failure(AWSError(AWSErrorCode("UnknownOperationException", 404), "Method not found: \(method)"))
         }
         return .success(["links": .object(links.mapValues(\.json)), "failpoints": .array(failpoints.sorted().map { .string($0) }),
-                         "workDelaySeconds": .number(workDelay.withLock { $0 })])
+                         "workDelaySeconds": .number(workDelay.withLock { $0 }), "deleteDelaySeconds": .number(deleteDelay)])
     }
 }
 

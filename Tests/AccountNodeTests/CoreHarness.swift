@@ -38,6 +38,9 @@ final class CoreHarness {
     var timers: [(id: TimerID, at: Double)] = []
     /// Failpoints the core passed, in order.
     var failpoints: [Failpoint] = []
+    /// Holds deletes in their delete state (a real shell finishes them at once: `finishDelete`
+    /// timers are due when set), so a test can look at a job being deleted.
+    var holdDeletes = false
 
     /// Performs effects as the shell does; a commit is durable at once, so what the core's gate
     /// held for it is performed right after.
@@ -64,6 +67,7 @@ final class CoreHarness {
             }
         }
         if !released.isEmpty, let r = perform(released) { reply = r }
+        if !holdDeletes { fire { if case .finishDelete = $0 { return true } else { return false } } }
         return reply
     }
 

@@ -230,6 +230,41 @@ import Testing
         #expect(p.b.blobs.count == before)
     }
 
+    @Test("XA-8: delete states: the deleting side shows DELETE_PENDING, the other DELETE_IN_PROGRESS, exports are refused with a ConflictException, nothing leads back to ACTIVE, and then both copies are gone")
+    func deleteStates() throws {
+        let p = try CorePair()
+        let arnA = try p.start("j")
+        let arnB = CorePair.other(arnA)
+        p.finishRun(arnB)
+        p.pump()
+        #expect(p.job(p.b, arnB)?["status"] == "ACTIVE" && p.job(p.a, arnA)?["status"] == "ACTIVE")
+        let size: JSON = ["type": "ABSOLUTE", "value": 5]
+        p.a.holdDeletes = true
+        p.b.holdDeletes = true
+        try p.a.call("cleanroomsml.DeleteAudienceGenerationJob", ["audienceGenerationJobArn": .string(arnA)])
+        #expect(p.job(p.a, arnA)?["status"] == "DELETE_PENDING", "the deleting side answers at once, its copy being deleted")
+        #expect { try p.a.call("cleanroomsml.StartAudienceExportJob", ["audienceGenerationJobArn": .string(arnA), "name": "x", "audienceSize": size]) }
+            throws: { ($0 as? AWSError)?.code.name == "ConflictException" }
+        // Deleting again is not an error, and changes nothing.
+        try p.a.call("cleanroomsml.DeleteAudienceGenerationJob", ["audienceGenerationJobArn": .string(arnA)])
+        p.collect()
+        p.pump(limit: 1)  // the delete reaches B
+        #expect(p.job(p.b, arnB)?["status"] == "DELETE_IN_PROGRESS")
+        #expect { try p.b.call("cleanroomsml.StartAudienceExportJob", ["audienceGenerationJobArn": .string(arnB), "name": "y", "audienceSize": size]) }
+            throws: { ($0 as? AWSError)?.code.name == "ConflictException" }
+        // A late status (a run finishing, a push) cannot bring the copy back to ACTIVE.
+        p.b.perform(p.b.core.workFinished(.audienceGenerated(jobArn: arnB, .success(.init(relevance: [0.5], recall: 0.5, candidates: 10, matchedSeeds: 5))), now: p.b.now))
+        #expect(p.job(p.b, arnB)?["status"] == "DELETE_IN_PROGRESS")
+        // Then each side finishes its delete: both copies are gone.
+        p.a.holdDeletes = false
+        p.b.holdDeletes = false
+        p.a.fire { if case .finishDelete = $0 { return true } else { return false } }
+        p.b.fire { if case .finishDelete = $0 { return true } else { return false } }
+        p.pump()
+        #expect(p.job(p.a, arnA) == nil && p.job(p.b, arnB) == nil)
+        #expect(p.a.core.state.audienceGenerationJobs.isEmpty && p.b.core.state.audienceGenerationJobs.isEmpty)
+    }
+
     @Test("XA-8: the outbox retries with capped exponential backoff and jitter until acknowledged; a duplicate delete is harmless")
     func outboxBackoff() throws {
         let p = try CorePair()

@@ -160,6 +160,33 @@ import Testing
         #expect(Self.broken(r) == ["names", "no-location-leaks", "tags", "one-run", "audit"], "\(TextReport.render(r))")
     }
 
+    @Test("XA-8: delete states: a read that sees a copy being deleted counts as seeing it gone; a copy back to ACTIVE after a delete state, or left in one at the end, is broken")
+    func deleteStates() {
+        // Being deleted is not being there: a read of DELETE_IN_PROGRESS after the delete is no resurrection.
+        let ok = Builder()
+        ok.op("0", Self.a, "start", ["name": "j"], .ok, ["arn": .string(Self.arnA)])
+        ok.op("0", Self.a, "delete", ["arn": .string(Self.arnA)], .ok)
+        ok.op("1", Self.b, "get", ["arn": .string(Self.arnB)], .ok, ["present": true, "status": "DELETE_IN_PROGRESS"])
+        ok.op("1", Self.b, "get", ["arn": .string(Self.arnB)], .ok, ["present": false])
+        let fine = Self.result(ok, [Self.dump(Self.a, tombstoneAt: 1), Self.dump(Self.b, tombstoneAt: 1)])
+        #expect(!Self.broken(fine).contains("delete-states") && !Self.broken(fine).contains("no-resurrection"), "\(TextReport.render(fine))")
+        #expect(fine.figures.staleReads == 0)
+
+        // DELETE_IN_PROGRESS, then ACTIVE again: broken.
+        let back = Builder()
+        back.op("0", Self.a, "start", ["name": "j"], .ok, ["arn": .string(Self.arnA)])
+        back.op("1", Self.b, "get", ["arn": .string(Self.arnB)], .ok, ["present": true, "status": "DELETE_IN_PROGRESS"])
+        back.op("1", Self.b, "get", ["arn": .string(Self.arnB)], .ok, ["present": true, "status": "ACTIVE"])
+        let r1 = Self.result(back, [Self.dump(Self.a), Self.dump(Self.b)])
+        #expect(Self.broken(r1).contains("delete-states"), "\(TextReport.render(r1))")
+
+        // A copy still DELETE_PENDING once the cluster settled: broken.
+        var stuck = Self.copy(Self.a, role: "submitter", name: "j")
+        stuck["status"] = "DELETE_PENDING"
+        let r2 = Self.result(Builder(), [Self.dump(Self.a, copies: [stuck]), Self.dump(Self.b, copies: [Self.copy(Self.b, role: "owner", name: "\(Self.a)-j")])])
+        #expect(Self.broken(r2).contains("delete-states"), "\(TextReport.render(r2))")
+    }
+
     @Test("SIM-4: a node whose final state is missing makes the verdict unknown (exit 2), whatever else held")
     func unknown() {
         let h = Builder()

@@ -175,3 +175,34 @@ import Wire
         }
     }
 }
+
+/// Delete states as AWS shows them, on real nodes (`admin.SetDeleteDelay` holds each delete in
+/// its state long enough to look at it).
+@Suite struct DeleteStateTests {
+    @Test("XA-8: the deleting side answers at once and shows DELETE_PENDING, the other side DELETE_IN_PROGRESS; both refuse exports with ConflictException; then both copies are gone")
+    func deleteStatesOnRealNodes() async throws {
+        try await withCluster(accounts: 2, label: "xa8-states") { c in
+            let s = try await CrossAccountScene.prepare(c)
+            let arn = try await s.start("to-delete")
+            #expect(try await s.waitFor(s.b, s.otherARN(arn))["status"] == "ACTIVE")
+            #expect(try await s.waitFor(s.a, arn)["status"] == "ACTIVE")
+            for node in [s.a, s.b] { _ = try await node.call("admin.SetDeleteDelay", ["seconds": 3]) }
+            _ = try await s.a.call("cleanroomsml.DeleteAudienceGenerationJob", ["audienceGenerationJobArn": .string(arn)])
+            #expect(await CrossAccountScene.get(s.a, arn).job?["status"] == "DELETE_PENDING")
+            #expect(try await eventually { await CrossAccountScene.get(s.b, s.otherARN(arn)).job?["status"] == "DELETE_IN_PROGRESS" })
+            let size: JSON = ["type": "ABSOLUTE", "value": 20]
+            for (node, target) in [(s.a, arn), (s.b, s.otherARN(arn))] {
+                let refused = await errorType {
+                    _ = try await node.call("cleanroomsml.StartAudienceExportJob", ["audienceGenerationJobArn": .string(target), "name": "late", "audienceSize": size])
+                }
+                #expect(refused == "ConflictException", "\(target)")
+            }
+            // Deleting again while the delete is in progress is not an error.
+            _ = try await s.a.call("cleanroomsml.DeleteAudienceGenerationJob", ["audienceGenerationJobArn": .string(arn)])
+            #expect(try await s.waitGone(s.a, arn))
+            #expect(try await s.waitGone(s.b, s.otherARN(arn)))
+            let settledA = try await DeleteTests.settled(s.a), settledB = try await DeleteTests.settled(s.b)
+            #expect(settledA && settledB)
+        }
+    }
+}

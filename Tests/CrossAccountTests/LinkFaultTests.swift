@@ -47,7 +47,8 @@ import Wire
             #expect(try await s.b.call("admin.Status")["audienceGenerationJobs"] == 1)
             try await c.restart(0)
             let a = try await c.client(0)
-            #expect(await CrossAccountScene.get(a, arnA).error == "ResourceNotFoundException")
+            let afterRestart = await CrossAccountScene.get(a, arnA)
+            #expect(afterRestart.error == "ResourceNotFoundException", "\(String(describing: afterRestart))")
             #expect(try await DeleteTests.settled(s.b), "the logged delete never reached B")
             #expect(try await DeleteTests.settled(a))
         }

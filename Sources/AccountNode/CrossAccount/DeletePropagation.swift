@@ -13,7 +13,7 @@ import JSON
 enum DeletePropagation {
     /// A client's delete of a job shared with another account (authorization already done).
     static func deleteShared(_ core: AccountNodeCore, _ job: AudienceGenerationJob, now: Double) {
-        JobWork.deleteEverything(core, job)
+        JobWork.beginDelete(core, job, status: "DELETE_PENDING")
         tombstone(core, jobID: job.id, counterpart: job.counterpart ?? "", now: now, tellCounterpart: true)
     }
 
@@ -37,7 +37,7 @@ enum DeletePropagation {
         if let job = core.state.job(id: id) {
             // Only the account that shares the job can delete it here.
             guard job.counterpart == request.from else { throw AWSError(.accessDenied, "Job \(id) is not shared with account \(request.from)") }
-            JobWork.deleteEverything(core, job)
+            JobWork.beginDelete(core, job, status: "DELETE_IN_PROGRESS")
         }
         core.earlyStatus[id] = nil
         // Even for a job this node has never seen: the start may still be on its way.
@@ -49,7 +49,7 @@ enum DeletePropagation {
     /// The other node removed its copy because sync found this side had deleted it (or never
     /// had it): no message back.
     static func deleteLocally(_ core: AccountNodeCore, _ job: AudienceGenerationJob, now: Double) {
-        JobWork.deleteEverything(core, job)
+        JobWork.beginDelete(core, job, status: "DELETE_IN_PROGRESS")
         tombstone(core, jobID: job.id, counterpart: job.counterpart ?? "", now: now, tellCounterpart: false)
     }
 }

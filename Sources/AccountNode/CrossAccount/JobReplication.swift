@@ -56,6 +56,7 @@ enum JobReplication {
 
     /// A's `StartAudienceExportJob` on its copy: B runs it; A records it once B accepts.
     static func beginExport(_ core: AccountNodeCore, _ call: Call, _ job: AudienceGenerationJob, name: String, size: JSON) throws(AWSError) -> Reply {
+        try AudienceJobHandlers.refuseIfDeleting(job)
         guard job.status == "ACTIVE", let owner = job.counterpart else {
             throw AWSError(.validation, "Audience generation job \(job.arn) is \(job.status); only an ACTIVE job's audience can be exported")
         }
@@ -103,9 +104,11 @@ enum JobReplication {
         let id = try request.jobID()
         let exportID = try request.jobID("exportID")
         let name = try request.string("name")
-        guard let job = core.state.job(id: id), job.counterpart == request.from, job.jobRole == .owner, core.state.tombstones[id] == nil else {
+        guard let job = core.state.job(id: id), job.counterpart == request.from, job.jobRole == .owner else {
             throw AWSError(.resourceNotFound, "Audience generation job \(id) not found")
         }
+        try AudienceJobHandlers.refuseIfDeleting(job)
+        guard core.state.tombstones[id] == nil else { throw AWSError(.resourceNotFound, "Audience generation job \(id) not found") }
         if let existing = core.state.audienceExportJobs[exportID] {
             guard existing.requestedBy == request.from, existing.audienceGenerationJobArn == job.arn else { throw AWSError(.conflict, "Export \(exportID) already exists") }
             return .result(exportPayload(job, existing))
@@ -157,8 +160,8 @@ extension AccountNodeCore {
         var touched: Set<String> = []
         for event in events {
             switch event {
-            case .audienceGenerationJobStatus(let arn, _, _, _, _, _):
-                guard let job = state.audienceGenerationJobs[arn], job.jobRole == .owner, let peer = job.counterpart else { continue }
+            case .audienceGenerationJobStatus(let arn, let status, _, _, _, _):
+                guard !JobStatusOrder.isDeleting(status), let job = state.audienceGenerationJobs[arn], job.jobRole == .owner, let peer = job.counterpart else { continue }
                 pushes.add(job: job.id, for: peer)
                 touched.insert(peer)
             case .audienceExportJobStatus(let id, _, _, _, _):

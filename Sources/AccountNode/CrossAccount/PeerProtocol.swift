@@ -89,6 +89,8 @@ extension AccountNodeCore {
             if let entry = state.outbox[entryID] { Outbox.deliver(self, entry) }
         case .messageTimeout(let token):
             return peerAnswered(token, .unreachable("no answer within its time-out"), now: now)
+        case .finishDelete(let id):
+            JobWork.finishDelete(self, jobID: id)
         }
         return effectsOfInternalStep()
     }
@@ -110,6 +112,10 @@ extension AccountNodeCore {
     public func resumeAfterRecovery(now: Double) -> [Effect] {
         clock = now
         setTimer(.sync, at: now + config.crossAccount.syncInterval)
+        // Deletes begun before the node stopped end now.
+        for j in state.audienceGenerationJobs.values.sorted(by: { $0.arn < $1.arn }) where JobStatusOrder.isDeleting(j.status) {
+            setTimer(.finishDelete(jobID: j.id), at: now)
+        }
         for intent in state.startIntents.values.sorted(by: { $0.createdAt < $1.createdAt }) {
             emit(.startIntentResolved(jobID: intent.jobID))
             DeletePropagation.tombstone(self, jobID: intent.jobID, counterpart: intent.owner, now: now, tellCounterpart: true)
@@ -168,6 +174,9 @@ enum JobStatusOrder {
         default: return nil
         }
     }
+
+    /// The delete states (XA-8): a job in one is on its way out and never comes back to another.
+    static func isDeleting(_ status: String) -> Bool { status.hasPrefix("DELETE_") }
 
     static func isForward(from old: String, to new: String) -> Bool {
         guard let n = rank(new) else { return false }

@@ -43,12 +43,15 @@ public enum TimerID: Hashable, Sendable, CustomStringConvertible {
     case outboxRetry(entryID: String)
     /// No answer to this message within its time-out: it counts as unreachable.
     case messageTimeout(MessageToken)
+    /// A job's delete state is durable: remove the job and everything that belongs to it.
+    case finishDelete(jobID: String)
 
     public var description: String {
         switch self {
         case .sync: return "sync"
         case .outboxRetry(let id): return "outbox-retry:\(id)"
         case .messageTimeout(let t): return "timeout:\(t)"
+        case .finishDelete(let id): return "finish-delete:\(id)"
         }
     }
 }

@@ -149,7 +149,7 @@ enum AudienceJobHandlers {
         if j.counterpart != nil {
             DeletePropagation.deleteShared(core, j, now: call.now)
         } else {
-            JobWork.deleteEverything(core, j)
+            JobWork.beginDelete(core, j, status: "DELETE_PENDING")
         }
         return .result([:])
     }
@@ -182,6 +182,7 @@ enum AudienceJobHandlers {
 
     /// How many users an export of `size` writes; the size must be one the CAM allows.
     static func exportCount(_ j: AudienceGenerationJob, _ size: JSON) throws(AWSError) -> Int {
+        try refuseIfDeleting(j)
         guard j.status == "ACTIVE", let candidates = j.candidates, let plan = j.plan else {
             throw AWSError(.validation, "Audience generation job \(j.arn) is \(j.status); only an ACTIVE job's audience can be exported")
         }
@@ -190,6 +191,12 @@ enum AudienceJobHandlers {
             throw AWSError(.validation, "audienceSize \(type) \(value) is not one of the configured audience model's sizes (\(plan.sizeType) \(plan.bins.map(String.init).joined(separator: ", ")))")
         }
         return type == "PERCENTAGE" ? (candidates * value + 99) / 100 : min(value, candidates)
+    }
+
+    /// A job being deleted takes no new exports (XA-8).
+    static func refuseIfDeleting(_ j: AudienceGenerationJob) throws(AWSError) {
+        guard JobStatusOrder.isDeleting(j.status) else { return }
+        throw AWSError(.conflict, "Audience generation job \(j.arn) is being deleted (\(j.status)); it takes no new exports")
     }
 
     static func listAudienceExportJobs(_ core: AccountNodeCore, _ call: Call) throws(AWSError) -> Reply {

@@ -116,14 +116,24 @@ public enum FileIO {
     }
 
     /// Takes an exclusive lock on `path` for the life of the process, so two nodes never share
-    /// a data directory. Throws if another process holds it.
-    public static func lockExclusively(_ path: String) throws(FileError) -> Int32 {
+    /// a data directory. Throws if another process still holds it after `wait` seconds. (A lock
+    /// just let go can linger for a moment: a process that is exiting, or a child another thread
+    /// is starting, holds it until it is gone or has exec'd.)
+    public static func lockExclusively(_ path: String, wait: Double = 1) throws(FileError) -> Int32 {
         let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw FileError("open", path) }
-        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
-            let e = FileError("lock (is another node using this data directory?)", path)
-            close(fd)
-            throw e
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        let deadline = Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9 + wait
+        while flock(fd, LOCK_EX | LOCK_NB) != 0 {
+            let held = errno == EWOULDBLOCK
+            clock_gettime(CLOCK_MONOTONIC, &ts)
+            guard held, Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9 < deadline else {
+                let e = FileError("lock (is another node using this data directory?)", path)
+                close(fd)
+                throw e
+            }
+            usleep(10_000)  // polling the lock until the deadline above
         }
         return fd
     }

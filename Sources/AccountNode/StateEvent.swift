@@ -144,6 +144,7 @@ extension NodeState {
         case .audienceModelCreated(let m):
             audienceModels[m.arn] = m
         case .audienceModelStatus(let arn, let status, let details, let at):
+            if let old = audienceModels[arn]?.status, JobStatusOrder.isDeleting(old), !JobStatusOrder.isDeleting(status) { break }
             audienceModels[arn]?.status = status
             audienceModels[arn]?.statusDetails = details
             audienceModels[arn]?.updateTime = at

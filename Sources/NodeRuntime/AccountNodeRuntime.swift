@@ -308,7 +308,7 @@ public final class AccountNodeRuntime: NodeServerDelegate, @unchecked Sendable {
             case .sendPeer(let m): sendPeer(m)
             case .setTimer(let timer, var at):
                 // An injected fault (admin.SetDeleteDelay) may hold deletes in their delete state.
-                if case .finishDelete = timer { at += options.faults.deleteDelay }
+                if timer.finishesADelete { at += options.faults.deleteDelay }
                 loop.after(max(0, at - Date().timeIntervalSince1970)) { [weak self] in
                     guard let self else { return }
                     self.perform(self.core.timerFired(timer, now: Date().timeIntervalSince1970))

@@ -70,6 +70,22 @@ import Testing
         #expect(try h.call("cleanroomsml.ListAudienceModels")["audienceModels"] == [])
     }
 
+    @Test("XA-8: a model's delete shows DELETE_PENDING (no CAM can be made on it, a late training result cannot revive it), then the model is gone")
+    func modelDeleteStates() throws {
+        let (h, model) = try withActiveModel()
+        h.holdDeletes = true
+        try h.call("cleanroomsml.DeleteAudienceModel", ["audienceModelArn": .string(model)])
+        #expect(try h.call("cleanroomsml.GetAudienceModel", ["audienceModelArn": .string(model)])["status"] == "DELETE_PENDING")
+        try h.call("cleanroomsml.DeleteAudienceModel", ["audienceModelArn": .string(model)])  // again: no error
+        h.expectError("ValidationException", "cleanroomsml.CreateConfiguredAudienceModel", ["name": "late", "audienceModelArn": .string(model), "sharedAudienceMetrics": ["ALL"],
+                                                                                          "outputConfig": ["roleArn": "arn:aws:iam::111111111111:role/crml", "destination": ["s3Destination": ["s3Uri": "s3://data/o"]]]])
+        h.perform(h.core.workFinished(.modelTrained(modelArn: model, .success(.init(users: 1, interactions: 1))), now: h.now))
+        #expect(try h.call("cleanroomsml.GetAudienceModel", ["audienceModelArn": .string(model)])["status"] == "DELETE_PENDING")
+        h.holdDeletes = false
+        h.fire { $0.finishesADelete }
+        h.expectError("ResourceNotFoundException", "cleanroomsml.GetAudienceModel", ["audienceModelArn": .string(model)])
+    }
+
     @Test("TG-1 with NONE a job has only the request's tags; the job keeps its generation plan")
     func jobTagsWithNone() throws {
         let (h, model) = try withActiveModel()

@@ -67,7 +67,7 @@ final class CoreHarness {
             }
         }
         if !released.isEmpty, let r = perform(released) { reply = r }
-        if !holdDeletes { fire { if case .finishDelete = $0 { return true } else { return false } } }
+        if !holdDeletes { fire { $0.finishesADelete } }
         return reply
     }
 

@@ -179,7 +179,7 @@ import Wire
 /// Delete states as AWS shows them, on real nodes (`admin.SetDeleteDelay` holds each delete in
 /// its state long enough to look at it).
 @Suite struct DeleteStateTests {
-    @Test("XA-8: the deleting side answers at once and shows DELETE_PENDING, the other side DELETE_IN_PROGRESS; both refuse exports with ConflictException; then both copies are gone")
+    @Test("XA-8: the deleting side answers at once and shows DELETE_PENDING, the other side DELETE_IN_PROGRESS; both refuse exports with ConflictException; then both copies are gone; a model's delete shows DELETE_PENDING too")
     func deleteStatesOnRealNodes() async throws {
         try await withCluster(accounts: 2, label: "xa8-states") { c in
             let s = try await CrossAccountScene.prepare(c)
@@ -203,6 +203,16 @@ import Wire
             #expect(try await s.waitGone(s.b, s.otherARN(arn)))
             let settledA = try await DeleteTests.settled(s.a), settledB = try await DeleteTests.settled(s.b)
             #expect(settledA && settledB)
+
+            // A model's delete too: DELETE_PENDING, then gone.
+            let camMember: JSON = ["configuredAudienceModelArn": .string(s.camArn)]
+            let model = try #require(try await s.b.call("cleanroomsml.GetConfiguredAudienceModel", camMember)["audienceModelArn"]?.stringValue)
+            _ = try await s.b.call("cleanroomsml.DeleteConfiguredAudienceModel", camMember)
+            _ = try await s.b.call("cleanroomsml.DeleteAudienceModel", ["audienceModelArn": .string(model)])
+            #expect(try await s.b.call("cleanroomsml.GetAudienceModel", ["audienceModelArn": .string(model)])["status"] == "DELETE_PENDING")
+            #expect(try await eventually(timeout: 15) {
+                await errorType { _ = try await s.b.call("cleanroomsml.GetAudienceModel", ["audienceModelArn": .string(model)]) } == "ResourceNotFoundException"
+            })
         }
     }
 }

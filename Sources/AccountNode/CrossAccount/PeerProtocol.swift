@@ -91,6 +91,8 @@ extension AccountNodeCore {
             return peerAnswered(token, .unreachable("no answer within its time-out"), now: now)
         case .finishDelete(let id):
             JobWork.finishDelete(self, jobID: id)
+        case .finishModelDelete(let arn):
+            AudienceModelHandlers.finishDelete(self, modelArn: arn)
         }
         return effectsOfInternalStep()
     }
@@ -115,6 +117,9 @@ extension AccountNodeCore {
         // Deletes begun before the node stopped end now.
         for j in state.audienceGenerationJobs.values.sorted(by: { $0.arn < $1.arn }) where JobStatusOrder.isDeleting(j.status) {
             setTimer(.finishDelete(jobID: j.id), at: now)
+        }
+        for m in state.audienceModels.values.sorted(by: { $0.arn < $1.arn }) where JobStatusOrder.isDeleting(m.status) {
+            setTimer(.finishModelDelete(modelArn: m.arn), at: now)
         }
         for intent in state.startIntents.values.sorted(by: { $0.createdAt < $1.createdAt }) {
             emit(.startIntentResolved(jobID: intent.jobID))

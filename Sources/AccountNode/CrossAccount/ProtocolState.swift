@@ -45,6 +45,16 @@ public enum TimerID: Hashable, Sendable, CustomStringConvertible {
     case messageTimeout(MessageToken)
     /// A job's delete state is durable: remove the job and everything that belongs to it.
     case finishDelete(jobID: String)
+    /// An audience model's delete state is durable: remove it and its trained model.
+    case finishModelDelete(modelArn: String)
+
+    /// The second half of a delete (the shell may hold these to show delete states: faults).
+    public var finishesADelete: Bool {
+        switch self {
+        case .finishDelete, .finishModelDelete: return true
+        default: return false
+        }
+    }
 
     public var description: String {
         switch self {
@@ -52,6 +62,7 @@ public enum TimerID: Hashable, Sendable, CustomStringConvertible {
         case .outboxRetry(let id): return "outbox-retry:\(id)"
         case .messageTimeout(let t): return "timeout:\(t)"
         case .finishDelete(let id): return "finish-delete:\(id)"
+        case .finishModelDelete(let arn): return "finish-model-delete:\(arn)"
         }
     }
 }

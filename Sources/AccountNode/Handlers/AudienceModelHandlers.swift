@@ -113,10 +113,19 @@ enum AudienceModelHandlers {
         if let c = core.state.configuredAudienceModels.values.first(where: { $0.audienceModelArn == m.arn }) {
             throw AWSError(.conflict, "Audience model \(m.arn) is used by configured audience model \(c.arn); delete that first")
         }
-        core.emit(.audienceModelDeleted(arn: m.arn))
+        // As AWS shows it: DELETE_PENDING at once (training stops), then gone once that is durable.
+        guard !JobStatusOrder.isDeleting(m.status) else { return .result([:]) }
+        core.emit(.audienceModelStatus(arn: m.arn, status: "DELETE_PENDING", details: nil, at: call.now))
         core.cancelWork(m.arn)
-        core.deleteFile(.model(m.id))
+        core.setTimer(.finishModelDelete(modelArn: m.arn), at: call.now)
         return .result([:])
+    }
+
+    /// The second half of a model's delete: the model and its trained file are gone.
+    static func finishDelete(_ core: AccountNodeCore, modelArn: String) {
+        guard let m = core.state.audienceModels[modelArn], JobStatusOrder.isDeleting(m.status) else { return }
+        core.emit(.audienceModelDeleted(arn: m.arn))
+        core.deleteFile(.model(m.id))
     }
 
     // MARK: Configured audience models

@@ -27,6 +27,8 @@ let package = Package(
         // aws-cli's text and table output (pure).
         .target(name: "CLIOutput", dependencies: ["JSON"]),
 
+        // HTTP/1.1 requests read incrementally and responses written (pure).
+        .target(name: "HTTP"),
         // AWS Signature Version 4: canonical requests, signing, verification (pure).
         .target(name: "SigV4", dependencies: ["Digest", "CleanRoomsModel"]),
 
@@ -75,7 +77,8 @@ let package = Package(
         .testTarget(name: "JMESPathTests", dependencies: ["JMESPath", "JSON"], exclude: ["vectors.json"]),
         .testTarget(name: "CLIOutputTests", dependencies: ["CLIOutput", "JSON"], exclude: ["vectors.json"]),
         .testTarget(name: "DigestTests", dependencies: ["Digest"]),
-        .testTarget(name: "SigV4Tests", dependencies: ["SigV4", "Digest", "JSON"], exclude: ["vectors.json"]),
+        .testTarget(name: "HTTPTests", dependencies: ["HTTP", "TestSupport"]),
+        .testTarget(name: "SigV4Tests", dependencies: ["SigV4", "Digest", "JSON", "TestSupport"], exclude: ["vectors.json"]),
         .testTarget(name: "WireTests", dependencies: ["Wire", "JSON", "Digest"]),
         .testTarget(name: "AccountNodeTests", dependencies: ["AccountNode", "CleanRoomsModel", "JSON"]),
         .testTarget(name: "ClusterConfigTests", dependencies: ["ClusterConfig", "CleanRoomsModel", "JSON"]),

@@ -3,6 +3,7 @@ import Foundation
 import JSON
 @testable import SigV4
 import Testing
+import TestSupport
 
 /// SigV4 against what botocore (the AWS SDK for Python) computed for the same requests
 /// (`scripts/gen-sigv4-vectors.py` → `vectors.json`), and every way a signature is refused.
@@ -140,16 +141,7 @@ import Testing
         let original = Array(try #require(v.request.header("Authorization")).utf8)
         var rng = SystemRandomNumberGenerator()
         for _ in 0..<3000 {
-            var bytes = original
-            for _ in 0..<Int.random(in: 1...4, using: &rng) {
-                let i = Int.random(in: 0..<bytes.count, using: &rng)
-                switch Int.random(in: 0..<3, using: &rng) {
-                case 0: bytes[i] = UInt8.random(in: 0...255, using: &rng)
-                case 1: bytes.remove(at: i)
-                default: bytes.insert(UInt8.random(in: 32...126, using: &rng), at: i)
-                }
-                if bytes.isEmpty { bytes = [0x41] }
-            }
+            let bytes = ByteMutation.mutate(original, edits: 1...4, insertable: 32...126, using: &rng)
             var r = v.request
             r.headers = r.headers.map { $0.name == "Authorization" ? ($0.name, String(decoding: bytes, as: UTF8.self)) : $0 }
             _ = SigV4.verify(r, now: Self.time, secret: { _ in Self.secret })

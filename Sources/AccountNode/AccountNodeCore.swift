@@ -61,6 +61,9 @@ public final class AccountNodeCore {
     var peerAnswerDeferred = false
     /// Client calls answered once their pushes to other accounts have had a first try.
     var deliveryWaits = DeliveryWaits()
+    /// Whether the periodic sync's timer chain is running (one chain per core: a recovery from
+    /// a storage outage must not start a second one).
+    var syncChainStarted = false
 
     public init(config: NodeConfig, state: NodeState = NodeState(), seed: UInt64) {
         self.config = config

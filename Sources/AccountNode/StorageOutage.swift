@@ -29,8 +29,11 @@ extension AccountNodeCore {
     public func storageFailed(durableState: NodeState, reason: String) -> [Effect] {
         storageOutage = reason
         var out: [Effect] = []
+        let held = gate.failAll()
+        // A sync timer held for the failed commits is dropped: recovery starts the chain again.
+        for case .setTimer(.sync, _) in held { syncChainStarted = false }
         // The calls whose records waited for the failed commits are recorded as refused.
-        for case .audit(var event) in gate.failAll() {
+        for case .audit(var event) in held {
             let refusal = storageRefusalError(service: AccountNodeCore.service(ofEventSource: event.eventSource))
             (event.errorCode, event.errorMessage) = (refusal.code.name, refusal.message)
             auditTrail.append(event)
@@ -54,6 +57,16 @@ extension AccountNodeCore {
         pending.removeAll()
         pendingEvents.removeAll()
         afterPersist.removeAll()
+        return out
+    }
+
+    /// Effects of a step taken while writes are refused (only timers: nothing to commit).
+    func takeEffectsDuringOutage() -> [Effect] {
+        var out: [Effect] = []
+        for e in afterPersist { if case .setTimer = e { out.append(e) } }
+        afterPersist.removeAll()
+        pending.removeAll()
+        pendingEvents.removeAll()
         return out
     }
 

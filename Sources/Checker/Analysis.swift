@@ -149,10 +149,13 @@ public enum Checker {
                 guard let ack = ackOf[id], op.invokedWall > ack else { continue }
                 checked += 1
                 let key = "\(op.account)|\(id)"
-                let present = sawLive(op)
-                if !present {
-                    if goneSeen[key] == nil { goneSeen[key] = (op.completedWall ?? op.invokedWall, "a read saw it gone") }
-                } else if let gone = goneSeen[key], op.invokedWall > gone.time {
+                let absent = op.result["present"]?.boolValue != true
+                // After a read found it absent, finding it at all (even being deleted) is a
+                // resurrection; after the node's acknowledgement of the other side's delete, the
+                // copy may still show its delete state for a moment.
+                let cameBack = goneSeen[key].map { $0.how == "a read saw it gone" ? !absent : sawLive(op) } ?? false
+                if absent, goneSeen[key] == nil { goneSeen[key] = (op.completedWall ?? op.invokedWall, "a read saw it gone") }
+                if cameBack, let gone = goneSeen[key], op.invokedWall > gone.time {
                     problems.append("job \(id): in \(op.account) \(gone.how) at \(fmtWall(gone.time)), then a read saw it present again at \(fmtWall(op.invokedWall)) (process \(op.process))")
                     flagged.append(id)
                 }

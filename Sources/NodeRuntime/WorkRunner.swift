@@ -125,6 +125,7 @@ struct WorkFiles: WorkStorage {
     func readBlob(_ id: String) throws -> [UInt8] { try blobs.read(id) }
     func readModel(_ file: String) throws -> [UInt8] { try FileIO.read("\(modelsDir)/\(file).bin") }
     func writeModel(_ file: String, _ bytes: [UInt8]) throws { try FileIO.writeDurably("\(modelsDir)/\(file).bin", bytes) }
+    func removeModel(_ file: String) { FileIO.remove("\(modelsDir)/\(file).bin") }
     func readAudience(_ file: String) throws -> [UInt8] { try FileIO.read("\(audiencesDir)/\(file).csv") }
     func writeAudience(_ file: String, _ bytes: [UInt8]) throws { try FileIO.writeDurably("\(audiencesDir)/\(file).csv", bytes) }
     func removeAudience(_ file: String) { FileIO.remove("\(audiencesDir)/\(file).csv") }

@@ -83,6 +83,7 @@ final class SimNode {
             return b
         }
         func writeModel(_ file: String, _ bytes: [UInt8]) throws { node.models[file] = bytes }
+        func removeModel(_ file: String) { node.models[file] = nil }
         func readAudience(_ file: String) throws -> [UInt8] {
             guard let b = node.audiences[file] else { throw Missing(description: "audience file \(file) is missing") }
             return b

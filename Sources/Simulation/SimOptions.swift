@@ -28,15 +28,16 @@ public struct SimOptions: Sendable {
 
     /// The parameters as `run.json` records them.
     public var json: JSON {
-        ["seed": .number(Double(seed)), "accounts": .int(accounts), "timeLimit": .number(duration), "rate": .number(rate),
+        // JSON numbers are doubles: a seed past 2^53 is written as a string, so it comes back exact.
+        ["seed": seed <= 1 << 53 ? .int(Int(seed)) : .string(String(seed)), "accounts": .int(accounts), "timeLimit": .number(duration), "rate": .number(rate),
          "concurrency": .int(concurrency), "nemesis": .array(nemesis.map { .string($0) }), "nemesisInterval": .number(nemesisInterval),
          "breaks": .array(breaks.map { .string($0) }), "peerTimeout": .number(peerTimeout), "converge": .number(converge),
          "swarm": .bool(swarm), "simulated": true]
     }
 
     public init?(json: JSON) {
-        guard let seed = json["seed"]?.numberValue else { return nil }
-        self.seed = UInt64(seed)
+        guard let seed = json["seed"]?.intValue.flatMap({ $0 >= 0 ? UInt64($0) : nil }) ?? json["seed"]?.stringValue.flatMap({ UInt64($0) }) else { return nil }
+        self.seed = seed
         accounts = json["accounts"]?.intValue ?? accounts
         duration = json["timeLimit"]?.numberValue ?? duration
         rate = json["rate"]?.numberValue ?? rate

@@ -142,9 +142,12 @@ extension SimWorld {
 
     /// When a message sent now on `direction` arrives, after the link faults on it (nil: lost),
     /// and when its duplicate arrives, if it is duplicated.
-    private func shape(_ direction: Pair) -> (arrival: Double?, copy: Double?) {
-        let base = max(now + latency(direction), lastArrival[direction] ?? 0)
-        lastArrival[direction] = base
+    /// `answer`: an answer travels on the other node's connection, not on this direction's own
+    /// requests' one, so the two keep no order between them.
+    private func shape(_ direction: Pair, answer: Bool = false) -> (arrival: Double?, copy: Double?) {
+        let lane = answer ? Pair(from: direction.from, to: direction.to + "/answers") : direction
+        let base = max(now + latency(direction), lastArrival[lane] ?? 0)
+        lastArrival[lane] = base
         guard let f = linkFaults[direction] else { return (base, nil) }
         return draw(direction) { rng in
             if f.drop >= 1 || (f.drop > 0 && rng.chance(f.drop)) { return (nil, nil) }
@@ -212,7 +215,7 @@ extension SimWorld {
             case .error(let e, _): outcome = .refused(e)
             }
             let pair = Pair(from: from, to: node.account)
-            let (arrival, copy) = shape(Pair(from: node.account, to: from))
+            let (arrival, copy) = shape(Pair(from: node.account, to: from), answer: true)
             for t in [arrival, copy].compactMap({ $0 }) {
                 schedule(at: t) { [unowned self] in
                     guard let sender = self.nodes[from], self.links[pair]?.epoch == epoch, sender.isUp else { return }
@@ -239,8 +242,9 @@ extension SimWorld {
         }
         let incarnation = node.incarnation
         schedule(at: now + clientLatency(node)) { [unowned self] in
+            // Run even if the caller gave up (a time-out while the node was paused): the bytes
+            // were on the socket; only the answer goes nowhere.
             self.input(node, incarnation) { core in
-                guard self.calls[id] != nil else { return [] }
                 let token = node.route(.client(call: id))
                 return core.handle(ClientRequest(token: token, method: method, params: params, accessKeyID: node.config.admin.accessKeyID,
                                                  sourceIP: "10.0.0.1", now: self.clock(node)))

@@ -141,9 +141,12 @@ extension SimWorld {
         let w = node.workQueue.removeFirst()
         node.working = true
         let incarnation = node.incarnation
-        input(node, incarnation) { [unowned self] core in
-            if core.state.audienceGenerationJobs[w.id] != nil { node.runsStarted[w.id, default: 0] += 1 }
-            return core.workStarted(w.id, now: self.clock(node))
+        // Reported from the loop, after the effects being performed now (as WorkRunner posts it).
+        schedule(at: now) { [unowned self] in
+            self.input(node, incarnation) { core in
+                if core.state.audienceGenerationJobs[w.id] != nil { node.runsStarted[w.id, default: 0] += 1 }
+                return core.workStarted(w.id, now: self.clock(node))
+            }
         }
         schedule(at: now + node.uniform(swarm.workTime)) { [unowned self] in
             self.onLoop(node, incarnation) { core in

@@ -180,6 +180,15 @@ import Testing
         let r1 = Self.result(back, [Self.dump(Self.a), Self.dump(Self.b)])
         #expect(Self.broken(r1).contains("delete-states"), "\(TextReport.render(r1))")
 
+        // Gone, then back in a delete state: a resurrection all the same.
+        let again = Builder()
+        again.op("0", Self.a, "start", ["name": "j"], .ok, ["arn": .string(Self.arnA)])
+        again.op("0", Self.a, "delete", ["arn": .string(Self.arnA)], .ok)
+        again.op("1", Self.b, "get", ["arn": .string(Self.arnB)], .ok, ["present": false])
+        again.op("1", Self.b, "get", ["arn": .string(Self.arnB)], .ok, ["present": true, "status": "DELETE_IN_PROGRESS"])
+        let r3 = Self.result(again, [Self.dump(Self.a, tombstoneAt: 1), Self.dump(Self.b, tombstoneAt: 1)])
+        #expect(Self.broken(r3).contains("no-resurrection"), "\(TextReport.render(r3))")
+
         // A copy still DELETE_PENDING once the cluster settled: broken.
         var stuck = Self.copy(Self.a, role: "submitter", name: "j")
         stuck["status"] = "DELETE_PENDING"

@@ -80,8 +80,13 @@ enum JobReplication {
     static func resolveExport(_ core: AccountNodeCore, _ call: Call, _ export: AudienceExportJob, _ outcome: PeerOutcome, now: Double) {
         switch outcome {
         case .answered(let answer):
-            guard core.state.audienceGenerationJobs[export.audienceGenerationJobArn] != nil else {
+            guard let job = core.state.audienceGenerationJobs[export.audienceGenerationJobArn] else {
                 core.finish(call, .error(AWSError(.resourceNotFound, "Audience generation job \(export.audienceGenerationJobArn) was deleted while the export was starting")))
+                return
+            }
+            // Its delete began while the export was asked for: the export is not recorded.
+            if JobStatusOrder.isDeleting(job.status) {
+                core.finish(call, .error(AWSError(.conflict, "Audience generation job \(job.arn) is being deleted (\(job.status)); it takes no new exports")))
                 return
             }
             var record = export

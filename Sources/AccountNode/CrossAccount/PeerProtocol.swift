@@ -79,7 +79,13 @@ extension AccountNodeCore {
 
     /// A timer this node asked for has fired. One that outlived what it was for changes nothing.
     public func timerFired(_ timer: TimerID, now: Double) -> [Effect] {
-        guard storageOutage == nil else { return [] }
+        guard storageOutage == nil else {
+            // The sync chain goes on through an outage (it syncs again once writes resume).
+            guard case .sync = timer else { return [] }
+            clock = now
+            setTimer(.sync, at: now + config.crossAccount.syncInterval)
+            return takeEffectsDuringOutage()
+        }
         clock = now
         switch timer {
         case .sync:
@@ -113,7 +119,10 @@ extension AccountNodeCore {
     /// messages go out again, interrupted work resumes, and the periodic sync is set.
     public func resumeAfterRecovery(now: Double) -> [Effect] {
         clock = now
-        setTimer(.sync, at: now + config.crossAccount.syncInterval)
+        if !syncChainStarted {
+            syncChainStarted = true
+            setTimer(.sync, at: now + config.crossAccount.syncInterval)
+        }
         // Deletes begun before the node stopped end now.
         for j in state.audienceGenerationJobs.values.sorted(by: { $0.arn < $1.arn }) where JobStatusOrder.isDeleting(j.status) {
             setTimer(.finishDelete(jobID: j.id), at: now)

@@ -8,6 +8,7 @@ public protocol WorkStorage {
     func readModel(_ file: String) throws -> [UInt8]
     /// Durably: the work is reported finished only after this returns.
     func writeModel(_ file: String, _ bytes: [UInt8]) throws
+    func removeModel(_ file: String)
     func readAudience(_ file: String) throws -> [UInt8]
     func writeAudience(_ file: String, _ bytes: [UInt8]) throws
     func removeAudience(_ file: String)
@@ -54,6 +55,12 @@ public struct WorkExecution {
                 do { try storage.writeModel(file, model.encoded()) } catch {
                     storageFailure = "\(error)"
                     throw WorkFailure(statusCode: "STORAGE_FAILURE", message: "the node could not write the model")
+                }
+                // A delete that came while the file was being written has already removed what
+                // there was: remove this too.
+                if isCancelled(arn) {
+                    storage.removeModel(file)
+                    throw WorkFailure(statusCode: "CANCELLED", message: "deleted while training")
                 }
                 return WorkResult.TrainedModel(users: model.userCount, interactions: data.count)
             })

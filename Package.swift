@@ -32,6 +32,10 @@ let package = Package(
         // AWS Signature Version 4: canonical requests, signing, verification (pure).
         .target(name: "SigV4", dependencies: ["Digest", "CleanRoomsModel"]),
 
+        // AWS's wire protocols (rest-json, json 1.1, query, rest-xml) read and written from the
+        // service models, behind SigV4 (pure: the node's HTTP listener drives it).
+        .target(name: "AWSProtocols", dependencies: ["JSON", "CleanRoomsModel", "HTTP", "SigV4", "Digest"]),
+
         // The SQL subset of seed audience queries (parser and row filter, pure).
         .target(name: "SeedSQL"),
 
@@ -61,7 +65,7 @@ let package = Package(
         .target(name: "ClusterConfig", dependencies: ["JSON", "CleanRoomsModel"]),
 
         // The shell: drives AccountNode with sockets, disk and threads.
-        .target(name: "NodeRuntime", dependencies: ["AccountNode", "StorageFormat", "Lookalike", "Wire", "JSON", "CleanRoomsModel", "Digest", "SeedSQL"]),
+        .target(name: "NodeRuntime", dependencies: ["AccountNode", "AWSProtocols", "HTTP", "StorageFormat", "Lookalike", "Wire", "JSON", "CleanRoomsModel", "Digest", "SeedSQL"]),
 
         // One account node as a process: what `crml-node` and `crml node` both run.
         .target(name: "NodeCommand", dependencies: ["NodeRuntime", "AccountNode", "ClusterConfig", "Wire", "JSON", "CleanRoomsModel", "Digest"]),

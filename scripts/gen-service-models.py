@@ -23,7 +23,7 @@ MODELS = {
     "cloudtrail": "cloudtrail-2013-11-01.subset.service.json",
     "organizations": "organizations-2016-11-28.subset.service.json",
 }
-DROP = {"documentation", "documentationUrl", "examples", "deprecatedMessage", "xmlNamespace"}
+DROP = {"documentation", "documentationUrl", "examples", "deprecatedMessage"}
 SURROGATES = [
     ("\\uD800\\uDBFF-\\uDC00\\uDFFF", "\\u{10000}-\\u{10FFFF}"),
     ("\\uD800\\uDC00-\\uDBFF\\uDFFF", "\\u{10000}-\\u{10FFFF}"),

@@ -24,6 +24,9 @@ public struct ClusterFile: Codable, Sendable {
         public var host: String = "127.0.0.1"
         /// 0 until the node has started and reported the port it bound.
         public var port: Int = 0
+        /// The HTTP front's port, where AWS SDKs and aws-cli reach the account: 0 until the node
+        /// has bound one; nil: the node has no HTTP front.
+        public var httpPort: Int?
         public var dataDir: String?
         public var logFile: String?
         public var readyFile: String?
@@ -132,13 +135,14 @@ extension ClusterFile {
 }
 
 extension ClusterFile.Account {
-    enum CodingKeys: String, CodingKey { case id, host, port, dataDir, logFile, readyFile, pid, nodeSecret, admin }
+    enum CodingKeys: String, CodingKey { case id, host, port, httpPort, dataDir, logFile, readyFile, pid, nodeSecret, admin }
 
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         id = try c.decode(AccountID.self, forKey: .id)
         host = try c.decodeIfPresent(String.self, forKey: .host) ?? "127.0.0.1"
         port = try c.decodeIfPresent(Int.self, forKey: .port) ?? 0
+        httpPort = try c.decodeIfPresent(Int.self, forKey: .httpPort)
         dataDir = try c.decodeIfPresent(String.self, forKey: .dataDir)
         logFile = try c.decodeIfPresent(String.self, forKey: .logFile)
         readyFile = try c.decodeIfPresent(String.self, forKey: .readyFile)

@@ -84,6 +84,9 @@ public struct HTTPRequestParser: Sendable {
 
     public init(limits: Limits = Limits()) { self.limits = limits }
 
+    /// Between requests: no bytes of a next request have arrived.
+    public var isIdle: Bool { if case .head = state { return start == buffer.count } else { return false } }
+
     /// Whether an error ended the stream.
     public var failed: Bool { if case .failed = state { return true } else { return false } }
 

@@ -14,7 +14,7 @@ import Wire
 /// One AWS account as a process: what `crml-node` and `crml node` run (the same code, so the
 /// launcher can start nodes from the `crml` executable alone).
 ///
-///     crml-node --cluster FILE --account ID [--host H] [--port P] [--data-dir D] [--ready-file F]
+///     crml-node --cluster FILE --account ID [--host H] [--port P] [--http-port P] [--data-dir D] [--ready-file F]
 ///
 /// Reads the cluster file, recovers the account's state from its data directory, listens, and
 /// announces readiness with a line `READY account=… host=… port=… pid=…` on stdout and, if asked,
@@ -23,11 +23,11 @@ import Wire
 /// exits.
 public enum NodeCommand {
     public static let usage = """
-        usage: crml-node --cluster FILE --account ID [--host HOST] [--port PORT] [--data-dir DIR] [--ready-file FILE] [--failpoints NAME,…] [--break NAME,…]
+        usage: crml-node --cluster FILE --account ID [--host HOST] [--port PORT] [--http-port PORT] [--data-dir DIR] [--ready-file FILE] [--failpoints NAME,…] [--break NAME,…]
                crml-node --cluster FILE --account ID [--data-dir DIR] --repair
         """
 
-    static let valueOptions: Set<String> = ["cluster", "account", "host", "port", "data-dir", "ready-file", "failpoints", "break"]
+    static let valueOptions: Set<String> = ["cluster", "account", "host", "port", "http-port", "data-dir", "ready-file", "failpoints", "break"]
 
     static func fail(_ message: String, code: Int32 = 2) -> Never {
         Log.write("crml-node: \(message)")
@@ -85,6 +85,12 @@ public enum NodeCommand {
         } else {
             runtimeOptions.port = UInt16(clamping: me.port)
         }
+        if let p = options["http-port"] {
+            guard let port = UInt16(p) else { fail("--http-port \(p) is not a port number") }
+            runtimeOptions.httpPort = port
+        } else if let p = me.httpPort {
+            runtimeOptions.httpPort = UInt16(clamping: p)
+        }
         for a in cluster.accounts where a.id != account {
             if let secret = Hex.decode(a.nodeSecret) { runtimeOptions.peerSecrets[a.id.rawValue] = secret }
         }
@@ -121,10 +127,11 @@ public enum NodeCommand {
 
         Log.write("crml-node \(account): \(runtime.recovery.summary); randomness seed \(runtime.seed)")
         if let readyFile = options["ready-file"] ?? me.readyFile {
-            let ready: JSON = ["account": .string(account.rawValue), "host": .string(runtimeOptions.host), "port": .int(Int(runtime.port)), "pid": .int(Int(getpid()))]
+            var ready: JSON = ["account": .string(account.rawValue), "host": .string(runtimeOptions.host), "port": .int(Int(runtime.port)), "pid": .int(Int(getpid()))]
+            if let h = runtime.httpPort { ready["httpPort"] = .int(Int(h)) }
             do { try FileIO.writeDurably(readyFile, JSONWriter.bytes(ready) + [0x0A]) } catch { fail("cannot write ready file: \(error)", code: 1) }
         }
-        Log.stdout("READY account=\(account) host=\(runtimeOptions.host) port=\(runtime.port) pid=\(getpid())")
+        Log.stdout("READY account=\(account) host=\(runtimeOptions.host) port=\(runtime.port)\(runtime.httpPort.map { " http-port=\($0)" } ?? "") pid=\(getpid())")
         runtime.run()
         Log.write("crml-node \(account): stopped")
         exit(0)

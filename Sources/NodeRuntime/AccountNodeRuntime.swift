@@ -1,7 +1,9 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import HTTP
 import AccountNode
+import AWSProtocols
 import CleanRoomsModel
 import Dispatch
 import Foundation
@@ -20,11 +22,13 @@ import Wire
 /// - Recovery: snapshot, then the log's intact records in order; a torn tail is cut off;
 ///   blobs that no record names are removed.
 /// - One thread runs the loop (sockets, timers, the core); one more writes to disk.
-public final class AccountNodeRuntime: NodeServerDelegate, @unchecked Sendable {
+public final class AccountNodeRuntime: NodeServerDelegate, HTTPListenerDelegate, @unchecked Sendable {
     private var signalSources: [DispatchSourceSignal] = []
     public struct Options: Sendable {
         public var host = "127.0.0.1"
         public var port: UInt16 = 0
+        /// Where AWS SDKs and aws-cli reach the account (0: any free port); nil: no HTTP front.
+        public var httpPort: UInt16? = nil
         public var dataDir: String
         public var maxLineLength = 4 * 1024 * 1024
         /// Snapshot (and restart the log) after this many bytes of log records.
@@ -86,19 +90,29 @@ public final class AccountNodeRuntime: NodeServerDelegate, @unchecked Sendable {
     public let options: Options
     public let loop = EventLoop()
     public private(set) var port: UInt16 = 0
+    /// The HTTP front's port, when it has one.
+    public private(set) var httpPort: UInt16?
     public private(set) var recovery: Recovery
     let core: AccountNodeCore
     private let pipeline: CommitPipeline
     private let blobs: BlobStore
     private var server: NodeServer!
+    private var http: HTTPListener?
     private let lockFD: Int32
     private let started = Date()
 
     /// Why the disk takes no writes (a commit failed); nil while it does. Until a probe finds it
     /// writable again the core serves reads only (`StorageOutage`).
     private var storageOutage: String?
-    /// Where each request's answer goes, by the core's token: the connection and JSON-RPC id.
-    private var routes: [RequestToken: (conn: UInt64, id: RPCID)] = [:]
+    /// Where an answer goes: a JSON-RPC connection and request id, or an HTTP connection and
+    /// the call it answers (whose protocol writes the answer).
+    private enum ReplyRoute {
+        case rpc(conn: UInt64, id: RPCID)
+        case http(conn: UInt64, call: AWSCall, requestID: String)
+    }
+
+    /// Where each request's answer goes, by the core's token.
+    private var routes: [RequestToken: ReplyRoute] = [:]
     private var nextToken: UInt64 = 0
     private var peers: PeerLinks!
     private var shaper: LinkShaper!
@@ -173,6 +187,14 @@ public final class AccountNodeRuntime: NodeServerDelegate, @unchecked Sendable {
         port = server.port
         server.delegate = self
         loop.register(server)
+        if let httpPort = options.httpPort {
+            let listener = try HTTPListener(host: options.host, port: httpPort, loop: loop,
+                                            maxConnections: max(16, Socket.fileLimit() - NodeServer.descriptorReserve))
+            listener.delegate = self
+            loop.register(listener)
+            http = listener
+            self.httpPort = listener.port
+        }
         shaper = LinkShaper(loop: loop, faults: options.faults)
         peers = PeerLinks(loop: loop, account: config.account.rawValue, secret: options.nodeSecret, maxLineLength: options.maxLineLength,
                           endpoint: options.peerEndpoint)
@@ -198,6 +220,7 @@ public final class AccountNodeRuntime: NodeServerDelegate, @unchecked Sendable {
         peers.closeAll()
         flushAudit()
         server.stop()
+        http?.stop()
         pipeline.drainAndStop()
         close(lockFD)
     }
@@ -265,7 +288,7 @@ public final class AccountNodeRuntime: NodeServerDelegate, @unchecked Sendable {
     private func route(_ conn: Connection, _ id: RPCID) -> RequestToken {
         nextToken += 1
         let token = RequestToken(nextToken)
-        routes[token] = (conn.id, id)
+        routes[token] = .rpc(conn: conn.id, id: id)
         return token
     }
 
@@ -318,8 +341,11 @@ public final class AccountNodeRuntime: NodeServerDelegate, @unchecked Sendable {
                 trace.record(.acknowledged, peer: account, method: PeerTrace.deleteMethod, jobID: jobID)
             case .audit(let event): audit.append(event)
             case .reply(let token, let reply):
-                guard let route = routes.removeValue(forKey: token) else { continue }
-                deliver(reply, conn: route.conn, id: route.id)
+                switch routes.removeValue(forKey: token) {
+                case .rpc(let conn, let id): deliver(reply, conn: conn, id: id)
+                case .http(let conn, let call, let requestID): deliverHTTP(reply, conn: conn, call: call, requestID: requestID)
+                case nil: continue
+                }
             }
         }
         if !audit.isEmpty {
@@ -466,6 +492,41 @@ public final class AccountNodeRuntime: NodeServerDelegate, @unchecked Sendable {
             conn.flush(self.loop)
         }
         shaper.transmit(to: account, send: write, again: write, lost: {})
+    }
+
+    // MARK: HTTP front
+
+    func handleHTTPCall(_ conn: HTTPConnection, call: AWSCall, accessKeyID: String, requestID: String) {
+        nextToken += 1
+        let token = RequestToken(nextToken)
+        routes[token] = .http(conn: conn.id, call: call, requestID: requestID)
+        let request = ClientRequest(token: token, method: call.method, params: call.params, accessKeyID: accessKeyID,
+                                    sourceIP: conn.peerAddress, now: Date().timeIntervalSince1970)
+        perform(core.handle(request))
+    }
+
+    /// The core's answer, written in the protocol of the service the client called.
+    private func deliverHTTP(_ reply: Reply, conn connID: UInt64, call: AWSCall, requestID: String) {
+        guard let http, let conn = http.connection(connID) else { return }
+        let service = call.service
+        let response: HTTPResponse
+        switch reply {
+        case .result(let r):
+            response = service.response(to: call, result: r, requestID: requestID)
+        case .resultWithBody(let r, let blob):
+            do {
+                response = service.response(to: call, result: r, body: try blobs.read(blob), requestID: requestID)
+            } catch {
+                Log.write("crml-node \(accountID): ERROR: blob \(blob) is unreadable: \(error)")
+                response = service.errorResponse(AWSWireError("InternalError", "The object's stored bytes (blob \(blob)) are missing or unreadable on this account's node: its data directory is damaged", status: 500),
+                                                 requestID: requestID, isHead: call.isHead)
+            }
+        case .error(let e, let protocolCode):
+            // JSON-RPC's own faults (an operation the node does not serve) in HTTP terms.
+            let status = protocolCode == nil ? e.code.httpStatus : (e.code.httpStatus >= 400 ? e.code.httpStatus : 400)
+            response = service.errorResponse(AWSWireError(e.code.name, e.message, status: status), requestID: requestID, isHead: call.isHead)
+        }
+        conn.respond(response, loop: loop)
     }
 
     private func maintainStorage() {

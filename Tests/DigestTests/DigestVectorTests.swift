@@ -79,3 +79,39 @@ func crc32cVectors(bytes: [UInt8], crc: UInt32) {
     #expect(Hex.decode("abc") == nil)
     #expect(Hex.decode("zz") == nil)
 }
+
+// RFC 1321, appendix A.5 (the MD5 test suite).
+@Test(arguments: [
+    ("", "d41d8cd98f00b204e9800998ecf8427e"),
+    ("a", "0cc175b9c0f1b6a831c399e269772661"),
+    ("abc", "900150983cd24fb0d6963f7d28e17f72"),
+    ("message digest", "f96b697d7cb7938d525a2f31aaf161d0"),
+    ("abcdefghijklmnopqrstuvwxyz", "c3fcd3d76192e4007dfb496cca67e13b"),
+    ("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789", "d174ab98d277d9f5a5611c2c9f419d9f"),
+    ("12345678901234567890123456789012345678901234567890123456789012345678901234567890", "57edf4a22be3c955ac49da2e2107b67a"),
+])
+func md5Vectors(message: String, digest: String) {
+    #expect(Hex.encode(MD5.hash(Array(message.utf8))) == digest)
+}
+
+// FIPS 180-4 / NIST examples for SHA-1.
+@Test(arguments: [
+    ("", "da39a3ee5e6b4b0d3255bfef95601890afd80709"),
+    ("abc", "a9993e364706816aba3e25717850c26c9cd0d89d"),
+    ("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq", "84983e441c3bd26ebaae4aa1f95129e5e54670f1"),
+])
+func sha1Vectors(message: String, digest: String) {
+    #expect(Hex.encode(SHA1.hash(Array(message.utf8))) == digest)
+}
+
+/// The CRC catalogue's check values ("123456789") and S3's base64 form of "hello world"'s CRC-32
+/// (what botocore sent as `x-amz-checksum-crc32`).
+@Test func crc32CheckValues() {
+    #expect(CRC32.checksum(Array("123456789".utf8)) == 0xCBF4_3926)
+    #expect(CRC32.checksum([UInt8]()) == 0)
+    #expect(CRC32.checksum(Array("hello world".utf8)).bigEndianBytes == [0x0D, 0x4A, 0x11, 0x85])  // DUoRhQ==
+    // Feeding in two parts with the first part's CRC as seed gives the whole's.
+    let whole = Array("The quick brown fox jumps over the lazy dog".utf8)
+    #expect(CRC32.checksum(whole[10...], seed: CRC32.checksum(whole[..<10])) == CRC32.checksum(whole))
+    #expect(CRC32.checksum(whole) == 0x414F_A339)
+}

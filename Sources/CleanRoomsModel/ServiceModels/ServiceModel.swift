@@ -14,6 +14,9 @@ public final class ServiceModel: Sendable {
     public let serviceProtocol: String
     public let operations: [String: Operation]
     let shapes: [String: Shape]
+    /// The whole model as botocore publishes it (documentation stripped): what the HTTP
+    /// protocols read their member locations, URIs and formats from.
+    public let document: JSON
 
     /// The error type a request that fails validation gets in this service.
     public let validationError: AWSErrorCode
@@ -29,6 +32,7 @@ public final class ServiceModel: Sendable {
         let json: JSON
         do { json = try JSONParser.parse(text) } catch { fatalError("embedded model \(name) is not JSON: \(error)") }
         self.name = name
+        document = json
         endpointPrefix = json["metadata"]?["endpointPrefix"]?.stringValue ?? name
         serviceProtocol = json["metadata"]?["protocol"]?.stringValue ?? "json"
         var ops: [String: Operation] = [:]

@@ -14,6 +14,7 @@ enum ClusterCommand {
         CommandGroup(command: "crml cluster", summary: "Every subcommand takes --dir DIR, the cluster's directory.", subcommands: [
             ("up", upSpec, "start the accounts as background processes and wait until all are ready; an existing cluster's stopped nodes restart"),
             ("status", statusSpec, "each account's endpoint, pid and state"),
+            ("env", envSpec, "the environment (or an aws-cli config and credentials pair) that points AWS SDKs and aws-cli at an account"),
             ("down", downSpec, "stop every node (SIGTERM, then SIGKILL after 10 s)"),
             ("kill", signalSpec("kill"), "SIGKILL the node (a crash)"),
             ("pause", signalSpec("pause"), "SIGSTOP the node"),
@@ -28,6 +29,7 @@ enum ClusterCommand {
             case "up": return try up(rest)
             case "status": return try status(rest)
             case "down": return try down(rest)
+            case "env": return try env(rest)
             default: return try signal(sub, rest)
             }
         }
@@ -91,6 +93,7 @@ enum ClusterCommand {
                 cluster.accounts[k].dataDir = dir.dataDir(id)
                 cluster.accounts[k].logFile = dir.logFile(id)
                 cluster.accounts[k].readyFile = dir.readyFile(id)
+                cluster.accounts[k].httpPort = 0
             }
             try FileManager.default.createDirectory(atPath: dir.path + "/logs", withIntermediateDirectories: true)
             try dir.save(cluster)
@@ -139,6 +142,7 @@ enum ClusterCommand {
             try FileManager.default.createDirectory(atPath: FileIOPaths.parent(a.logFile ?? dir.logFile(id)), withIntermediateDirectories: true)
             var args = node.leadingArguments + ["--cluster", dir.clusterFile, "--account", id.rawValue, "--ready-file", ready]
             if a.port != 0 { args += ["--port", String(a.port)] }
+            if let h = a.httpPort { args += ["--http-port", String(h)] }
             pids[id] = try ProcessControl.spawnDetached(node.path, args, logFile: a.logFile ?? dir.logFile(id))
         }
         let deadline = Date().addingTimeInterval(60)
@@ -152,8 +156,9 @@ enum ClusterCommand {
                     let k = cluster.accounts.firstIndex { $0.id == id }!
                     cluster.accounts[k].port = port
                     cluster.accounts[k].pid = pid
+                    if let h = ready["httpPort"]?.intValue { cluster.accounts[k].httpPort = h }
                     pending.remove(id)
-                    Console.err("  \(id) ready on \(a.host):\(port) (pid \(pid))")
+                    Console.err("  \(id) ready on \(a.host):\(port)\(cluster.accounts[k].httpPort.map { ", HTTP http://\(a.host):\($0)" } ?? "") (pid \(pid))")
                     continue
                 }
                 ProcessControl.reap(pid)
@@ -186,9 +191,10 @@ enum ClusterCommand {
     }
 
     static func printTable(_ cluster: ClusterFile, dir: ClusterDirectory) {
-        var rows = [["ACCOUNT", "ENDPOINT", "PID", "STATE", "LOG"]]
+        var rows = [["ACCOUNT", "ENDPOINT", "HTTP ENDPOINT", "PID", "STATE", "LOG"]]
         for a in cluster.accounts {
-            rows.append([a.id.rawValue, "\(a.host):\(a.port)", a.pid.map(String.init) ?? "-", state(a), a.logFile ?? dir.logFile(a.id)])
+            let http = a.httpPort.map { $0 > 0 ? "http://\(a.host):\($0)" : "-" } ?? "-"
+            rows.append([a.id.rawValue, "\(a.host):\(a.port)", http, a.pid.map(String.init) ?? "-", state(a), a.logFile ?? dir.logFile(a.id)])
         }
         Console.table(rows)
     }
@@ -198,6 +204,74 @@ enum ClusterCommand {
         let dir = ClusterDirectory.resolve(parsed)
         let cluster = try dir.load()
         printTable(cluster, dir: dir)
+        return .ok
+    }
+
+    // MARK: env
+
+    static let envSpec = CommandSpec(
+        command: "crml cluster env", arguments: "[ACCOUNT]",
+        summary: """
+        Prints the exports that point AWS SDKs and aws-cli at ACCOUNT's HTTP endpoint with its admin key
+        (AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION): eval "$(crml cluster env 111111111111)".
+        With --write, adds a profile for ACCOUNT (every account if none is named) to DIR/aws/config and
+        DIR/aws/credentials and prints the two exports that make aws-cli and boto3 read them, so
+        `aws --profile ACCOUNT …` and boto3.Session(profile_name=ACCOUNT) reach that account's node.
+        """,
+        options: [("profile-name", "the profile's name (default: the account id; one account only)"), dirOption],
+        flags: [("write", "write DIR/aws/config and DIR/aws/credentials instead of printing the keys")])
+
+    static func env(_ args: [String]) throws -> ExitCode {
+        guard let parsed = try envSpec.parse(args) else { return .ok }
+        let dir = ClusterDirectory.resolve(parsed)
+        let cluster = try dir.load()
+        var chosen = cluster.accounts
+        if let idText = parsed.positional.first {
+            guard let id = AccountID(idText), let a = cluster.account(id) else {
+                throw CommandFailure.usage("account \(idText) is not in \(dir.clusterFile); it has \(cluster.accounts.map(\.id.rawValue).joined(separator: ", "))")
+            }
+            chosen = [a]
+        } else if !parsed.has("write") {
+            throw CommandFailure.usage("crml cluster env needs an ACCOUNT (or --write, for every account)\n\n\(envSpec.helpText)")
+        }
+        if parsed.value("profile-name") != nil && chosen.count != 1 { throw CommandFailure.usage("--profile-name names the profile of one ACCOUNT") }
+        func endpoint(_ a: ClusterFile.Account) throws -> String {
+            guard let port = a.httpPort, port > 0 else {
+                throw CommandFailure(code: .failed, message: "account \(a.id) has no HTTP endpoint yet: start the cluster (crml cluster up --dir \(dir.path)); clusters made before HTTP fronts existed have none")
+            }
+            return "http://\(a.host):\(port)"
+        }
+        guard parsed.has("write") else {
+            let a = chosen[0]
+            Console.out("""
+            export AWS_ENDPOINT_URL=\(try endpoint(a))
+            export AWS_ACCESS_KEY_ID=\(a.admin.accessKeyId)
+            export AWS_SECRET_ACCESS_KEY=\(a.admin.secretAccessKey)
+            export AWS_REGION=\(cluster.region)
+            export AWS_DEFAULT_REGION=\(cluster.region)
+            """)
+            return .ok
+        }
+        let awsDir = dir.path + "/aws"
+        try FileManager.default.createDirectory(atPath: awsDir, withIntermediateDirectories: true)
+        var config = CredentialsFile.parse((try? String(contentsOfFile: awsDir + "/config", encoding: .utf8)) ?? "")
+        var credentials = CredentialsFile.parse((try? String(contentsOfFile: awsDir + "/credentials", encoding: .utf8)) ?? "")
+        for a in chosen {
+            let name = parsed.value("profile-name") ?? a.id.rawValue
+            config.profiles[name] = ["region": cluster.region, "endpoint_url": try endpoint(a), "output": "json"]
+            credentials.profiles[name] = ["aws_access_key_id": a.admin.accessKeyId, "aws_secret_access_key": a.admin.secretAccessKey]
+        }
+        // In aws-cli's config file every profile but `default` is written `[profile NAME]`.
+        let configText = config.profiles.keys.sorted().map { name in
+            "[\(name == "default" ? name : "profile " + name)]\n" + config.profiles[name]!.keys.sorted().map { "\($0) = \(config.profiles[name]![$0]!)" }.joined(separator: "\n") + "\n"
+        }.joined(separator: "\n")
+        try dir.writePrivate(awsDir + "/config", Data(configText.utf8))
+        try dir.writePrivate(awsDir + "/credentials", Data(credentials.text.utf8))
+        Console.out("""
+        export AWS_CONFIG_FILE=\(awsDir)/config
+        export AWS_SHARED_CREDENTIALS_FILE=\(awsDir)/credentials
+        """)
+        Console.err("profiles \(chosen.map { parsed.value("profile-name") ?? $0.id.rawValue }.joined(separator: ", ")) written; then: aws --profile \(parsed.value("profile-name") ?? chosen[0].id.rawValue) sts get-caller-identity")
         return .ok
     }
 

@@ -1,0 +1,164 @@
+import CleanRoomsModel
+import Digest
+import HTTP
+import JSON
+import SigV4
+
+/// The HTTP front of an account node, as a pure function of a request: it checks the SigV4
+/// signature against the account's keys, finds the service by the credential scope's signing
+/// name, unwraps S3's `aws-chunked` bodies and checks their checksums, and reads the
+/// operation's input as the service's protocol sends it.
+///
+/// Guarantees: nothing reaches the node unless its signature holds for an active key of the
+/// account and its body matches the checksums it states; every refusal is written in the
+/// protocol of the service the client asked for, with AWS's error code and status.
+public enum HTTPFront {
+    public enum Decision: Sendable {
+        /// Run this call as the key's principal.
+        case call(AWSCall, accessKeyID: String)
+        /// Answer at once (the request was refused).
+        case reject(HTTPResponse)
+    }
+
+    /// Reads one request. `secret` gives an access key's secret (nil: no such active key).
+    public static func accept(_ request: HTTPRequest, now: Double, requestID: String, secret: (String) -> String?) -> Decision {
+        let scopeService = credentialService(request)
+        guard let scopeService else {
+            return .reject(rejection(.missingAuthentication, wire: guessWire(request), requestID: requestID, isHead: request.method == "HEAD"))
+        }
+        guard let service = ProtocolService.bySigningName[scopeService] else {
+            let names = ProtocolService.bySigningName.keys.sorted().joined(separator: ", ")
+            return .reject(ProtocolService.errorResponse(AWSWireError("UnknownServiceException", "This node serves \(names); the request is signed for '\(scopeService.prefix(60))'", status: 400),
+                                                         wire: guessWire(request), requestID: requestID, isHead: request.method == "HEAD"))
+        }
+        let isS3 = service.model.name == "s3"
+        let contentHash = request.header("x-amz-content-sha256")
+        let bodyHash = Hex.encode(SHA256.hash(request.body))
+        var payloadHash = bodyHash
+        if isS3, request.header("Authorization") != nil {
+            guard let contentHash else {
+                return .reject(service.errorResponse(AWSWireError("InvalidRequest", "Missing required header for this request: x-amz-content-sha256", status: 400), requestID: requestID, isHead: request.method == "HEAD"))
+            }
+            if contentHash.utf8.count == 64, Hex.decode(contentHash) != nil {
+                guard contentHash.lowercased() == bodyHash else {
+                    return .reject(service.errorResponse(AWSWireError("XAmzContentSHA256Mismatch", "The provided 'x-amz-content-sha256' header does not match what was computed.", status: 400), requestID: requestID))
+                }
+            }
+            payloadHash = contentHash
+        }
+        let sigRequest = SigV4.Request(method: request.method, path: request.path, query: request.query, headers: request.headers, payloadHash: payloadHash)
+        let verified: SigV4.Verified
+        switch SigV4.verify(sigRequest, now: now, secret: secret) {
+        case .success(let v): verified = v
+        case .failure(let f): return .reject(rejection(f, wire: service.wire, s3: isS3, xmlns: service.xmlNamespace, requestID: requestID, isHead: request.method == "HEAD"))
+        }
+        var body = request.body
+        if isS3 {
+            switch s3Payload(request, contentHash: payloadHash, verified: verified, secret: secret) {
+            case .success(let b): body = b
+            case .failure(let e): return .reject(service.errorResponse(e, requestID: requestID))
+            }
+        }
+        switch service.decode(request, body: body) {
+        case .success(let call): return .call(call, accessKeyID: verified.credential.accessKeyID)
+        case .failure(let e): return .reject(service.errorResponse(e, requestID: requestID, isHead: request.method == "HEAD"))
+        }
+    }
+
+    /// The credential scope's service, from the `Authorization` header or presigned parameters.
+    static func credentialService(_ request: HTTPRequest) -> String? {
+        if let header = request.header("Authorization") {
+            for part in header.split(whereSeparator: { $0 == "," || $0 == " " }) where part.hasPrefix("Credential=") {
+                return SigV4.Credential(String(part.dropFirst("Credential=".count)))?.service
+            }
+            return nil
+        }
+        for (k, v) in PercentCoding.parameters(request.query, plusIsSpace: false) ?? [] where k == "X-Amz-Credential" {
+            return SigV4.Credential(v)?.service
+        }
+        return nil
+    }
+
+    /// The protocol to refuse an unsigned request in: by its shape, since there is no scope.
+    static func guessWire(_ request: HTTPRequest) -> WireProtocol {
+        if request.header("X-Amz-Target") != nil { return .json }
+        if (request.header("Content-Type") ?? "").lowercased().hasPrefix("application/x-www-form-urlencoded") || request.query.contains("Action=") { return .query }
+        return .restJSON
+    }
+
+    /// A signature refusal as the service says it (S3 names several differently).
+    static func rejection(_ f: SigV4.Failure, wire: WireProtocol, s3: Bool = false, xmlns: String? = nil, requestID: String, isHead: Bool) -> HTTPResponse {
+        var code = wire == .json || wire == .restJSON ? f.jsonCode : f.code
+        var status = f.httpStatus
+        var message = f.message
+        if s3 {
+            switch f {
+            case .missingAuthentication: code = "AccessDenied"; message = "Access Denied"
+            case .unknownAccessKey: code = "InvalidAccessKeyId"; message = "The AWS Access Key Id you provided does not exist in our records."
+            case .requestExpired: code = "RequestTimeTooSkewed"; message = "The difference between the request time and the current time is too large. \(f.message)"
+            case .incompleteSignature: code = "AuthorizationHeaderMalformed"; status = 400
+            default: break
+            }
+        }
+        return ProtocolService.errorResponse(AWSWireError(code, message, status: status), wire: wire, xmlns: xmlns, requestID: requestID, isHead: isHead)
+    }
+
+    /// An S3 body as stored: `aws-chunked` framing removed (its chunk signatures checked), and
+    /// every checksum the request states (`Content-MD5`, `x-amz-checksum-*`, in headers or
+    /// trailers) checked against it.
+    static func s3Payload(_ request: HTTPRequest, contentHash: String, verified: SigV4.Verified, secret: (String) -> String?) -> Result<[UInt8], AWSWireError> {
+        var body = request.body
+        var trailers: [String: String] = [:]
+        let encoding = (request.header("Content-Encoding") ?? "").lowercased()
+        if contentHash.hasPrefix("STREAMING-") || encoding.split(separator: ",").contains(where: { $0.trimmingCharacters(in: " ") == "aws-chunked" }) {
+            var signing: AWSChunked.ChunkSigning?
+            if contentHash.hasPrefix("STREAMING-AWS4-HMAC-SHA256-PAYLOAD") {
+                guard let key = secret(verified.credential.accessKeyID), let auth = request.header("Authorization"),
+                      case .success(let parsed) = SigV4.Authorization.parse(auth), let amzDate = request.header("X-Amz-Date") else {
+                    return .failure(AWSWireError("InvalidRequest", "A signed streaming payload needs an Authorization header", status: 400))
+                }
+                let c = verified.credential
+                signing = AWSChunked.ChunkSigning(signingKey: SigV4.signingKey(secret: key, date: c.date, region: c.region, service: c.service),
+                                                  amzDate: amzDate, scope: c.scope, seedSignature: parsed.signature.lowercased())
+            }
+            switch AWSChunked.decode(body, signing: signing) {
+            case .success(let d): body = d.data; trailers = d.trailers
+            case .failure(let e): return .failure(e)
+            }
+            if let declared = request.header("x-amz-decoded-content-length") {
+                guard Int(declared) == body.count else {
+                    return .failure(AWSWireError("IncompleteBody", "x-amz-decoded-content-length says \(declared.prefix(20)) bytes; the chunks hold \(body.count)", status: 400))
+                }
+            }
+        }
+        if let md5 = request.header("Content-MD5") {
+            guard let given = Base64.decode(md5), given.count == 16 else {
+                return .failure(AWSWireError("InvalidDigest", "The Content-MD5 you specified was invalid.", status: 400))
+            }
+            guard given == MD5.hash(body) else { return .failure(AWSWireError("BadDigest", "The Content-MD5 you specified did not match what we received.", status: 400)) }
+        }
+        for (name, algorithm) in [("x-amz-checksum-crc32", "CRC32"), ("x-amz-checksum-crc32c", "CRC32C"), ("x-amz-checksum-sha1", "SHA1"),
+                                  ("x-amz-checksum-sha256", "SHA256"), ("x-amz-checksum-crc64nvme", "CRC64NVME")] {
+            guard let given = request.header(name) ?? trailers[name] else { continue }
+            let computed: [UInt8]
+            switch algorithm {
+            case "CRC32": computed = CRC32.checksum(body).bigEndianBytes
+            case "CRC32C": computed = CRC32C.checksum(body).bigEndianBytes
+            case "SHA1": computed = SHA1.hash(body)
+            case "SHA256": computed = SHA256.hash(body)
+            default:
+                return .failure(AWSWireError("InvalidRequest", "This simulation does not compute \(algorithm) checksums; use CRC32, CRC32C, SHA1 or SHA256", status: 400))
+            }
+            guard let decoded = Base64.decode(given), decoded.count == computed.count else {
+                return .failure(AWSWireError("InvalidRequest", "Value for \(name) header is invalid.", status: 400))
+            }
+            guard decoded == computed else {
+                return .failure(AWSWireError("BadDigest", "The \(algorithm) you specified did not match the calculated checksum.", status: 400))
+            }
+        }
+        if let trailerName = request.header("x-amz-trailer")?.lowercased(), trailers[trailerName] == nil, contentHash.hasSuffix("-TRAILER") {
+            return .failure(AWSWireError("IncompleteBody", "The body has no trailing \(trailerName) header though x-amz-trailer names it", status: 400))
+        }
+        return .success(body)
+    }
+}

@@ -1,0 +1,22 @@
+/// CRC-32 (IEEE 802.3, reflected polynomial 0xEDB88320), as zlib and S3's
+/// `x-amz-checksum-crc32` compute it. `CRC32.checksum("123456789") == 0xCBF43926`.
+public enum CRC32 {
+    static let table: [UInt32] = (0..<256).map { i -> UInt32 in
+        var c = UInt32(i)
+        for _ in 0..<8 { c = c & 1 != 0 ? (c >> 1) ^ 0xEDB8_8320 : c >> 1 }
+        return c
+    }
+
+    public static func checksum<C: Collection<UInt8>>(_ bytes: C, seed: UInt32 = 0) -> UInt32 {
+        table.withUnsafeBufferPointer { t in
+            var c = ~seed
+            for b in bytes { c = t[Int((c ^ UInt32(b)) & 0xFF)] ^ (c >> 8) }
+            return ~c
+        }
+    }
+}
+
+extension UInt32 {
+    /// Big-endian bytes (how S3 checksums are base64-encoded).
+    public var bigEndianBytes: [UInt8] { [UInt8(self >> 24), UInt8((self >> 16) & 0xFF), UInt8((self >> 8) & 0xFF), UInt8(self & 0xFF)] }
+}

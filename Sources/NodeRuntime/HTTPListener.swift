@@ -1,0 +1,258 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import AWSProtocols
+import Foundation
+import HTTP
+import JSON
+import Wire
+
+/// What the HTTP front asks of the node behind it.
+protocol HTTPListenerDelegate: AnyObject {
+    var accountID: String { get }
+    func credentials(forAccessKey id: String) -> (secret: String, principalARN: String)?
+    /// Runs a call the front has authenticated and read; the node answers with `respond`.
+    func handleHTTPCall(_ conn: HTTPConnection, call: AWSCall, accessKeyID: String, requestID: String)
+}
+
+/// The node's HTTP/1.1 endpoint, where AWS SDKs and aws-cli reach the account: it accepts
+/// connections on the node's event loop and hands each request to `HTTPFront`.
+///
+/// Guarantees: requests on one connection are answered in order, one at a time (pipelined ones
+/// wait their turn, so the node's fairness is per request, as on the JSON-RPC port); a
+/// connection that stalls mid-request for `requestTimeout` gets 408 and is closed, one idle for
+/// `idleTimeout` is closed; at its connection limit a new connection gets 503 and is closed.
+final class HTTPListener: EventHandler {
+    let fd: Int32
+    let port: UInt16
+    let loop: EventLoop
+    let limits: HTTPRequestParser.Limits
+    let requestTimeout: Double
+    let idleTimeout: Double
+    let maxConnections: Int
+    weak var delegate: HTTPListenerDelegate?
+    private(set) var connections: [UInt64: HTTPConnection] = [:]
+    let readBuffer = ScratchBuffer(size: 65536)
+    private var nextID: UInt64 = 0
+    private var sweeping = false
+
+    init(host: String, port: UInt16, loop: EventLoop, limits: HTTPRequestParser.Limits = .init(), requestTimeout: Double = 20, idleTimeout: Double = 120,
+         maxConnections: Int) throws {
+        (fd, self.port) = try Socket.listen(host: host, port: port)
+        self.loop = loop
+        self.limits = limits
+        self.requestTimeout = requestTimeout
+        self.idleTimeout = idleTimeout
+        self.maxConnections = maxConnections
+    }
+
+    var wantsRead: Bool { true }
+    var wantsWrite: Bool { false }
+    func writable(_ loop: EventLoop) {}
+    func runReady(_ loop: EventLoop) {}
+
+    func readable(_ loop: EventLoop) {
+        for _ in 0..<256 {
+            let accepted: (fd: Int32, peer: String)?? = try? Socket.accept(fd)
+            guard let accepted, let (cfd, peer) = accepted else { return }
+            if connections.count >= maxConnections {
+                let refusal = ProtocolService.errorResponse(AWSWireError("ServiceUnavailable", "The node is at its limit of \(maxConnections) HTTP connections; try again later", status: 503),
+                                                            wire: .restJSON, requestID: HTTPListener.requestID())
+                var r = refusal
+                r.headers.append(("Connection", "close"))
+                _ = r.bytes.withUnsafeBytes { try? Socket.write(cfd, $0) }
+                Socket.close(cfd)
+                continue
+            }
+            nextID += 1
+            let conn = HTTPConnection(id: nextID, fd: cfd, peerAddress: peer, limits: limits, now: EventLoop.now())
+            conn.listener = self
+            connections[conn.id] = conn
+            loop.register(conn)
+            sweepLater()
+        }
+    }
+
+    /// Closes connections that stalled or idled past their timeout, once a second while any are open.
+    private func sweepLater() {
+        guard !sweeping else { return }
+        sweeping = true
+        loop.after(1) { [weak self] in
+            guard let self else { return }
+            self.sweeping = false
+            let now = EventLoop.now()
+            for c in self.connections.values { c.checkTimeouts(now: now, request: self.requestTimeout, idle: self.idleTimeout, loop: self.loop) }
+            if !self.connections.isEmpty { self.sweepLater() }
+        }
+    }
+
+    func connection(_ id: UInt64) -> HTTPConnection? { connections[id] }
+
+    func connectionClosed(_ conn: HTTPConnection) { connections[conn.id] = nil }
+
+    func stop() {
+        loop.unregister(fd)
+        Socket.close(fd)
+        for c in connections.values { c.close(loop) }
+    }
+
+    /// One request, read and authenticated by the front; refusals are answered here.
+    func handle(_ request: HTTPRequest, from conn: HTTPConnection) {
+        let requestID = HTTPListener.requestID()
+        guard let delegate else { return }
+        switch HTTPFront.accept(request, now: Date().timeIntervalSince1970, requestID: requestID, secret: { delegate.credentials(forAccessKey: $0)?.secret }) {
+        case .reject(let response): conn.respond(response, loop: loop)
+        case .call(let call, let key): delegate.handleHTTPCall(conn, call: call, accessKeyID: key, requestID: requestID)
+        }
+    }
+
+    /// A request id in the form AWS uses (a UUID).
+    static func requestID() -> String {
+        var g = SystemRandomNumberGenerator()
+        let hex = Array("0123456789abcdef")
+        var s = ""
+        for i in 0..<32 {
+            if [8, 12, 16, 20].contains(i) { s.append("-") }
+            s.append(hex[Int(g.next() & 15)])
+        }
+        return s
+    }
+}
+
+/// One HTTP connection, owned by the event loop thread.
+final class HTTPConnection: EventHandler {
+    let id: UInt64
+    let fd: Int32
+    let peerAddress: String
+    weak var listener: HTTPListener?
+    private var parser: HTTPRequestParser
+    private var waiting: [HTTPRequestParser.Event] = []
+    private var output = OutputBuffer()
+    /// A request is with the node; the next waits until it is answered.
+    private(set) var busy = false
+    private var keepAlive = true
+    private(set) var closing = false
+    private(set) var closed = false
+    private var peerClosed = false
+    private var lastProgress: Double
+
+    static let backpressureLimit = 8 * 1024 * 1024
+    static let waitingLimit = 64
+
+    init(id: UInt64, fd: Int32, peerAddress: String, limits: HTTPRequestParser.Limits, now: Double) {
+        self.id = id
+        self.fd = fd
+        self.peerAddress = peerAddress
+        parser = HTTPRequestParser(limits: limits)
+        lastProgress = now
+    }
+
+    var wantsRead: Bool { !closing && !peerClosed && output.pending < HTTPConnection.backpressureLimit && waiting.count < HTTPConnection.waitingLimit }
+    var wantsWrite: Bool { !output.isEmpty }
+
+    func readable(_ loop: EventLoop) {
+        guard let scratch = listener?.readBuffer, !closed else { return }
+        let r: Socket.ReadResult
+        do { r = try scratch.bytes.withUnsafeMutableBytes { try Socket.read(fd, into: $0) } } catch {
+            close(loop)
+            return
+        }
+        switch r {
+        case .wouldBlock: break
+        case .closed:
+            peerClosed = true
+            closeIfDone(loop)
+        case .bytes(let n):
+            lastProgress = EventLoop.now()
+            waiting += parser.feed(scratch.bytes[0..<n])
+        }
+        if !busy && !waiting.isEmpty { loop.markReady(self) }
+        loop.update(self)
+    }
+
+    /// Takes the next request (or the cue to say `100 Continue`, or a framing error).
+    func runReady(_ loop: EventLoop) {
+        guard !closed, !closing, !busy, !waiting.isEmpty else { return }
+        let event = waiting.removeFirst()
+        switch event {
+        case .expectContinue:
+            output.append(HTTPResponse.continueLine)
+            if !waiting.isEmpty { loop.markReady(self) }
+        case .request(let request):
+            busy = true
+            keepAlive = request.keepAlive
+            listener?.handle(request, from: self)
+        case .error(let e):
+            var response = ProtocolService.errorResponse(AWSWireError(HTTPConnection.errorCode(e.status), e.message, status: e.status), wire: .restJSON,
+                                                         requestID: HTTPListener.requestID())
+            response.headers.append(("Connection", "close"))
+            output.append(response.bytes)
+            closing = true
+        }
+        flush(loop)
+    }
+
+    static func errorCode(_ status: Int) -> String {
+        switch status {
+        case 408: return "RequestTimeout"
+        case 413: return "RequestEntityTooLarge"
+        case 431: return "RequestHeaderFieldsTooLarge"
+        case 501: return "NotImplemented"
+        case 505: return "HTTPVersionNotSupported"
+        default: return "BadRequest"
+        }
+    }
+
+    /// The answer to the request being served; the next one may start.
+    func respond(_ response: HTTPResponse, loop: EventLoop) {
+        guard !closed else { return }
+        var r = response
+        if !keepAlive || peerClosed { r.headers.append(("Connection", "close")) }
+        output.append(r.bytes)
+        busy = false
+        lastProgress = EventLoop.now()
+        if !keepAlive { closing = true } else if !waiting.isEmpty { loop.markReady(self) }
+        flush(loop)
+        closeIfDone(loop)
+    }
+
+    func checkTimeouts(now: Double, request: Double, idle: Double, loop: EventLoop) {
+        guard !closed, !busy else { return }
+        if !parser.isIdle || !waiting.isEmpty {
+            guard now - lastProgress > request, waiting.isEmpty else { return }
+            var response = ProtocolService.errorResponse(AWSWireError("RequestTimeout", "Your socket connection to the server was not read from or written to within the timeout period (\(Int(request)) s).", status: 408),
+                                                         wire: .restJSON, requestID: HTTPListener.requestID())
+            response.headers.append(("Connection", "close"))
+            output.append(response.bytes)
+            closing = true
+            flush(loop)
+        } else if now - lastProgress > idle {
+            close(loop)
+        }
+    }
+
+    private func closeIfDone(_ loop: EventLoop) {
+        guard peerClosed, !closed, !busy, waiting.isEmpty else { return }
+        if output.isEmpty { close(loop) } else { closing = true }
+    }
+
+    func writable(_ loop: EventLoop) { flush(loop) }
+
+    func flush(_ loop: EventLoop) {
+        guard !closed else { return }
+        do { try output.write(to: fd) } catch {
+            close(loop)
+            return
+        }
+        if output.isEmpty && closing { close(loop); return }
+        loop.update(self)
+    }
+
+    func close(_ loop: EventLoop) {
+        guard !closed else { return }
+        closed = true
+        loop.unregister(fd)
+        Socket.close(fd)
+        listener?.connectionClosed(self)
+    }
+}

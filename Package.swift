@@ -83,6 +83,7 @@ let package = Package(
         .testTarget(name: "DigestTests", dependencies: ["Digest"]),
         .testTarget(name: "HTTPTests", dependencies: ["HTTP", "TestSupport"]),
         .testTarget(name: "SigV4Tests", dependencies: ["SigV4", "Digest", "JSON", "TestSupport"], exclude: ["vectors.json"]),
+        .testTarget(name: "AWSProtocolsTests", dependencies: ["AWSProtocols", "HTTP", "SigV4", "Digest", "JSON", "CleanRoomsModel", "TestSupport"], exclude: ["requests.json"]),
         .testTarget(name: "WireTests", dependencies: ["Wire", "JSON", "Digest"]),
         .testTarget(name: "AccountNodeTests", dependencies: ["AccountNode", "CleanRoomsModel", "JSON"]),
         .testTarget(name: "ClusterConfigTests", dependencies: ["ClusterConfig", "CleanRoomsModel", "JSON"]),

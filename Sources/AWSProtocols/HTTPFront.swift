@@ -24,7 +24,8 @@ public enum HTTPFront {
     public static func accept(_ request: HTTPRequest, now: Double, requestID: String, secret: (String) -> String?) -> Decision {
         let scopeService = credentialService(request)
         guard let scopeService else {
-            return .reject(rejection(.missingAuthentication, wire: guessWire(request), requestID: requestID, isHead: request.method == "HEAD"))
+            let wire = guessWire(request)
+            return .reject(rejection(.missingAuthentication, wire: wire, s3: wire == .restXML, requestID: requestID, isHead: request.method == "HEAD"))
         }
         guard let service = ProtocolService.bySigningName[scopeService] else {
             let names = ProtocolService.bySigningName.keys.sorted().joined(separator: ", ")
@@ -79,12 +80,20 @@ public enum HTTPFront {
         return nil
     }
 
-    /// The protocol to refuse an unsigned request in: by its shape, since there is no scope.
+    /// The protocol to refuse an unsigned request in: by its shape, since there is no scope. A
+    /// path no REST-JSON service has (`/bucket/key`) is taken for S3's, as an anonymous S3
+    /// request is.
     static func guessWire(_ request: HTTPRequest) -> WireProtocol {
         if request.header("X-Amz-Target") != nil { return .json }
         if (request.header("Content-Type") ?? "").lowercased().hasPrefix("application/x-www-form-urlencoded") || request.query.contains("Action=") { return .query }
-        return .restJSON
+        let first = RestRoute.pathSegments(request.path).first.map(String.init) ?? ""
+        return restJSONFirstSegments.contains(first) ? .restJSON : .restXML
     }
+
+    /// The first path segments of every REST-JSON route (`audience-model`, `memberships`, …).
+    static let restJSONFirstSegments: Set<String> = Set(ProtocolService.bySigningName.values.filter { $0.wire == .restJSON }.flatMap { s in
+        s.routes.compactMap { r in if case .literal(let l) = r.segments.first { return l } else { return nil } }
+    })
 
     /// A signature refusal as the service says it (S3 names several differently).
     static func rejection(_ f: SigV4.Failure, wire: WireProtocol, s3: Bool = false, xmlns: String? = nil, requestID: String, isHead: Bool) -> HTTPResponse {

@@ -39,6 +39,7 @@ extension ProtocolService {
         let payload = shape(output)["payload"]?.stringValue
         var payloadBody: [UInt8]?
         var contentType = wire.contentType
+        var contentTypeGiven = false
         for (name, spec) in members(output) {
             guard let value = result[name] else { continue }
             let memberShape = spec["shape"]?.stringValue
@@ -47,7 +48,7 @@ extension ProtocolService {
             case "header":
                 // The body's own length is written by the response; a HEAD states the object's.
                 if locationName.lowercased() == "content-length" && !call.isHead { continue }
-                if locationName.lowercased() == "content-type" { contentType = value.stringValue ?? contentType; continue }
+                if locationName.lowercased() == "content-type" { contentType = value.stringValue ?? contentType; contentTypeGiven = true; continue }
                 headers.append((locationName, headerText(value, memberShape)))
             case "headers":
                 for (k, v) in value.objectValue ?? [:] { headers.append((locationName + k, v.stringValue ?? "")) }
@@ -85,7 +86,7 @@ extension ProtocolService {
             w.close(root)
             body = w.bytes
         }
-        if !body.isEmpty || payload != nil { headers.append(("Content-Type", contentType)) }
+        if !body.isEmpty || payload != nil || contentTypeGiven { headers.append(("Content-Type", contentType)) }
         if call.isHead {
             if !headers.contains(where: { $0.name.lowercased() == "content-length" }) { headers.append(("Content-Length", "0")) }
             body = []

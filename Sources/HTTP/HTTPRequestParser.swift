@@ -11,6 +11,18 @@ public struct HTTPRequest: Sendable {
     public var headers: [(name: String, value: String)]
     public var body: [UInt8]
 
+    /// A request as a client would send it (`target` is split at its first `?`).
+    public init(method: String, target: String, version: String = "HTTP/1.1", headers: [(name: String, value: String)], body: [UInt8] = []) {
+        self.method = method
+        self.target = target
+        let parts = target.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
+        path = String(parts[0])
+        query = parts.count > 1 ? String(parts[1]) : ""
+        self.version = version
+        self.headers = headers
+        self.body = body
+    }
+
     /// The first value of a header (names are case-insensitive).
     public func header(_ name: String) -> String? {
         let lower = name.lowercased()
@@ -274,9 +286,7 @@ public struct HTTPRequestParser: Sendable {
             headers.append((String(decoding: line[line.startIndex..<colon], as: UTF8.self), String(decoding: v, as: UTF8.self)))
             if headers.count > limits.maxHeaders { return HTTPParseError(431, "Request Header Fields Too Large: more than \(limits.maxHeaders) headers") }
         }
-        let (path, query) = target.firstIndex(of: "?").map { (String(target[..<$0]), String(target[target.index(after: $0)...])) } ?? (target, "")
-        var request = HTTPRequest(method: String(decoding: parts[0], as: UTF8.self), target: target, path: path, query: query,
-                                  version: version, headers: headers, body: [])
+        var request = HTTPRequest(method: String(decoding: parts[0], as: UTF8.self), target: target, version: version, headers: headers)
         if version == "HTTP/1.1" && request.header("Host") == nil { return HTTPParseError(400, "Bad Request: HTTP/1.1 requests need a Host header") }
         let lengths = headers.filter { $0.name.lowercased() == "content-length" }.map(\.value)
         let codings = headers.filter { $0.name.lowercased() == "transfer-encoding" }.map(\.value)

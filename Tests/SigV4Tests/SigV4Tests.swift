@@ -174,3 +174,43 @@ import TestSupport
 extension Result {
     var failure: Failure? { if case .failure(let f) = self { return f } else { return nil } }
 }
+
+/// AWS's published Signature Version 4 test suite (the `aws-sig-v4-test-suite` cases with
+/// credentials AKIDEXAMPLE, 2015-08-30T12:36:00Z, us-east-1, service `service`): the signatures
+/// AWS publishes for them are facts our signer and verifier must reproduce.
+@Suite struct AWSTestSuiteVectors {
+    static let secret = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
+    static let amzDate = "20150830T123600Z"
+
+    @Test("the published signing key for 20150830/us-east-1/service")
+    func signingKey() {
+        #expect(Hex.encode(SigV4.signingKey(secret: Self.secret, date: "20150830", region: "us-east-1", service: "service"))
+            == "938127b5336810ddb6a5d6af445fcac9e371f9ed418ed386b022aed82901be75")
+    }
+
+    @Test("get-vanilla, get-vanilla-query-order-key-case, get-utf8, post-vanilla", arguments: [
+        ("GET", "/", "", "5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31"),
+        ("GET", "/", "Param2=value2&Param1=value1", "b97d918cfa904a5beff61c982a1b6f458b799221646efd99d3219ec94cdf2500"),
+        ("GET", "/\u{1234}", "", "8318018e0b0f223aa2bbf98705b62bb787dc9c0e678f255a891fd03141be5d85"),  // the request line has the character raw
+        ("POST", "/", "", "5da7c1a2acd57cee7505fc6676e4e544621c30862966e37dddb68e92efbe5d6b"),
+    ])
+    func published(method: String, path: String, query: String, signature: String) throws {
+        let headers = [(name: "Host", value: "example.amazonaws.com"), (name: "X-Amz-Date", value: Self.amzDate)]
+        let request = SigV4.Request(method: method, path: path, query: query, headers: headers, payloadHash: SigV4.emptySHA256)
+        let canonical = try #require(SigV4.canonicalRequest(request, signedHeaders: ["host", "x-amz-date"], service: "service"))
+        let scope = "20150830/us-east-1/service/aws4_request"
+        let computed = SigV4.signature(signingKey: SigV4.signingKey(secret: Self.secret, date: "20150830", region: "us-east-1", service: "service"),
+                                       stringToSign: SigV4.stringToSign(amzDate: Self.amzDate, scope: scope, canonicalRequest: canonical))
+        #expect(computed == signature)
+        // The verifier takes the published Authorization header at that moment, and refuses it
+        // when one bit of the signature differs.
+        var signed = request
+        signed.headers.append(("Authorization", "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/\(scope), SignedHeaders=host;x-amz-date, Signature=\(signature)"))
+        let at = try #require(SigV4.parseAmzDate(Self.amzDate))
+        #expect(SigV4.verify(signed, now: at + 60, secret: { $0 == "AKIDEXAMPLE" ? Self.secret : nil }).failure == nil)
+        var flipped = request
+        let bad = String(signature.dropLast()) + (signature.hasSuffix("0") ? "1" : "0")
+        flipped.headers.append(("Authorization", "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/\(scope), SignedHeaders=host;x-amz-date, Signature=\(bad)"))
+        #expect(SigV4.verify(flipped, now: at + 60, secret: { $0 == "AKIDEXAMPLE" ? Self.secret : nil }).failure == .signatureDoesNotMatch)
+    }
+}

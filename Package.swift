@@ -76,7 +76,7 @@ let package = Package(
         .executableTarget(name: "CrmlCLI", dependencies: ["JSON", "CleanRoomsModel", "AccessControl", "AccountNode", "Lookalike", "ClusterConfig", "Wire", "Digest", "Processes", "Checker", "NodeCommand", "JMESPath", "CLIOutput", "Campaign", "Simulation"]),
 
         // Tests mirror the targets; TestSupport holds the shared helpers (processes, temp files).
-        .target(name: "TestSupport", dependencies: ["Wire", "ClusterConfig", "JSON", "CleanRoomsModel", "Processes", "Lookalike", "Digest"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["Wire", "ClusterConfig", "JSON", "CleanRoomsModel", "Processes", "Lookalike", "Digest", "HTTP", "SigV4"], path: "Tests/TestSupport"),
         .testTarget(name: "JSONTests", dependencies: ["JSON", "Randomness"]),
         .testTarget(name: "JMESPathTests", dependencies: ["JMESPath", "JSON"], exclude: ["vectors.json"]),
         .testTarget(name: "CLIOutputTests", dependencies: ["CLIOutput", "JSON"], exclude: ["vectors.json"]),

@@ -69,6 +69,8 @@ extension ProtocolService {
                 }
             }
         }
+        // A streamed payload comes beside the result, not in it (S3's GetObject).
+        if payloadBody == nil, let payloadBytes { payloadBody = payloadBytes }
         var body: [UInt8]
         if let payloadBody {
             body = payloadBody
@@ -161,13 +163,24 @@ extension ProtocolService {
             return .object(o)
         case ("timestamp", .number(let t)):
             switch s["timestampFormat"]?.stringValue {
-            case "iso8601": return .string(ISO8601.format(t))
+            case "iso8601": return .string(ProtocolService.iso8601(t))
             case "rfc822": return .string(HTTPDate.format(t))
             default: return value
             }
         default:
             return value
         }
+    }
+
+    /// ISO 8601 with milliseconds when the time has them (`2026-12-03T06:45:26.578Z`), as AWS
+    /// writes them.
+    static func iso8601(_ t: Double) -> String {
+        let whole = t.rounded(.down)
+        let millis = Int(((t - whole) * 1000).rounded(.down))
+        let base = ISO8601.format(whole)
+        guard millis > 0, base.hasSuffix("Z") else { return base }
+        let m = String(millis)
+        return String(base.dropLast()) + "." + String(repeating: "0", count: 3 - m.count) + m + "Z"
     }
 
     private func headerText(_ value: JSON, _ shapeName: String?) -> String {
@@ -177,7 +190,7 @@ extension ProtocolService {
         case .number(let n):
             if type(shapeName) == "timestamp" {
                 switch shape(shapeName)["timestampFormat"]?.stringValue {
-                case "iso8601": return ISO8601.format(n)
+                case "iso8601": return ProtocolService.iso8601(n)
                 case "unixTimestamp": return scalarText(value, shapeName)
                 default: return HTTPDate.format(n)
                 }
@@ -192,7 +205,7 @@ extension ProtocolService {
         case .string(let s): return s
         case .bool(let b): return b ? "true" : "false"
         case .number(let n):
-            if type(shapeName) == "timestamp" { return ISO8601.format(n) }
+            if type(shapeName) == "timestamp" { return ProtocolService.iso8601(n) }
             if n.rounded() == n && abs(n) < 9e15 { return String(Int(n)) }
             return JSONWriter.string(value)
         default: return JSONWriter.string(value)

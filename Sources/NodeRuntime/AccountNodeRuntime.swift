@@ -29,6 +29,10 @@ public final class AccountNodeRuntime: NodeServerDelegate, HTTPListenerDelegate,
         public var port: UInt16 = 0
         /// Where AWS SDKs and aws-cli reach the account (0: any free port); nil: no HTTP front.
         public var httpPort: UInt16? = nil
+        /// A request that has begun must arrive whole within this (else 408 and the connection
+        /// closes); a connection idle this long is closed.
+        public var httpRequestTimeout = 20.0
+        public var httpIdleTimeout = 120.0
         public var dataDir: String
         public var maxLineLength = 4 * 1024 * 1024
         /// Snapshot (and restart the log) after this many bytes of log records.
@@ -189,6 +193,7 @@ public final class AccountNodeRuntime: NodeServerDelegate, HTTPListenerDelegate,
         loop.register(server)
         if let httpPort = options.httpPort {
             let listener = try HTTPListener(host: options.host, port: httpPort, loop: loop,
+                                            requestTimeout: options.httpRequestTimeout, idleTimeout: options.httpIdleTimeout,
                                             maxConnections: max(16, Socket.fileLimit() - NodeServer.descriptorReserve))
             listener.delegate = self
             loop.register(listener)

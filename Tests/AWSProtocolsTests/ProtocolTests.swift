@@ -102,6 +102,19 @@ import Testing
         }
     }
 
+    @Test("a streamed payload travels beside the result: GetObject's bytes, HeadObject's length without them")
+    func streamedPayload() throws {
+        let s3 = try #require(ProtocolService.bySigningName["s3"])
+        let bytes = Array("user_id\nu1\n".utf8)
+        let result: JSON = ["ETag": "\"abc\"", "ContentLength": .int(bytes.count), "LastModified": 1_796_301_360, "ContentType": "text/csv"]
+        let get = s3.response(to: AWSCall(service: s3, operation: "GetObject", params: [:], isHead: false), result: result, body: bytes, requestID: "r")
+        #expect(get.body == bytes && get.headers.contains { $0.name == "Content-Type" && $0.value == "text/csv" })
+        #expect(get.headers.contains { $0.name == "Last-Modified" && $0.value == "Thu, 03 Dec 2026 12:36:00 GMT" })
+        #expect(String(decoding: get.bytes, as: UTF8.self).contains("Content-Length: \(bytes.count)\r\n"))
+        let head = s3.response(to: AWSCall(service: s3, operation: "HeadObject", params: [:], isHead: true), result: result, requestID: "r")
+        #expect(head.body.isEmpty && head.headers.filter { $0.name.lowercased() == "content-length" }.map(\.value) == [String(bytes.count)])
+    }
+
     @Test("errors in each protocol's form: rest-json header, json __type, query and rest-xml Error documents, HEAD without a body")
     func errors() throws {
         let e = AWSWireError("ResourceNotFoundException", "Job <x> & 'y' not found", status: 404)

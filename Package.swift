@@ -65,7 +65,7 @@ let package = Package(
         .target(name: "ClusterConfig", dependencies: ["JSON", "CleanRoomsModel"]),
 
         // The shell: drives AccountNode with sockets, disk and threads.
-        .target(name: "NodeRuntime", dependencies: ["AccountNode", "AWSProtocols", "HTTP", "StorageFormat", "Lookalike", "Wire", "JSON", "CleanRoomsModel", "Digest", "SeedSQL"]),
+        .target(name: "NodeRuntime", dependencies: ["AccountNode", "AWSProtocols", "HTTP", "SigV4", "StorageFormat", "Lookalike", "Wire", "JSON", "CleanRoomsModel", "Digest", "SeedSQL"]),
 
         // One account node as a process: what `crml-node` and `crml node` both run.
         .target(name: "NodeCommand", dependencies: ["NodeRuntime", "AccountNode", "ClusterConfig", "Wire", "JSON", "CleanRoomsModel", "Digest"]),
@@ -73,7 +73,7 @@ let package = Package(
         // Executables. `crml` also serves as a node (`crml node`), so the launcher needs no
         // second executable and `swift run crml …` builds everything it starts.
         .executableTarget(name: "CrmlNode", dependencies: ["NodeCommand"]),
-        .executableTarget(name: "CrmlCLI", dependencies: ["JSON", "CleanRoomsModel", "AccessControl", "AccountNode", "Lookalike", "ClusterConfig", "Wire", "Digest", "Processes", "Checker", "NodeCommand", "JMESPath", "CLIOutput", "Campaign", "Simulation"]),
+        .executableTarget(name: "CrmlCLI", dependencies: ["JSON", "CleanRoomsModel", "AccessControl", "AccountNode", "Lookalike", "ClusterConfig", "Wire", "Digest", "Processes", "Checker", "NodeCommand", "JMESPath", "CLIOutput", "Campaign", "Simulation", "SigV4", "AWSProtocols", "HTTP"]),
 
         // Tests mirror the targets; TestSupport holds the shared helpers (processes, temp files).
         .target(name: "TestSupport", dependencies: ["Wire", "ClusterConfig", "JSON", "CleanRoomsModel", "Processes", "Lookalike", "Digest", "HTTP", "SigV4"], path: "Tests/TestSupport"),

@@ -21,7 +21,11 @@ public enum HTTPFront {
     }
 
     /// Reads one request. `secret` gives an access key's secret (nil: no such active key).
-    public static func accept(_ request: HTTPRequest, now: Double, requestID: String, secret: (String) -> String?) -> Decision {
+    /// `region`: the node's; a scope naming another is refused (IAM and STS, global services,
+    /// take any).
+    /// `keys`: signing keys already derived (the caller's cache).
+    public static func accept(_ request: HTTPRequest, now: Double, requestID: String, region: String? = nil, keys: SigV4.SigningKeyCache? = nil,
+                              secret: (String) -> String?) -> Decision {
         let scopeService = credentialService(request)
         guard let scopeService else {
             let wire = guessWire(request)
@@ -49,9 +53,20 @@ public enum HTTPFront {
         }
         let sigRequest = SigV4.Request(method: request.method, path: request.path, query: request.query, headers: request.headers, payloadHash: payloadHash)
         let verified: SigV4.Verified
-        switch SigV4.verify(sigRequest, now: now, secret: secret) {
+        switch SigV4.verify(sigRequest, now: now, keys: keys, secret: secret) {
         case .success(let v): verified = v
         case .failure(let f): return .reject(rejection(f, wire: service.wire, s3: isS3, xmlns: service.xmlNamespace, requestID: requestID, isHead: request.method == "HEAD"))
+        }
+        let isHead = request.method == "HEAD"
+        if verified.securityToken != nil {
+            // Nodes issue no temporary credentials, so no session token can be valid.
+            return .reject(rejection(.unknownAccessKey(verified.credential.accessKeyID), wire: service.wire, s3: isS3, xmlns: service.xmlNamespace, requestID: requestID, isHead: isHead))
+        }
+        if let region, verified.credential.region != region, !["iam", "sts"].contains(service.model.name) {
+            let why = "Credential should be scoped to a valid region, not '\(verified.credential.region)': this account's node is in \(region)."
+            let e = isS3 ? AWSWireError("AuthorizationHeaderMalformed", "The authorization header is malformed; the region '\(verified.credential.region)' is wrong; expecting '\(region)'", status: 400)
+                : AWSWireError(service.wire == .query ? "SignatureDoesNotMatch" : "InvalidSignatureException", why, status: 403)
+            return .reject(service.errorResponse(e, requestID: requestID, isHead: isHead))
         }
         var body = request.body
         if isS3 {
@@ -69,10 +84,14 @@ public enum HTTPFront {
     /// The credential scope's service, from the `Authorization` header or presigned parameters.
     static func credentialService(_ request: HTTPRequest) -> String? {
         if let header = request.header("Authorization") {
-            for part in header.split(whereSeparator: { $0 == "," || $0 == " " }) where part.hasPrefix("Credential=") {
-                return SigV4.Credential(String(part.dropFirst("Credential=".count)))?.service
-            }
-            return nil
+            // `…Credential=AKID/date/region/SERVICE/aws4_request, …`: the fourth part.
+            let u = Array(header.utf8)
+            let marker = Array("Credential=".utf8)
+            guard let start = (0...max(0, u.count - marker.count)).first(where: { u.count >= marker.count && u[$0..<($0 + marker.count)].elementsEqual(marker) }) else { return nil }
+            var end = start + marker.count
+            while end < u.count, u[end] != UInt8(ascii: ","), u[end] != UInt8(ascii: " ") { end += 1 }
+            let parts = u[(start + marker.count)..<end].split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false)
+            return parts.count > 3 ? String(decoding: parts[3], as: UTF8.self) : nil
         }
         for (k, v) in PercentCoding.parameters(request.query, plusIsSpace: false) ?? [] where k == "X-Amz-Credential" {
             return SigV4.Credential(v)?.service

@@ -33,11 +33,20 @@ public final class ProtocolService: Sendable {
     let targetPrefix: String?
     let xmlNamespace: String?
     let routes: [RestRoute]
+    /// Structures whose members all travel in the body (no header, status or payload member):
+    /// their answer is the result written whole.
+    let bodyOnlyShapes: Set<String>
+    /// The routes by HTTP method, most specific first.
+    let routesByMethod: [String: [RestRoute]]
     let shapes: [String: JSON]
     let operations: [String: JSON]
     /// Shapes with a timestamp somewhere inside: the only ones whose values change between the
     /// node's JSON (epoch seconds) and a protocol's text forms.
     let timestampShapes: Set<String>
+    /// Every structure's members, sorted once.
+    let memberLists: [String: [(name: String, spec: JSON)]]
+    /// Every structure's member shapes by member name (for walking values by their shapes).
+    let memberShapes: [String: [String: String]]
 
     init(model: ServiceModel) {
         self.model = model
@@ -50,6 +59,8 @@ public final class ProtocolService: Sendable {
         shapes = doc["shapes"]?.objectValue ?? [:]
         operations = doc["operations"]?.objectValue ?? [:]
         timestampShapes = ProtocolService.shapesContainingTimestamps(shapes)
+        memberLists = ProtocolService.memberLists(shapes)
+        memberShapes = shapes.compactMapValues { s in s["members"]?.objectValue?.compactMapValues { $0["shape"]?.stringValue } }
         var routes: [RestRoute] = []
         if wire == .restJSON || wire == .restXML {
             for (name, op) in operations {
@@ -60,6 +71,10 @@ public final class ProtocolService: Sendable {
             routes.sort { ($0.specificity, $0.operation) > ($1.specificity, $1.operation) }
         }
         self.routes = routes
+        routesByMethod = Dictionary(grouping: routes, by: \.method)
+        bodyOnlyShapes = Set(shapes.filter { _, s in
+            s["type"]?.stringValue == "structure" && s["payload"] == nil && (s["members"]?.objectValue ?? [:]).values.allSatisfy { $0["location"] == nil }
+        }.keys)
     }
 
     /// The services the front serves, by their signing name.
@@ -101,6 +116,13 @@ public final class ProtocolService: Sendable {
 
     /// A structure's members in the model's order of names.
     func members(_ shapeName: String?) -> [(name: String, spec: JSON)] {
-        (shape(shapeName)["members"]?.objectValue ?? [:]).sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+        guard let shapeName else { return [] }
+        return memberLists[shapeName] ?? []
+    }
+
+    private static func memberLists(_ shapes: [String: JSON]) -> [String: [(name: String, spec: JSON)]] {
+        shapes.compactMapValues { s in
+            s["members"]?.objectValue.map { $0.sorted { $0.key < $1.key }.map { (name: $0.key, spec: $0.value) } }
+        }
     }
 }

@@ -40,7 +40,7 @@ extension ProtocolService {
         guard let pairs = PercentCoding.parameters(request.query, plusIsSpace: false) else { throw serializationError("The query string is not validly percent-encoded") }
         var query: [String: [String]] = [:]
         for (k, v) in pairs { query[k, default: []].append(v) }
-        guard let (route, labels) = routes.lazy.compactMap({ r in r.match(method: request.method, segments: segments, query: query).map { (r, $0) } }).first else {
+        guard let (route, labels) = (routesByMethod[request.method] ?? []).lazy.compactMap({ r in r.match(method: request.method, segments: segments, query: query).map { (r, $0) } }).first else {
             let otherMethods = routes.filter { $0.match(method: $0.method, segments: segments, query: query) != nil }.map(\.method)
             if wire == .restXML {
                 if !otherMethods.isEmpty { throw AWSWireError("MethodNotAllowed", "The specified method is not allowed against this resource.", status: 405) }
@@ -242,7 +242,8 @@ extension ProtocolService {
         let s = shape(shapeName)
         switch (type(shapeName), value) {
         case ("structure", .object(var o)):
-            for (k, v) in o { if let m = s["members"]?[k]?["shape"]?.stringValue { o[k] = toRPC(v, m) } }
+            let shapes = memberShapes[shapeName] ?? [:]
+            for (k, v) in o { if let m = shapes[k], timestampShapes.contains(m) { o[k] = toRPC(v, m) } }
             return .object(o)
         case ("list", .array(let a)):
             let item = s["member"]?["shape"]?.stringValue

@@ -31,6 +31,11 @@ extension ProtocolService {
 
     private func restResponse(_ call: AWSCall, result: JSON, output: String?, body payloadBytes: [UInt8]?, requestID: String) -> HTTPResponse {
         var status = operations[call.operation]?["http"]?["responseCode"]?.intValue ?? 200
+        if wire == .restJSON, let output, bodyOnlyShapes.contains(output), status != 204, !call.isHead {
+            // Every member is a body member: the result, timestamps in their formats, is the body.
+            return HTTPResponse(status: status, headers: [("x-amzn-RequestId", requestID), ("Content-Type", wire.contentType)],
+                                body: JSONWriter.bytes(toWireJSON(result, output)))
+        }
         var headers: [(name: String, value: String)] = wire == .restXML
             ? [("x-amz-request-id", requestID), ("x-amz-id-2", requestID)]
             : [("x-amzn-RequestId", requestID)]
@@ -152,7 +157,8 @@ extension ProtocolService {
         let s = shape(shapeName)
         switch (type(shapeName), value) {
         case ("structure", .object(var o)):
-            for (k, v) in o { if let m = s["members"]?[k]?["shape"]?.stringValue { o[k] = toWireJSON(v, m) } }
+            let shapes = memberShapes[shapeName] ?? [:]
+            for (k, v) in o { if let m = shapes[k], timestampShapes.contains(m) { o[k] = toWireJSON(v, m) } }
             return .object(o)
         case ("list", .array(let a)):
             let item = s["member"]?["shape"]?.stringValue

@@ -35,7 +35,14 @@ struct RestRoute: Sendable {
 
     /// A path's segments: `/` is none, a trailing slash adds none.
     static func pathSegments<S: StringProtocol>(_ path: S) -> [Substring] {
-        var segs = path.split(separator: "/", omittingEmptySubsequences: false).map { Substring($0) }
+        let whole = Substring(path)
+        var segs: [Substring] = []
+        var start = whole.utf8.startIndex
+        for i in whole.utf8.indices where whole.utf8[i] == UInt8(ascii: "/") {
+            segs.append(whole[start..<i])
+            start = whole.utf8.index(after: i)
+        }
+        segs.append(whole[start...])
         if segs.first == "" { segs.removeFirst() }
         if segs.count >= 1, segs.last == "" { segs.removeLast() }
         return segs
@@ -47,6 +54,13 @@ struct RestRoute: Sendable {
         for q in queryLiterals {
             guard let values = query[q.name] else { return nil }
             if let v = q.value, !values.contains(v) { return nil }
+        }
+        // Literals and the number of segments first: most routes fail there, before any decoding.
+        let greedy: Bool
+        if case .greedy = segments.last { greedy = true } else { greedy = false }
+        guard greedy ? raw.count >= segments.count : raw.count == segments.count else { return nil }
+        for (n, s) in segments.enumerated() {
+            if case .literal(let l) = s, raw[n] != l { return nil }
         }
         var labels: [String: String] = [:]
         var i = 0

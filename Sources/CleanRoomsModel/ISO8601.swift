@@ -32,6 +32,12 @@ public enum ISO8601 {
         return seconds - sign * Double(oh * 3600 + om * 60)
     }
 
+    /// Days since 1970-01-01 of a proleptic Gregorian date.
+    public static func daysSinceEpoch(year: Int, month: Int, day: Int) -> Int { daysFromCivil(year: year, month: month, day: day) }
+
+    /// Days in a month of a year (1–12).
+    public static func daysInMonth(_ month: Int, year: Int) -> Int { daysIn(month: month, year: year) }
+
     /// Days since 1970-01-01 for a proleptic Gregorian date (Howard Hinnant's algorithm).
     static func daysFromCivil(year: Int, month: Int, day: Int) -> Int {
         let y = month <= 2 ? year - 1 : year
@@ -67,9 +73,21 @@ public enum ISO8601 {
         let d = doy - (153 * mp + 2) / 5 + 1
         let m = mp < 10 ? mp + 3 : mp - 9
         let y = yoe + era * 400 + (m <= 2 ? 1 : 0)
-        func two(_ v: Int) -> String { v < 10 ? "0\(v)" : "\(v)" }
-        let yyyy = String(repeating: "0", count: max(0, 4 - String(y).count)) + String(y)
-        return "\(yyyy)-\(two(m))-\(two(d))T\(two(rem / 3600)):\(two(rem % 3600 / 60)):\(two(rem % 60))Z"
+        guard (0...9999).contains(y) else {
+            func two(_ v: Int) -> String { v < 10 ? "0\(v)" : "\(v)" }
+            return "\(y)-\(two(m))-\(two(d))T\(two(rem / 3600)):\(two(rem % 3600 / 60)):\(two(rem % 60))Z"
+        }
+        // Written byte by byte: answers carry several of these each.
+        return String(unsafeUninitializedCapacity: 20) { out in
+            func put(_ v: Int, _ at: Int, _ width: Int) {
+                var v = v
+                for k in stride(from: at + width - 1, through: at, by: -1) { out[k] = UInt8(48 + v % 10); v /= 10 }
+            }
+            put(y, 0, 4); out[4] = UInt8(ascii: "-"); put(m, 5, 2); out[7] = UInt8(ascii: "-"); put(d, 8, 2)
+            out[10] = UInt8(ascii: "T"); put(rem / 3600, 11, 2); out[13] = UInt8(ascii: ":"); put(rem % 3600 / 60, 14, 2)
+            out[16] = UInt8(ascii: ":"); put(rem % 60, 17, 2); out[19] = UInt8(ascii: "Z")
+            return 20
+        }
     }
 
 }

@@ -2,6 +2,19 @@
 public enum Hex {
     private static let digits = Array("0123456789abcdef".utf8)
 
+    /// The common case without generic dispatch (digests and signatures on every request).
+    public static func encode(_ bytes: [UInt8]) -> String {
+        String(unsafeUninitializedCapacity: bytes.count * 2) { out in
+            var i = 0
+            for b in bytes {
+                out[i] = digits[Int(b >> 4)]
+                out[i + 1] = digits[Int(b & 0xF)]
+                i += 2
+            }
+            return i
+        }
+    }
+
     public static func encode<C: Collection<UInt8>>(_ bytes: C) -> String {
         var out = [UInt8]()
         out.reserveCapacity(bytes.count * 2)

@@ -25,16 +25,23 @@ public struct SHA256: Sendable {
 
     public mutating func update(_ data: [UInt8]) {
         length &+= UInt64(data.count)
-        var i = 0
-        if !buffer.isEmpty {
-            while i < data.count && buffer.count < 64 { buffer.append(data[i]); i += 1 }
-            if buffer.count == 64 { compress(buffer); buffer.removeAll(keepingCapacity: true) }
+        data.withUnsafeBufferPointer { p in
+            guard let base = p.baseAddress else { return }
+            var i = 0
+            if !buffer.isEmpty {
+                while i < p.count && buffer.count < 64 { buffer.append(p[i]); i += 1 }
+                if buffer.count == 64 {
+                    let block = buffer
+                    block.withUnsafeBufferPointer { compress($0.baseAddress!) }
+                    buffer.removeAll(keepingCapacity: true)
+                }
+            }
+            while i + 64 <= p.count {
+                compress(base + i)
+                i += 64
+            }
+            while i < p.count { buffer.append(p[i]); i += 1 }
         }
-        while i + 64 <= data.count {
-            compress(data[i..<(i + 64)])
-            i += 64
-        }
-        while i < data.count { buffer.append(data[i]); i += 1 }
     }
 
     public mutating func finalize() -> [UInt8] {
@@ -43,8 +50,10 @@ public struct SHA256: Sendable {
         tail.append(0x80)
         while tail.count % 64 != 56 { tail.append(0) }
         for k in (0..<8).reversed() { tail.append(UInt8(truncatingIfNeeded: bitLength >> (UInt64(k) * 8))) }
-        var i = 0
-        while i < tail.count { compress(tail[i..<(i + 64)]); i += 64 }
+        tail.withUnsafeBufferPointer { p in
+            var i = 0
+            while i < p.count { compress(p.baseAddress! + i); i += 64 }
+        }
         buffer.removeAll()
         var out = [UInt8]()
         out.reserveCapacity(32)
@@ -68,11 +77,17 @@ public struct SHA256: Sendable {
 
     @inline(__always) private static func rotr(_ x: UInt32, _ n: UInt32) -> UInt32 { (x >> n) | (x << (32 - n)) }
 
-    private mutating func compress<C: Collection<UInt8>>(_ block: C) where C.Index == Int {
-        var w = [UInt32](repeating: 0, count: 64)
-        let base = block.startIndex
+    /// One 64-byte block at `block`. Scratch space on the stack, no bounds checks in the rounds
+    /// (the indices are the algorithm's constants).
+    private mutating func compress(_ block: UnsafePointer<UInt8>) {
+        withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 64) { w in
+            SHA256.k.withUnsafeBufferPointer { k in compress(block, w, k) }
+        }
+    }
+
+    private mutating func compress(_ block: UnsafePointer<UInt8>, _ w: UnsafeMutableBufferPointer<UInt32>, _ k: UnsafeBufferPointer<UInt32>) {
         for t in 0..<16 {
-            let j = base + t * 4
+            let j = t * 4
             w[t] = UInt32(block[j]) << 24 | UInt32(block[j + 1]) << 16 | UInt32(block[j + 2]) << 8 | UInt32(block[j + 3])
         }
         for t in 16..<64 {
@@ -84,7 +99,7 @@ public struct SHA256: Sendable {
         for t in 0..<64 {
             let s1 = SHA256.rotr(e, 6) ^ SHA256.rotr(e, 11) ^ SHA256.rotr(e, 25)
             let ch = (e & f) ^ (~e & g)
-            let t1 = h &+ s1 &+ ch &+ SHA256.k[t] &+ w[t]
+            let t1 = h &+ s1 &+ ch &+ k[t] &+ w[t]
             let s0 = SHA256.rotr(a, 2) ^ SHA256.rotr(a, 13) ^ SHA256.rotr(a, 22)
             let maj = (a & b) ^ (a & c) ^ (b & c)
             let t2 = s0 &+ maj

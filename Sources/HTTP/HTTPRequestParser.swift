@@ -15,9 +15,13 @@ public struct HTTPRequest: Sendable {
     public init(method: String, target: String, version: String = "HTTP/1.1", headers: [(name: String, value: String)], body: [UInt8] = []) {
         self.method = method
         self.target = target
-        let parts = target.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
-        path = String(parts[0])
-        query = parts.count > 1 ? String(parts[1]) : ""
+        if let q = target.utf8.firstIndex(of: UInt8(ascii: "?")) {
+            path = String(target[..<q])
+            query = String(target[target.utf8.index(after: q)...])
+        } else {
+            path = target
+            query = ""
+        }
         self.version = version
         self.headers = headers
         self.body = body
@@ -25,13 +29,22 @@ public struct HTTPRequest: Sendable {
 
     /// The first value of a header (names are case-insensitive).
     public func header(_ name: String) -> String? {
-        let lower = name.lowercased()
-        return headers.first { $0.name.lowercased() == lower }?.value
+        headers.first { HTTPRequest.sameName($0.name, name) }?.value
+    }
+
+    /// Header names compared ASCII case-insensitively, without copying either.
+    static func sameName(_ a: String, _ b: String) -> Bool {
+        guard a.utf8.count == b.utf8.count else { return false }
+        for (x, y) in zip(a.utf8, b.utf8) where x != y {
+            if (x | 0x20) != (y | 0x20) || !((x | 0x20) >= 97 && (x | 0x20) <= 122) { return false }
+        }
+        return true
     }
 
     /// Whether the connection stays open after the answer (HTTP/1.1 unless `Connection: close`;
     /// HTTP/1.0 only with `Connection: keep-alive`).
     public var keepAlive: Bool {
+        guard header("Connection") != nil else { return version == "HTTP/1.1" }
         let tokens = (header("Connection") ?? "").lowercased().split(separator: ",").map { $0.trimmingCharacters(in: " \t") }
         return version == "HTTP/1.1" ? !tokens.contains("close") : tokens.contains("keep-alive")
     }
@@ -245,7 +258,10 @@ public struct HTTPRequestParser: Sendable {
     private static func isToken(_ b: UInt8) -> Bool {
         switch b {
         case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"): return true
-        default: return Array("!#$%&'*+-.^_`|~".utf8).contains(b)
+        case UInt8(ascii: "!"), UInt8(ascii: "#"), UInt8(ascii: "$"), UInt8(ascii: "%"), UInt8(ascii: "&"), UInt8(ascii: "'"), UInt8(ascii: "*"),
+             UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "^"), UInt8(ascii: "_"), UInt8(ascii: "`"), UInt8(ascii: "|"), UInt8(ascii: "~"):
+            return true
+        default: return false
         }
     }
 
@@ -288,8 +304,8 @@ public struct HTTPRequestParser: Sendable {
         }
         var request = HTTPRequest(method: String(decoding: parts[0], as: UTF8.self), target: target, version: version, headers: headers)
         if version == "HTTP/1.1" && request.header("Host") == nil { return HTTPParseError(400, "Bad Request: HTTP/1.1 requests need a Host header") }
-        let lengths = headers.filter { $0.name.lowercased() == "content-length" }.map(\.value)
-        let codings = headers.filter { $0.name.lowercased() == "transfer-encoding" }.map(\.value)
+        let lengths = headers.filter { HTTPRequest.sameName($0.name, "content-length") }.map(\.value)
+        let codings = headers.filter { HTTPRequest.sameName($0.name, "transfer-encoding") }.map(\.value)
         if !codings.isEmpty {
             guard lengths.isEmpty else { return HTTPParseError(400, "Bad Request: a request may not have both Content-Length and Transfer-Encoding") }
             let all = codings.flatMap { $0.lowercased().split(separator: ",").map { $0.trimmingCharacters(in: " \t") } }

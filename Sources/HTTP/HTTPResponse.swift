@@ -13,14 +13,27 @@ public struct HTTPResponse: Sendable {
     /// The status line, the headers, `Content-Length` (unless given), the body. Header values
     /// lose any CR or LF (no response splitting).
     public var bytes: [UInt8] {
-        var out = Array("HTTP/1.1 \(status) \(HTTPResponse.reason(status))\r\n".utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(128 + headers.count * 48 + body.count)
+        out += "HTTP/1.1 ".utf8
+        out += String(status).utf8
+        out.append(0x20)
+        out += HTTPResponse.reason(status).utf8
+        out += [0x0D, 0x0A]
         var hasLength = false
         for h in headers {
-            if h.name.lowercased() == "content-length" { hasLength = true }
-            // Over bytes, not Characters: "\r\n" is one Character and would slip past a Character filter.
-            out += Array("\(h.name): ".utf8) + h.value.utf8.filter { $0 != 0x0D && $0 != 0x0A } + [0x0D, 0x0A]
+            if HTTPRequest.sameName(h.name, "content-length") { hasLength = true }
+            // Names and values lose CR and LF (over bytes: "\r\n" is one Character).
+            for b in h.name.utf8 where b != 0x0D && b != 0x0A { out.append(b) }
+            out += [UInt8(ascii: ":"), 0x20]
+            for b in h.value.utf8 where b != 0x0D && b != 0x0A { out.append(b) }
+            out += [0x0D, 0x0A]
         }
-        if !hasLength { out += Array("Content-Length: \(body.count)\r\n".utf8) }
+        if !hasLength {
+            out += "Content-Length: ".utf8
+            out += String(body.count).utf8
+            out += [0x0D, 0x0A]
+        }
         out += [0x0D, 0x0A]
         out += body
         return out

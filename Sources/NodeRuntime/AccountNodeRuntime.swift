@@ -133,6 +133,7 @@ public final class AccountNodeRuntime: NodeServerDelegate, HTTPListenerDelegate,
     private var auditFlushScheduled = false
 
     public var accountID: String { config.account.rawValue }
+    public var region: String { config.region }
 
     /// Recovers the node from `options.dataDir` and starts listening (the loop is not running
     /// yet: call `run`).

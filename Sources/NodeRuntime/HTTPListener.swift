@@ -4,12 +4,15 @@ import Glibc
 import AWSProtocols
 import Foundation
 import HTTP
+import SigV4
 import JSON
 import Wire
 
 /// What the HTTP front asks of the node behind it.
 protocol HTTPListenerDelegate: AnyObject {
     var accountID: String { get }
+    /// The account's region: requests must be signed for it (IAM and STS excepted).
+    var region: String { get }
     func credentials(forAccessKey id: String) -> (secret: String, principalARN: String)?
     /// Runs a call the front has authenticated and read; the node answers with `respond`.
     func handleHTTPCall(_ conn: HTTPConnection, call: AWSCall, accessKeyID: String, requestID: String)
@@ -35,6 +38,10 @@ final class HTTPListener: EventHandler {
     let readBuffer = ScratchBuffer(size: 65536)
     private var nextID: UInt64 = 0
     private var sweeping = false
+    /// Signing keys already derived (one HMAC per request instead of five).
+    private let signingKeys = SigV4.SigningKeyCache()
+    /// Request ids: a generator seeded once (ids need to be unique, not secret).
+    private var ids = RequestIDs()
 
     init(host: String, port: UInt16, loop: EventLoop, limits: HTTPRequestParser.Limits = .init(), requestTimeout: Double = 20, idleTimeout: Double = 120,
          maxConnections: Int) throws {
@@ -98,24 +105,44 @@ final class HTTPListener: EventHandler {
 
     /// One request, read and authenticated by the front; refusals are answered here.
     func handle(_ request: HTTPRequest, from conn: HTTPConnection) {
-        let requestID = HTTPListener.requestID()
+        let requestID = ids.next()
         guard let delegate else { return }
-        switch HTTPFront.accept(request, now: Date().timeIntervalSince1970, requestID: requestID, secret: { delegate.credentials(forAccessKey: $0)?.secret }) {
+        switch HTTPFront.accept(request, now: Date().timeIntervalSince1970, requestID: requestID, region: delegate.region, keys: signingKeys,
+                                 secret: { delegate.credentials(forAccessKey: $0)?.secret }) {
         case .reject(let response): conn.respond(response, loop: loop)
         case .call(let call, let key): delegate.handleHTTPCall(conn, call: call, accessKeyID: key, requestID: requestID)
         }
     }
 
-    /// A request id in the form AWS uses (a UUID).
+    /// A request id for an answer given before any request is read (a framing error).
     static func requestID() -> String {
-        var g = SystemRandomNumberGenerator()
-        let hex = Array("0123456789abcdef")
-        var s = ""
-        for i in 0..<32 {
-            if [8, 12, 16, 20].contains(i) { s.append("-") }
-            s.append(hex[Int(g.next() & 15)])
+        var ids = RequestIDs()
+        return ids.next()
+    }
+}
+
+/// Request ids in the form AWS uses (UUID-shaped), from a SplitMix64 stream seeded once.
+struct RequestIDs {
+    private var state: UInt64 = { var g = SystemRandomNumberGenerator(); return g.next() }()
+    private static let hex = Array("0123456789abcdef".utf8)
+
+    mutating func next() -> String {
+        var out = [UInt8](repeating: UInt8(ascii: "-"), count: 36)
+        var i = 0
+        for _ in 0..<2 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            z ^= z >> 31
+            for _ in 0..<16 {
+                if i == 8 || i == 13 || i == 18 || i == 23 { i += 1 }
+                out[i] = RequestIDs.hex[Int(z & 15)]
+                z >>= 4
+                i += 1
+            }
         }
-        return s
+        return String(decoding: out, as: UTF8.self)
     }
 }
 

@@ -34,11 +34,10 @@ public enum SigV4 {
 
         /// The values of a header (case-insensitive), in order.
         public func values(_ name: String) -> [String] {
-            let lower = name.lowercased()
-            return headers.filter { $0.name.lowercased() == lower }.map(\.value)
+            headers.filter { SigV4.sameHeaderName($0.name, name) }.map(\.value)
         }
 
-        public func header(_ name: String) -> String? { values(name).first }
+        public func header(_ name: String) -> String? { headers.first { SigV4.sameHeaderName($0.name, name) }?.value }
     }
 
     // MARK: Canonical forms
@@ -46,23 +45,33 @@ public enum SigV4 {
     /// RFC 3986 percent-encoding of everything but the unreserved characters (and `/` when
     /// `keepSlash`), with upper-case hex, over the UTF-8 bytes.
     public static func uriEncode(_ s: String, keepSlash: Bool = false) -> String {
-        var out = ""
-        out.reserveCapacity(s.utf8.count)
+        var out: [UInt8] = []
+        out.reserveCapacity(s.utf8.count + 16)
         for b in s.utf8 {
             switch b {
             case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
                  UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."), UInt8(ascii: "~"):
-                out.unicodeScalars.append(Unicode.Scalar(b))
+                out.append(b)
             case UInt8(ascii: "/") where keepSlash:
-                out.append("/")
+                out.append(b)
             default:
-                out += "%" + String(hexDigits[Int(b >> 4)]) + String(hexDigits[Int(b & 15)])
+                out += [UInt8(ascii: "%"), hexDigits[Int(b >> 4)], hexDigits[Int(b & 15)]]
             }
         }
-        return out
+        return String(decoding: out, as: UTF8.self)
     }
 
-    private static let hexDigits = Array("0123456789ABCDEF")
+    private static let hexDigits = Array("0123456789ABCDEF".utf8)
+
+    /// Header names compared as HTTP compares them (ASCII case-insensitively), without copying.
+    public static func sameHeaderName(_ a: String, _ b: String) -> Bool {
+        guard a.utf8.count == b.utf8.count else { return false }
+        for (x, y) in zip(a.utf8, b.utf8) where x != y {
+            let lx = x >= 65 && x <= 90 ? x + 32 : x, ly = y >= 65 && y <= 90 ? y + 32 : y
+            if lx != ly { return false }
+        }
+        return true
+    }
 
     /// `%XX` decoded (nil if a `%` is not followed by two hex digits, or the bytes are not
     /// UTF-8); `+` is left as it is (SigV4 does not treat it as a space).
@@ -95,6 +104,14 @@ public enum SigV4 {
     public static func canonicalURI(path: String, service: String) -> String {
         if service == "s3" { return path.isEmpty ? "/" : path }
         guard !path.isEmpty else { return "/" }
+        // Most paths have no empty or dot segments: nothing to normalize.
+        let u = Array(path.utf8)
+        var plain = u.first == UInt8(ascii: "/")
+        for i in u.indices where u[i] == UInt8(ascii: "/") && i + 1 < u.count {
+            let next = u[i + 1]
+            if next == UInt8(ascii: "/") || (next == UInt8(ascii: ".") && (i + 2 == u.count || u[i + 2] == UInt8(ascii: "/") || u[i + 2] == UInt8(ascii: "."))) { plain = false; break }
+        }
+        if plain { return uriEncode(path, keepSlash: true) }
         var out: [Substring] = []
         for segment in path.split(separator: "/", omittingEmptySubsequences: true) where segment != "." {
             if segment == ".." { _ = out.popLast() } else { out.append(segment) }
@@ -123,7 +140,16 @@ public enum SigV4 {
 
     /// A header value as signed: surrounding white space removed, inner runs of it made one space.
     public static func trimAll(_ value: String) -> String {
-        value.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" }).joined(separator: " ")
+        // Most values have nothing to trim.
+        var previousSpace = true
+        var clean = true
+        for b in value.utf8 {
+            let space = b == 0x20 || b == 0x09 || b == 0x0A || b == 0x0D
+            if space && (previousSpace || b != 0x20) { clean = false; break }
+            previousSpace = space
+        }
+        if clean && !previousSpace { return value }
+        return value.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" }).joined(separator: " ")
     }
 
     /// The canonical headers block (each `name:value\n`) of the headers `signed` names.
@@ -143,6 +169,23 @@ public enum SigV4 {
     }
 
     /// The key that signs a day's requests to one service in one region.
+    /// Signing keys already derived, as SDKs keep them: one per secret, day, region and service.
+    /// Not thread-safe: one cache per thread (the node's event loop has its own).
+    public final class SigningKeyCache {
+        private var keys: [String: [UInt8]] = [:]
+
+        public init() {}
+
+        public func key(secret: String, date: String, region: String, service: String) -> [UInt8] {
+            let id = "\(secret)\u{0}\(date)\u{0}\(region)\u{0}\(service)"
+            if let k = keys[id] { return k }
+            if keys.count >= 4096 { keys.removeAll() }
+            let k = SigV4.signingKey(secret: secret, date: date, region: region, service: service)
+            keys[id] = k
+            return k
+        }
+    }
+
     public static func signingKey(secret: String, date: String, region: String, service: String) -> [UInt8] {
         var k = HMACSHA256.authenticate(Array(date.utf8), key: Array(("AWS4" + secret).utf8))
         for part in [region, service, "aws4_request"] { k = HMACSHA256.authenticate(Array(part.utf8), key: k) }

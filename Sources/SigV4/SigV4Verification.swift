@@ -18,10 +18,11 @@ extension SigV4 {
 
         /// Reads `AKID/date/region/service/aws4_request`; nil if it is not one.
         public init?(_ text: String) {
-            let parts = text.split(separator: "/", omittingEmptySubsequences: false)
-            guard parts.count == 5, parts[4] == "aws4_request", !parts[0].isEmpty, parts[1].count == 8, parts[1].allSatisfy(\.isNumber),
-                  !parts[2].isEmpty, !parts[3].isEmpty else { return nil }
-            self.init(accessKeyID: String(parts[0]), date: String(parts[1]), region: String(parts[2]), service: String(parts[3]))
+            let parts = text.utf8.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false)
+            guard parts.count == 5, parts[4].elementsEqual("aws4_request".utf8), !parts[0].isEmpty, parts[1].count == 8,
+                  parts[1].allSatisfy({ $0 >= 48 && $0 <= 57 }), !parts[2].isEmpty, !parts[3].isEmpty,
+                  let key = String(parts[0]), let date = String(parts[1]), let region = String(parts[2]), let service = String(parts[3]) else { return nil }
+            self.init(accessKeyID: key, date: date, region: region, service: service)
         }
     }
 
@@ -97,15 +98,22 @@ extension SigV4 {
         public var signature: String
 
         public static func parse(_ header: String) -> Result<Authorization, Failure> {
-            let trimmed = header.drop(while: { $0 == " " })
-            guard trimmed.hasPrefix(algorithm + " ") else {
-                return .failure(.incompleteSignature("Unsupported Authorization type: the header must begin with \(algorithm) (got '\(String(trimmed.prefix(40)))')"))
+            // Over the bytes: this runs for every request.
+            var u = Substring(header).utf8[...]
+            while u.first == 0x20 { u = u.dropFirst() }
+            let prefix = Array((algorithm + " ").utf8)
+            guard u.starts(with: prefix) else {
+                return .failure(.incompleteSignature("Unsupported Authorization type: the header must begin with \(algorithm) (got '\(String(String(decoding: u, as: UTF8.self).prefix(40)))')"))
             }
             var fields: [String: String] = [:]
-            for part in trimmed.dropFirst(algorithm.count + 1).split(separator: ",") {
-                let kv = part.trimmingSpaces.split(separator: "=", maxSplits: 1)
-                guard kv.count == 2 else { return .failure(.incompleteSignature("Authorization header has a malformed part '\(String(part.prefix(60)))'")) }
-                fields[String(kv[0])] = String(kv[1])
+            for part in u.dropFirst(prefix.count).split(separator: UInt8(ascii: ","), omittingEmptySubsequences: true) {
+                var p = part[...]
+                while p.first == 0x20 { p = p.dropFirst() }
+                while p.last == 0x20 { p = p.dropLast() }
+                guard let eq = p.firstIndex(of: UInt8(ascii: "=")), eq != p.startIndex else {
+                    return .failure(.incompleteSignature("Authorization header has a malformed part '\(String(String(decoding: p, as: UTF8.self).prefix(60)))'"))
+                }
+                fields[String(decoding: p[..<eq], as: UTF8.self)] = String(decoding: p[p.index(after: eq)...], as: UTF8.self)
             }
             for required in ["Credential", "SignedHeaders", "Signature"] where fields[required] == nil {
                 return .failure(.incompleteSignature("Authorization header requires '\(required)' parameter. Authorization=\(String(header.prefix(200)))"))
@@ -113,8 +121,9 @@ extension SigV4 {
             guard let credential = Credential(fields["Credential"]!) else {
                 return .failure(.incompleteSignature("Credential should be scoped to a valid date, region and service: 'AKID/yyyyMMdd/region/service/aws4_request', got '\(String(fields["Credential"]!.prefix(120)))'"))
             }
-            let signed = fields["SignedHeaders"]!.split(separator: ";").map { String($0) }
-            guard !signed.isEmpty, signed.allSatisfy({ $0 == $0.lowercased() && !$0.isEmpty }) else {
+            let signedBytes = fields["SignedHeaders"]!.utf8.split(separator: UInt8(ascii: ";"), omittingEmptySubsequences: false)
+            let signed = signedBytes.map { String(decoding: $0, as: UTF8.self) }
+            guard !signed.isEmpty, signedBytes.allSatisfy({ !$0.isEmpty && !$0.contains(where: { $0 >= 65 && $0 <= 90 }) }) else {
                 return .failure(.incompleteSignature("SignedHeaders must be lower-case header names separated by ';'"))
             }
             let signature = fields["Signature"]!
@@ -130,14 +139,16 @@ extension SigV4 {
         let b = Array(s.utf8)
         guard b.count == 16, b[8] == UInt8(ascii: "T"), b[15] == UInt8(ascii: "Z"),
               b.indices.allSatisfy({ $0 == 8 || $0 == 15 || (48...57).contains(b[$0]) }) else { return nil }
-        let c = Array(s)
-        return ISO8601.parse("\(String(c[0..<4]))-\(String(c[4..<6]))-\(String(c[6..<8]))T\(String(c[9..<11])):\(String(c[11..<13])):\(String(c[13..<15]))Z")
+        func n(_ r: Range<Int>) -> Int { r.reduce(0) { $0 * 10 + Int(b[$1] - 48) } }
+        let (year, month, day, hour, minute, second) = (n(0..<4), n(4..<6), n(6..<8), n(9..<11), n(11..<13), n(13..<15))
+        guard (1...12).contains(month), day >= 1, day <= ISO8601.daysInMonth(month, year: year), hour < 24, minute < 60, second < 61 else { return nil }
+        return Double(ISO8601.daysSinceEpoch(year: year, month: month, day: day) * 86_400 + hour * 3600 + minute * 60 + second)
     }
 
     /// Checks a request's signature, from its `Authorization` header or its presigned query
     /// parameters. `secret` gives the secret of an access key (nil: no such key); `now` is epoch
     /// seconds. The clock may be off by 5 minutes (15 for S3).
-    public static func verify(_ request: Request, now: Double, secret: (String) -> String?) -> Result<Verified, Failure> {
+    public static func verify(_ request: Request, now: Double, keys: SigningKeyCache? = nil, secret: (String) -> String?) -> Result<Verified, Failure> {
         if let header = request.header("Authorization") {
             let auth: Authorization
             switch Authorization.parse(header) {
@@ -152,7 +163,7 @@ extension SigV4 {
             }
             guard auth.signedHeaders.contains("host") else { return .failure(.incompleteSignature("SignedHeaders must include host")) }
             return check(request, auth.credential, signedHeaders: auth.signedHeaders, signature: auth.signature, amzDate: amzDate, signedAt: signedAt,
-                         token: request.header("X-Amz-Security-Token"), excludingQuery: nil, payloadHash: request.payloadHash, now: now, secret: secret)
+                         token: request.header("X-Amz-Security-Token"), excludingQuery: nil, payloadHash: request.payloadHash, now: now, keys: keys, secret: secret)
         }
         // Presigned: the signature's parts are query parameters.
         var params: [String: String] = [:]
@@ -179,7 +190,7 @@ extension SigV4 {
         guard signature.utf8.count == 64, Hex.decode(signature) != nil else { return .failure(.incompleteSignature("X-Amz-Signature must be 64 hex digits")) }
         let payload = credential.service == "s3" ? unsignedPayload : request.payloadHash
         let result = check(request, credential, signedHeaders: signed, signature: signature, amzDate: amzDate, signedAt: signedAt,
-                           token: params["X-Amz-Security-Token"], excludingQuery: "X-Amz-Signature", payloadHash: payload, now: nil, secret: secret)
+                           token: params["X-Amz-Security-Token"], excludingQuery: "X-Amz-Signature", payloadHash: payload, now: nil, keys: keys, secret: secret)
         if case .success = result, now > signedAt + Double(expires) { return .failure(.presignedRequestExpired) }
         if case .success = result, signedAt > now + 900 { return .failure(.requestExpired("Request is not valid yet: signed at \(amzDate)")) }
         return result.map { v in
@@ -190,14 +201,17 @@ extension SigV4 {
     }
 
     private static func check(_ request: Request, _ credential: Credential, signedHeaders: [String], signature: String, amzDate: String, signedAt: Double,
-                              token: String?, excludingQuery: String?, payloadHash: String, now: Double?, secret: (String) -> String?) -> Result<Verified, Failure> {
+                              token: String?, excludingQuery: String?, payloadHash: String, now: Double?, keys: SigningKeyCache?,
+                              secret: (String) -> String?) -> Result<Verified, Failure> {
         guard let key = secret(credential.accessKeyID) else { return .failure(.unknownAccessKey(credential.accessKeyID)) }
         var r = request
         r.payloadHash = payloadHash
         guard let canonical = canonicalRequest(r, signedHeaders: signedHeaders, service: credential.service, excludingQuery: excludingQuery) else {
             return .failure(.incompleteSignature("The query string is not validly percent-encoded"))
         }
-        let expected = SigV4.signature(signingKey: signingKey(secret: key, date: credential.date, region: credential.region, service: credential.service),
+        let signingKey = keys?.key(secret: key, date: credential.date, region: credential.region, service: credential.service)
+            ?? SigV4.signingKey(secret: key, date: credential.date, region: credential.region, service: credential.service)
+        let expected = SigV4.signature(signingKey: signingKey,
                                        stringToSign: stringToSign(amzDate: amzDate, scope: credential.scope, canonicalRequest: canonical))
         guard constantTimeEqual(expected, signature.lowercased()) else { return .failure(.signatureDoesNotMatch) }
         if let now {

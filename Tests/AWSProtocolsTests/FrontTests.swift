@@ -16,18 +16,19 @@ import TestSupport
 
     /// A request signed as an SDK signs it (S3: with `x-amz-content-sha256`).
     static func signed(_ service: String, _ method: String, _ target: String, headers: [(name: String, value: String)] = [], body: [UInt8] = [],
-                       secret: String = secret, key: String = key, at: Double = now, contentSHA: String? = nil) -> HTTPRequest {
+                       secret: String = secret, key: String = key, at: Double = now, contentSHA: String? = nil,
+                       region: String = "us-west-1", token: String? = nil) -> HTTPRequest {
         var h = [(name: "Host", value: "127.0.0.1:8080")] + headers
         if service == "s3" { h.append(("x-amz-content-sha256", contentSHA ?? Hex.encode(SHA256.hash(body)))) }
         let parts = target.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
         var r = SigV4.Request(method: method, path: String(parts[0]), query: parts.count > 1 ? String(parts[1]) : "", headers: h,
                               payloadHash: service == "s3" ? (contentSHA ?? Hex.encode(SHA256.hash(body))) : Hex.encode(SHA256.hash(body)))
-        SigV4.sign(&r, accessKeyID: key, secret: secret, region: "us-west-1", service: service, at: at)
+        SigV4.sign(&r, accessKeyID: key, secret: secret, region: region, service: service, at: at, securityToken: token)
         return HTTPRequest(method: method, target: target, headers: r.headers, body: body)
     }
 
     static func accept(_ r: HTTPRequest, at: Double = now) -> HTTPFront.Decision {
-        HTTPFront.accept(r, now: at, requestID: "req", secret: secrets)
+        HTTPFront.accept(r, now: at, requestID: "req", region: "us-west-1", secret: secrets)
     }
 
     /// The error code of a refusal, read as its protocol writes it.
@@ -68,11 +69,16 @@ import TestSupport
             (Self.signed("iam", "POST", "/", headers: Self.form, body: Self.iamBody), Self.now + 301, 403, "RequestExpired"),
             (Self.signed("s3", "GET", "/"), Self.now + 901, 403, "RequestTimeTooSkewed"),
             (Self.signed("dynamodb", "POST", "/", headers: Self.glueTarget, body: Self.glueBody), Self.now, 400, "UnknownServiceException"),
+            (Self.signed("glue", "POST", "/", headers: Self.glueTarget, body: Self.glueBody, region: "eu-west-1"), Self.now, 403, "InvalidSignatureException"),
+            (Self.signed("s3", "GET", "/", region: "eu-west-1"), Self.now, 400, "AuthorizationHeaderMalformed"),
+            (Self.signed("glue", "POST", "/", headers: Self.glueTarget, body: Self.glueBody, token: "FwoGZXIvYXdzEXAMPLE"), Self.now, 403, "UnrecognizedClientException"),
         ]
         for (request, at, status, code) in cases {
             let r = Self.refusal(Self.accept(request, at: at))
             #expect(r?.status == status && r?.code == code, "\(request.method) \(request.headers.first { $0.name == "Authorization" }?.value.prefix(60) ?? "unsigned"): expected \(code), got \(String(describing: r))")
         }
+        // IAM and STS are global: any region's scope is theirs.
+        if case .reject = Self.accept(Self.signed("iam", "POST", "/", headers: Self.form, body: Self.iamBody, region: "us-east-1")) { Issue.record("IAM refused us-east-1") }
         // Within the skew it is taken: 5 minutes, 15 for S3.
         if case .reject = Self.accept(Self.signed("iam", "POST", "/", headers: Self.form, body: Self.iamBody), at: Self.now + 290) { Issue.record("refused within 5 minutes") }
         if case .reject = Self.accept(Self.signed("s3", "GET", "/"), at: Self.now - 890) { Issue.record("S3 refused within 15 minutes") }

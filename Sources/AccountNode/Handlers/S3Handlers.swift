@@ -76,8 +76,8 @@ enum S3Handlers {
         try core.authorize(call, "s3:PutObject", objectARN(name, key))
         let body = Base64.decode(call.optionalString("Body") ?? "") ?? []
         let old = try bucket(core, name).objects[key]
-        let digest = SHA256.hash(body)
-        let etag = "\"\(Hex.encode(digest.prefix(16)))\""
+        // S3's ETag of an object put in one part: the MD5 of its bytes.
+        let etag = "\"\(Hex.encode(MD5.hash(body)))\""
         let blob = core.newUUID()
         core.writeBlob(blob, body)
         core.emit(.objectPut(bucket: name, object: S3Object(key: key, size: body.count, etag: etag, lastModified: call.now,

@@ -24,8 +24,12 @@ public enum HTTPFront {
     /// `region`: the node's; a scope naming another is refused (IAM and STS, global services,
     /// take any).
     /// `keys`: signing keys already derived (the caller's cache).
+    /// `sessionToken`: the token a key's requests must carry (a role session's), nil for a long-term key.
     public static func accept(_ request: HTTPRequest, now: Double, requestID: String, region: String? = nil, keys: SigV4.SigningKeyCache? = nil,
-                              secret: (String) -> String?) -> Decision {
+                              secret: (String) -> String?, sessionToken: (String) -> String? = { _ in nil }) -> Decision {
+        if request.header("Authorization") == nil, request.query.contains("AWSAccessKeyId="), let s3 = ProtocolService.bySigningName["s3"] {
+            return legacyPresignedS3(request, service: s3, now: now, requestID: requestID, secret: secret)
+        }
         let scopeService = credentialService(request)
         guard let scopeService else {
             let wire = guessWire(request)
@@ -58,8 +62,9 @@ public enum HTTPFront {
         case .failure(let f): return .reject(rejection(f, wire: service.wire, s3: isS3, xmlns: service.xmlNamespace, requestID: requestID, isHead: request.method == "HEAD"))
         }
         let isHead = request.method == "HEAD"
-        if verified.securityToken != nil {
-            // Nodes issue no temporary credentials, so no session token can be valid.
+        // A role session's key is only good with its token; a long-term key takes none.
+        let expectedToken = sessionToken(verified.credential.accessKeyID)
+        if verified.securityToken != expectedToken {
             return .reject(rejection(.unknownAccessKey(verified.credential.accessKeyID), wire: service.wire, s3: isS3, xmlns: service.xmlNamespace, requestID: requestID, isHead: isHead))
         }
         if let region, verified.credential.region != region, !["iam", "sts"].contains(service.model.name) {
@@ -78,6 +83,33 @@ public enum HTTPFront {
         switch service.decode(request, body: body) {
         case .success(let call): return .call(call, accessKeyID: verified.credential.accessKeyID)
         case .failure(let e): return .reject(service.errorResponse(e, requestID: requestID, isHead: request.method == "HEAD"))
+        }
+    }
+
+    /// An S3 URL presigned the legacy way (`AWSAccessKeyId`, `Expires`, `Signature`: HMAC-SHA1 of
+    /// the method, `Content-MD5`, `Content-Type`, the expiry and the resource), as boto3 still
+    /// presigns S3 URLs by default. GET and HEAD only.
+    static func legacyPresignedS3(_ request: HTTPRequest, service: ProtocolService, now: Double, requestID: String, secret: (String) -> String?) -> Decision {
+        let isHead = request.method == "HEAD"
+        func refuse(_ code: String, _ message: String, _ status: Int = 403) -> Decision {
+            .reject(service.errorResponse(AWSWireError(code, message, status: status), requestID: requestID, isHead: isHead))
+        }
+        guard request.method == "GET" || isHead else { return refuse("AccessDenied", "Only GET and HEAD may be presigned here") }
+        var params: [String: String] = [:]
+        for (k, v) in PercentCoding.parameters(request.query, plusIsSpace: false) ?? [] where params[k] == nil { params[k] = v }
+        guard let key = params["AWSAccessKeyId"], let expiresText = params["Expires"], let expires = Double(expiresText), let given = params["Signature"] else {
+            return refuse("AuthorizationQueryParametersError", "Query-string authentication requires the AWSAccessKeyId, Expires and Signature parameters", 400)
+        }
+        guard let keySecret = secret(key) else { return refuse("InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records.") }
+        let toSign = [request.method, request.header("Content-MD5") ?? "", request.header("Content-Type") ?? "", expiresText].joined(separator: "\n") + "\n" + request.path
+        let expected = Base64.encode(HMACSHA1.authenticate(Array(toSign.utf8), key: Array(keySecret.utf8)))
+        guard HMACSHA256.constantTimeEquals(Array(expected.utf8), Array(given.utf8)) else {
+            return refuse("SignatureDoesNotMatch", "The request signature we calculated does not match the signature you provided. Check your key and signing method.")
+        }
+        guard now <= expires else { return refuse("AccessDenied", "Request has expired") }
+        switch service.decode(request, body: []) {
+        case .success(let call): return .call(call, accessKeyID: key)
+        case .failure(let e): return .reject(service.errorResponse(e, requestID: requestID, isHead: isHead))
         }
     }
 

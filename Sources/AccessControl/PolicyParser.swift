@@ -310,7 +310,7 @@ private struct PolicyParser {
             index: st.number - 1, sid: st.sid, effect: Effect(rawValue: o["Effect"]!.stringValue!)!, span: st.span,
             principals: principals,
             actions: ActionMatcher(negated: actionKey == "NotAction", patterns: actions),
-            resources: ResourceMatcher(negated: resourceKey == "NotResource", patterns: resources),
+            resources: ResourceMatcher(negated: o["NotResource"] != nil, patterns: resources),
             conditions: conditions)
     }
 

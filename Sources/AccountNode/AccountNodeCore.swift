@@ -116,6 +116,13 @@ public final class AccountNodeCore {
         return (key.secret, userARN(user))
     }
 
+    /// What signs requests over HTTP: an active key's secret, or a role session's secret and the
+    /// session token its requests must carry (expired sessions included: the call then says so).
+    public func signingCredentials(forAccessKey id: String) -> (secret: String, sessionToken: String?)? {
+        if let s = state.roleSessions[id], state.roles[s.roleName] != nil { return (s.secret, s.sessionToken) }
+        return credentials(forAccessKey: id).map { ($0.secret, nil) }
+    }
+
     // MARK: Requests
 
     /// Handlers throw `AWSError`; the type says `throws` only because the compiler cannot yet store
@@ -154,6 +161,11 @@ public final class AccountNodeCore {
             return takeEffects()
         }
         let service = String(request.method[..<dot]), operation = String(request.method[request.method.utf8.index(after: dot)...])
+        if let session = state.roleSessions[request.accessKeyID], session.expiration <= request.now {
+            let code = ["iam", "sts", "s3"].contains(service) ? AWSErrorCode("ExpiredToken", 400) : AWSErrorCode("ExpiredTokenException", 400)
+            pending.append(.reply(request.token, .error(AWSError(code, "The security token included in the request is expired"))))
+            return takeEffects()
+        }
         guard let caller = resolveCaller(accessKeyID: request.accessKeyID) else {
             pending.append(.reply(request.token, .error(AWSError(.unrecognizedClient, "The security token included in the request is invalid: access key \(request.accessKeyID) is not active"))))
             return takeEffects()
@@ -306,6 +318,17 @@ public final class AccountNodeCore {
 
     func resolveCaller(accessKeyID: String) -> Caller? {
         if let cached = callerCache[accessKeyID] { return cached }
+        if let session = state.roleSessions[accessKeyID] {
+            guard let role = state.roles[session.roleName] else { return nil }
+            let principal = Principal(kind: .assumedRole, account: config.account,
+                                      arn: "arn:\(config.partition):sts::\(config.account):assumed-role/\(role.name)/\(session.sessionName)",
+                                      name: session.sessionName, userID: "\(role.roleID):\(session.sessionName)", roleARN: roleARN(role))
+            let tags = Dictionary(role.tags.map { ($0.key, $0.value) }, uniquingKeysWith: { $1 })
+            let caller = Caller(principal: principal, userName: role.name, tags: tags, policies: identityPolicies(role: role),
+                                context: callerContext(principal, tags: tags))
+            callerCache[accessKeyID] = caller
+            return caller
+        }
         guard let (user, key) = state.userOwning(accessKey: accessKeyID), key.status == "Active" else { return nil }
         let principal = Principal(kind: .user, account: config.account, arn: userARN(user), name: user.name, userID: user.userID)
         let tags = Dictionary(user.tags.map { ($0.key, $0.value) }, uniquingKeysWith: { $1 })

@@ -233,6 +233,18 @@ public struct AudienceExportJob: Codable, Sendable {
 
 /// Everything an account node owns that must survive a restart. Changed only by applying
 /// `StateEvent`s, so that replaying the write-ahead log rebuilds exactly this value.
+/// Temporary credentials `sts.AssumeRole` issued: requests signed with them act as the role.
+public struct RoleSession: Codable, Sendable, Equatable {
+    public var accessKeyID: String
+    public var secret: String
+    public var sessionToken: String
+    public var roleName: String
+    public var roleID: String
+    public var sessionName: String
+    public var createdAt: Double
+    public var expiration: Double
+}
+
 public struct NodeState: Codable, Sendable {
     public var bootstrapped = false
     public var users: [String: IAMUser] = [:]
@@ -253,6 +265,8 @@ public struct NodeState: Codable, Sendable {
     public var memberships: [String: Membership] = [:]
     /// Configured audience model associations in this account's memberships, by id.
     public var associations: [String: AudienceModelAssociation] = [:]
+    /// Role sessions by their access key id (expired ones go when the next is made).
+    public var roleSessions: [String: RoleSession] = [:]
 
     public init() {}
 
@@ -312,7 +326,7 @@ public struct NodeState: Codable, Sendable {
 
     enum CodingKeys: String, CodingKey {
         case bootstrapped, users, roles, buckets, databases, trainingDatasets, audienceModels, configuredAudienceModels,
-             audienceGenerationJobs, audienceExportJobs, tombstones, outbox, startIntents, collaborations, memberships, associations
+             audienceGenerationJobs, audienceExportJobs, tombstones, outbox, startIntents, collaborations, memberships, associations, roleSessions
     }
 
     /// Snapshots written before a collection existed still load (it starts empty).
@@ -328,6 +342,7 @@ public struct NodeState: Codable, Sendable {
         configuredAudienceModels = try c.decodeIfPresent([String: ConfiguredAudienceModel].self, forKey: .configuredAudienceModels) ?? [:]
         audienceGenerationJobs = try c.decodeIfPresent([String: AudienceGenerationJob].self, forKey: .audienceGenerationJobs) ?? [:]
         audienceExportJobs = try c.decodeIfPresent([String: AudienceExportJob].self, forKey: .audienceExportJobs) ?? [:]
+        roleSessions = try c.decodeIfPresent([String: RoleSession].self, forKey: .roleSessions) ?? [:]
         tombstones = try c.decodeIfPresent([String: Tombstone].self, forKey: .tombstones) ?? [:]
         outbox = try c.decodeIfPresent([String: OutboxEntry].self, forKey: .outbox) ?? [:]
         startIntents = try c.decodeIfPresent([String: StartIntent].self, forKey: .startIntents) ?? [:]

@@ -19,6 +19,7 @@ public enum StateEvent: Codable, Sendable {
     case rolePolicyDeleted(role: String, policy: String)
     case roleTagged(role: String, tags: [Tag])
     case roleUntagged(role: String, keys: [String])
+    case roleSessionCreated(RoleSession)
     case bucketCreated(name: String, at: Double)
     case bucketDeleted(name: String)
     case objectPut(bucket: String, object: S3Object)
@@ -61,9 +62,11 @@ extension StateEvent {
     var changesUsers: Bool {
         switch self {
         case .bootstrapped, .userCreated, .userDeleted, .userPolicyPut, .userPolicyDeleted, .userTagged, .userUntagged,
-             .accessKeyCreated, .accessKeyDeleted:
+             .accessKeyCreated, .accessKeyDeleted,
+             // A role session's caller is built from its role.
+             .roleCreated, .roleDeleted, .rolePolicyPut, .rolePolicyDeleted, .roleTagged, .roleUntagged:
             return true
-        case .roleCreated, .roleDeleted, .rolePolicyPut, .rolePolicyDeleted, .roleTagged, .roleUntagged,
+        case .roleSessionCreated,
              .bucketCreated, .bucketDeleted, .objectPut, .objectDeleted, .databaseCreated, .tableCreated, .tableDeleted,
              .trainingDatasetCreated, .trainingDatasetDeleted, .resourceTagged, .resourceUntagged,
              .audienceModelCreated, .audienceModelStatus, .audienceModelDeleted,
@@ -111,6 +114,10 @@ extension NodeState {
         case .roleDeleted(let name):
             if roles[name] != nil { roleNames.remove(name) }
             roles[name] = nil
+            roleSessions = roleSessions.filter { $0.value.roleName != name }
+        case .roleSessionCreated(let session):
+            roleSessions = roleSessions.filter { $0.value.expiration > session.createdAt }
+            roleSessions[session.accessKeyID] = session
         case .rolePolicyPut(let role, let policy, let doc):
             roles[role]?.policies[policy] = doc
         case .rolePolicyDeleted(let role, let policy):

@@ -35,3 +35,14 @@ public enum SHA1 {
         return h.flatMap { $0.bigEndianBytes }
     }
 }
+
+/// HMAC-SHA1 (RFC 2104), for S3's legacy query-string signatures only. Verified against
+/// RFC 2202's test cases.
+public enum HMACSHA1 {
+    public static func authenticate(_ message: [UInt8], key: [UInt8]) -> [UInt8] {
+        var k = key.count > 64 ? SHA1.hash(key) : key
+        k += [UInt8](repeating: 0, count: 64 - k.count)
+        let inner = SHA1.hash(k.map { $0 ^ 0x36 } + message)
+        return SHA1.hash(k.map { $0 ^ 0x5c } + inner)
+    }
+}

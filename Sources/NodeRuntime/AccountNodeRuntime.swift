@@ -269,6 +269,10 @@ public final class AccountNodeRuntime: NodeServerDelegate, HTTPListenerDelegate,
         core.credentials(forAccessKey: id)
     }
 
+    func signingCredentials(forAccessKey id: String) -> (secret: String, sessionToken: String?)? {
+        core.signingCredentials(forAccessKey: id)
+    }
+
     func peerSecret(account: String) -> [UInt8]? { options.peerSecrets[account] }
 
     func handleClientRequest(_ conn: Connection, id: RPCID, method: String, params: JSON, accessKeyID: String) {

@@ -13,7 +13,8 @@ protocol HTTPListenerDelegate: AnyObject {
     var accountID: String { get }
     /// The account's region: requests must be signed for it (IAM and STS excepted).
     var region: String { get }
-    func credentials(forAccessKey id: String) -> (secret: String, principalARN: String)?
+    /// A key's secret, and the session token its requests must carry (a role session's).
+    func signingCredentials(forAccessKey id: String) -> (secret: String, sessionToken: String?)?
     /// Runs a call the front has authenticated and read; the node answers with `respond`.
     func handleHTTPCall(_ conn: HTTPConnection, call: AWSCall, accessKeyID: String, requestID: String)
 }
@@ -108,7 +109,8 @@ final class HTTPListener: EventHandler {
         let requestID = ids.next()
         guard let delegate else { return }
         switch HTTPFront.accept(request, now: Date().timeIntervalSince1970, requestID: requestID, region: delegate.region, keys: signingKeys,
-                                 secret: { delegate.credentials(forAccessKey: $0)?.secret }) {
+                                 secret: { delegate.signingCredentials(forAccessKey: $0)?.secret },
+                                 sessionToken: { delegate.signingCredentials(forAccessKey: $0)?.sessionToken }) {
         case .reject(let response): conn.respond(response, loop: loop)
         case .call(let call, let key): delegate.handleHTTPCall(conn, call: call, accessKeyID: key, requestID: requestID)
         }

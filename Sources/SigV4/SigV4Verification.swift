@@ -228,6 +228,21 @@ extension SigV4 {
         ISO8601.format(t).filter { $0 != "-" && $0 != ":" }
     }
 
+    /// An S3 request target presigned as SDKs presign it (`path?query&X-Amz-Algorithm=…&X-Amz-Signature=…`),
+    /// signing only `host`, the payload unsigned; valid for `expires` seconds from `time`.
+    public static func presign(method: String, path: String, query: String = "", host: String, accessKeyID: String, secret: String,
+                               region: String, service: String = "s3", at time: Double, expires: Int) -> String {
+        let amzDate = formatAmzDate(time)
+        let scope = "\(amzDate.prefix(8))/\(region)/\(service)/aws4_request"
+        let q = (query.isEmpty ? "" : query + "&")
+            + "X-Amz-Algorithm=\(algorithm)&X-Amz-Credential=\(uriEncode(accessKeyID + "/" + scope))&X-Amz-Date=\(amzDate)&X-Amz-Expires=\(expires)&X-Amz-SignedHeaders=host"
+        let request = Request(method: method, path: path, query: q, headers: [("Host", host)], payloadHash: unsignedPayload)
+        let canonical = canonicalRequest(request, signedHeaders: ["host"], service: service) ?? ""
+        let sig = signature(signingKey: signingKey(secret: secret, date: String(amzDate.prefix(8)), region: region, service: service),
+                            stringToSign: stringToSign(amzDate: amzDate, scope: scope, canonicalRequest: canonical))
+        return path + "?" + q + "&X-Amz-Signature=" + sig
+    }
+
     /// Signs `request` as an SDK does: adds `X-Amz-Date` (and `X-Amz-Security-Token`), signs
     /// every header it then has (names lower-cased, sorted), and adds `Authorization`.
     public static func sign(_ request: inout Request, accessKeyID: String, secret: String, region: String, service: String, at time: Double,

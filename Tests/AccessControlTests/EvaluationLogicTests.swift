@@ -179,3 +179,13 @@ func resourceSideOfACrossAccountStart() throws {
     noPolicy["cleanrooms-ml:CollaborationId"] = .single(collaborationID)
     #expect(PolicyEvaluator.evaluateResourceSide(noPolicy, resourcePolicy: nil).decision == .implicitDeny)
 }
+
+/// A statement without `Resource` (allowed in SCPs and trust policies) covers every resource: it
+/// used to be read as `NotResource: *`, so such an SCP statement matched nothing.
+@Test("an SCP statement without Resource applies to every resource: its Deny binds, its Allow allows")
+func scpStatementWithoutResource() throws {
+    let denyNoResource = #"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"cleanrooms-ml:StartAudienceGenerationJob"}]}"#
+    let allowNoResource = #"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*"}]}"#
+    try check(AuthCase(rule: "SCP Deny without Resource", identity: [allowAll], scps: [allowNoResource, denyNoResource], expected: .explicitDeny))
+    try check(AuthCase(rule: "SCP Allow without Resource", identity: [allowAll], scps: [allowNoResource], expected: .allowed))
+}

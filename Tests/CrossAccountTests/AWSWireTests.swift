@@ -2,6 +2,7 @@ import CleanRoomsModel
 import Digest
 import Foundation
 import JSON
+import SigV4
 import Testing
 import TestSupport
 import Wire
@@ -224,6 +225,70 @@ import Wire
                 #expect(!busy.closedByPeer)
             }
             #expect(idle.waitForClose(timeout: 5), "an idle connection stayed open")
+        }
+    }
+
+    /// `a=1&b=2` with every value percent-encoded, as a query form body is sent.
+    static func form(_ pairs: [(String, String)]) -> [UInt8] {
+        Array(pairs.map { "\($0.0)=\(SigV4.uriEncode($0.1))" }.joined(separator: "&").utf8)
+    }
+
+    /// The text of the first `<name>` element.
+    static func element(_ name: String, _ text: String) -> String? {
+        text.components(separatedBy: "<\(name)>").dropFirst().first?.components(separatedBy: "</\(name)>").first
+    }
+
+    @Test("AW-1: sts.AssumeRole credentials sign HTTP requests as the role (with their token, not without); S3 URLs presigned with SigV4 or the legacy scheme fetch the object until they expire")
+    func temporaryCredentialsAndPresignedURLs() async throws {
+        try await withCluster(accounts: 1, label: "aw1-sts") { c in
+            let h = try c.httpClient(0)
+            let formType = [(name: "Content-Type", value: "application/x-www-form-urlencoded; charset=utf-8")]
+            let account = c.account(0).id.rawValue
+            let trust = #"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::\#(account):root"},"Action":"sts:AssumeRole"}]}"#
+            let policy = #"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:GetObject","s3:ListAllMyBuckets"],"Resource":"*"}]}"#
+            try #require(try h.call("iam", "POST", "/", headers: formType, body: Self.form([("Action", "CreateRole"), ("Version", "2010-05-08"), ("RoleName", "reader"), ("AssumeRolePolicyDocument", trust)])).status == 200)
+            try #require(try h.call("iam", "POST", "/", headers: formType, body: Self.form([("Action", "PutRolePolicy"), ("Version", "2010-05-08"), ("RoleName", "reader"), ("PolicyName", "read"), ("PolicyDocument", policy)])).status == 200)
+            let assumed = try h.call("sts", "POST", "/", headers: formType, body: Self.form([("Action", "AssumeRole"), ("Version", "2011-06-15"),
+                                                                                               ("RoleArn", "arn:aws:iam::\(account):role/reader"), ("RoleSessionName", "s1"), ("DurationSeconds", "900")]))
+            try #require(assumed.status == 200, "\(assumed)")
+            #expect(assumed.text.contains("<AssumedRoleUser><Arn>arn:aws:sts::\(account):assumed-role/reader/s1</Arn>") && assumed.text.contains("<Expiration>"))
+            let key = try #require(Self.element("AccessKeyId", assumed.text)), secret = try #require(Self.element("SecretAccessKey", assumed.text))
+            let token = try #require(Self.element("SessionToken", assumed.text))
+            let session = try c.httpClient(0, accessKeyID: key, secret: secret)
+            session.sessionToken = token
+            let who = try session.call("sts", "POST", "/", headers: formType, body: Self.form([("Action", "GetCallerIdentity"), ("Version", "2011-06-15")]))
+            #expect(who.text.contains("<Arn>arn:aws:sts::\(account):assumed-role/reader/s1</Arn>"), "\(who)")
+            let denied = try session.call("iam", "POST", "/", headers: formType, body: Self.form([("Action", "ListUsers"), ("Version", "2010-05-08")]))
+            #expect(denied.status == 403 && denied.text.contains("<Code>AccessDenied</Code>"), "\(denied)")
+            #expect(try h.call("s3", "PUT", "/shared").status == 200)
+            let object = Array("user_id\nu9\n".utf8)
+            #expect(try h.call("s3", "PUT", "/shared/seed.csv", body: object).status == 200)
+            #expect(try session.call("s3", "GET", "/shared/seed.csv").body == object)
+            session.sessionToken = nil
+            let untokened = try session.call("sts", "POST", "/", headers: formType, body: Self.form([("Action", "GetCallerIdentity"), ("Version", "2011-06-15")]))
+            #expect(untokened.status == 403 && untokened.text.contains("<Code>InvalidClientTokenId</Code>"), "\(untokened)")
+            session.sessionToken = token + "x"
+            #expect(try session.call("s3", "GET", "/shared/seed.csv").status == 403)
+            // JSON-RPC takes long-term keys only.
+            await #expect(throws: (any Error).self) { _ = try await c.client(0, credentials: .accessKey(key, secret: secret)) }
+
+            // Presigned URLs: no headers of the signer's, just the URL.
+            let admin = c.account(0).admin
+            let port = try #require(c.account(0).httpPort)
+            let now = Date().timeIntervalSince1970
+            let v4 = SigV4.presign(method: "GET", path: "/shared/seed.csv", host: "127.0.0.1:\(port)", accessKeyID: admin.accessKeyId, secret: admin.secretAccessKey,
+                                   region: "us-west-1", at: now, expires: 60)
+            let expires = String(Int(now) + 60)
+            let legacySignature = Base64.encode(HMACSHA1.authenticate(Array("GET\n\n\n\(expires)\n/shared/seed.csv".utf8), key: Array(admin.secretAccessKey.utf8)))
+            let legacy = "/shared/seed.csv?AWSAccessKeyId=\(admin.accessKeyId)&Expires=\(expires)&Signature=\(SigV4.uriEncode(legacySignature))"
+            let stale = "/shared/seed.csv?AWSAccessKeyId=\(admin.accessKeyId)&Expires=\(Int(now) - 1)&Signature=\(SigV4.uriEncode(Base64.encode(HMACSHA1.authenticate(Array("GET\n\n\n\(Int(now) - 1)\n/shared/seed.csv".utf8), key: Array(admin.secretAccessKey.utf8)))))"
+            for (target, status) in [(v4, 200), (legacy, 200), (stale, 403), (v4.replacingOccurrences(of: "seed.csv", with: "seed.csv2"), 403)] {
+                let raw = try c.httpClient(0)
+                try raw.send(Array("GET \(target) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\n\r\n".utf8))
+                let answer = try #require(try raw.readAnswer())
+                #expect(answer.status == status, "\(target): \(answer)")
+                if status == 200 { #expect(answer.body == object) }
+            }
         }
     }
 }

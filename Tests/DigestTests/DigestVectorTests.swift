@@ -115,3 +115,11 @@ func sha1Vectors(message: String, digest: String) {
     #expect(CRC32.checksum(whole[10...], seed: CRC32.checksum(whole[..<10])) == CRC32.checksum(whole))
     #expect(CRC32.checksum(whole) == 0x414F_A339)
 }
+
+// RFC 2202, HMAC-SHA1 test cases 1, 2 and 6 (a key longer than a block).
+@Test func hmacSHA1RFC2202() {
+    #expect(Hex.encode(HMACSHA1.authenticate(Array("Hi There".utf8), key: [UInt8](repeating: 0x0b, count: 20))) == "b617318655057264e28bc0b6fb378c8ef146be00")
+    #expect(Hex.encode(HMACSHA1.authenticate(Array("what do ya want for nothing?".utf8), key: Array("Jefe".utf8))) == "effcdf6ae5eb2fa2d27416d5f184df9c259a7c79")
+    #expect(Hex.encode(HMACSHA1.authenticate(Array("Test Using Larger Than Block-Size Key - Hash Key First".utf8), key: [UInt8](repeating: 0xaa, count: 80)))
+        == "aa4ae5e15272d00e95705637ce8a3b55ed402112")
+}

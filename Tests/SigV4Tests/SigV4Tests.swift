@@ -98,6 +98,12 @@ import TestSupport
         var tampered = v.request
         tampered.path += "x"
         #expect(SigV4.verify(tampered, now: Self.time, secret: { _ in Self.secret }).failure == .signatureDoesNotMatch)
+        // The Swift presigner writes the URL botocore wrote.
+        let url = try #require(v.json["url"]?.stringValue)
+        let target = String(url.dropFirst("http://127.0.0.1:8080".count))
+        let query = v.request.query.split(separator: "&").filter { !$0.hasPrefix("X-Amz-") }.joined(separator: "&")
+        #expect(SigV4.presign(method: "GET", path: v.request.path, query: query, host: "127.0.0.1:8080", accessKeyID: Self.keyID, secret: Self.secret,
+                              region: v.region, at: Self.time, expires: Int(expires)) == target)
     }
 
     @Test("refusals: wrong secret, unknown key, changed method, path, query, header or body, missing or malformed parts")

@@ -28,6 +28,8 @@ public final class AWSHTTPClient: @unchecked Sendable {
     public var accessKeyID: String
     public var secret: String
     public var region = "us-west-1"
+    /// A role session's token, sent as `X-Amz-Security-Token` and signed.
+    public var sessionToken: String?
     private var buffer: [UInt8] = []
     public private(set) var closedByPeer = false
 
@@ -47,7 +49,7 @@ public final class AWSHTTPClient: @unchecked Sendable {
         let parts = target.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
         var r = SigV4.Request(method: method, path: String(parts[0]), query: parts.count > 1 ? String(parts[1]) : "", headers: h,
                               payloadHash: service == "s3" ? hash : Hex.encode(SHA256.hash(body)))
-        SigV4.sign(&r, accessKeyID: accessKeyID, secret: secret, region: region, service: service, at: time)
+        SigV4.sign(&r, accessKeyID: accessKeyID, secret: secret, region: region, service: service, at: time, securityToken: sessionToken)
         if !body.isEmpty || method == "PUT" || method == "POST" { r.headers.append(("Content-Length", String(body.count))) }
         var out = Array("\(method) \(target) HTTP/1.1\r\n".utf8)
         for (n, v) in r.headers { out += Array("\(n): \(v)\r\n".utf8) }

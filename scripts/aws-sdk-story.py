@@ -27,6 +27,8 @@ parser.add_argument("--data", default=os.path.join(os.path.dirname(__file__), ".
 args = parser.parse_args()
 os.environ.setdefault("AWS_CONFIG_FILE", os.path.join(args.dir, "aws", "config"))
 os.environ.setdefault("AWS_SHARED_CREDENTIALS_FILE", os.path.join(args.dir, "aws", "credentials"))
+if not os.path.exists(os.environ["AWS_CONFIG_FILE"]):
+    sys.exit(f"no aws-cli profiles in {os.environ['AWS_CONFIG_FILE']}: run  crml cluster env --write --dir {args.dir}  first")
 
 B = boto3.Session(profile_name=args.owner)
 A = boto3.Session(profile_name=args.submitter)

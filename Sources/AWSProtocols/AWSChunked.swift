@@ -72,7 +72,11 @@ enum AWSChunked {
             trailers[name] = String(kv[1]).trimmingCharacters(in: " ")
             if name != "x-amz-trailer-signature" { trailerLines.append("\(name):\(trailers[name]!)\n") }
         }
-        if let signing, let given = trailers["x-amz-trailer-signature"] {
+        if let signing, !trailerLines.isEmpty || trailers["x-amz-trailer-signature"] != nil {
+            // Signed trailers must carry their signature: otherwise they could be changed.
+            guard let given = trailers["x-amz-trailer-signature"] else {
+                return .failure(AWSWireError("SignatureDoesNotMatch", "Signed trailing headers need x-amz-trailer-signature", status: 403))
+            }
             let toSign = ["AWS4-HMAC-SHA256-TRAILER", signing.amzDate, signing.scope, previous, Hex.encode(SHA256.hash(Array(trailerLines.joined().utf8)))].joined(separator: "\n")
             let expected = Hex.encode(HMACSHA256.authenticate(Array(toSign.utf8), key: signing.signingKey))
             guard HMACSHA256.constantTimeEquals(Array(expected.utf8), Array(given.lowercased().utf8)) else {

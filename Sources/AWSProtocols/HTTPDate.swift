@@ -7,10 +7,11 @@ enum HTTPDate {
     static let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 
     static func format(_ seconds: Double) -> String {
-        let iso = ISO8601.format(seconds.rounded(.down))  // 2026-12-03T06:38:26Z
+        let t = seconds.isNaN ? 0 : min(max(seconds, ISO8601.range.lowerBound), ISO8601.range.upperBound)
+        let iso = ISO8601.format(t.rounded(.down))  // 2026-12-03T06:38:26Z
         let c = Array(iso)
         guard c.count >= 19, let month = Int(String(c[5..<7])) else { return iso }
-        var day = Int((seconds / 86_400).rounded(.down)) % 7
+        var day = Int((t / 86_400).rounded(.down)) % 7
         if day < 0 { day += 7 }
         return "\(days[day]), \(String(c[8..<10])) \(months[month - 1]) \(String(c[0..<4])) \(String(c[11..<19])) GMT"
     }

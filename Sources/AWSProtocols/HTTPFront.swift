@@ -28,7 +28,7 @@ public enum HTTPFront {
     public static func accept(_ request: HTTPRequest, now: Double, requestID: String, region: String? = nil, keys: SigV4.SigningKeyCache? = nil,
                               secret: (String) -> String?, sessionToken: (String) -> String? = { _ in nil }) -> Decision {
         if request.header("Authorization") == nil, request.query.contains("AWSAccessKeyId="), let s3 = ProtocolService.bySigningName["s3"] {
-            return legacyPresignedS3(request, service: s3, now: now, requestID: requestID, secret: secret)
+            return legacyPresignedS3(request, service: s3, now: now, requestID: requestID, secret: secret, sessionToken: sessionToken)
         }
         let scopeService = credentialService(request)
         guard let scopeService else {
@@ -50,7 +50,8 @@ public enum HTTPFront {
             }
             if contentHash.utf8.count == 64, Hex.decode(contentHash) != nil {
                 guard contentHash.lowercased() == bodyHash else {
-                    return .reject(service.errorResponse(AWSWireError("XAmzContentSHA256Mismatch", "The provided 'x-amz-content-sha256' header does not match what was computed.", status: 400), requestID: requestID))
+                    return .reject(service.errorResponse(AWSWireError("XAmzContentSHA256Mismatch", "The provided 'x-amz-content-sha256' header does not match what was computed.", status: 400),
+                                                         requestID: requestID, isHead: request.method == "HEAD"))
                 }
             }
             payloadHash = contentHash
@@ -62,6 +63,11 @@ public enum HTTPFront {
         case .failure(let f): return .reject(rejection(f, wire: service.wire, s3: isS3, xmlns: service.xmlNamespace, requestID: requestID, isHead: request.method == "HEAD"))
         }
         let isHead = request.method == "HEAD"
+        // The service routed to is the one the signature covers.
+        guard verified.credential.service == scopeService else {
+            return .reject(rejection(.incompleteSignature("The request names more than one credential scope"), wire: service.wire, s3: isS3,
+                                     xmlns: service.xmlNamespace, requestID: requestID, isHead: isHead))
+        }
         // A role session's key is only good with its token; a long-term key takes none.
         let expectedToken = sessionToken(verified.credential.accessKeyID)
         if verified.securityToken != expectedToken {
@@ -77,7 +83,7 @@ public enum HTTPFront {
         if isS3 {
             switch s3Payload(request, contentHash: payloadHash, verified: verified, secret: secret) {
             case .success(let b): body = b
-            case .failure(let e): return .reject(service.errorResponse(e, requestID: requestID))
+            case .failure(let e): return .reject(service.errorResponse(e, requestID: requestID, isHead: isHead))
             }
         }
         switch service.decode(request, body: body) {
@@ -89,19 +95,43 @@ public enum HTTPFront {
     /// An S3 URL presigned the legacy way (`AWSAccessKeyId`, `Expires`, `Signature`: HMAC-SHA1 of
     /// the method, `Content-MD5`, `Content-Type`, the expiry and the resource), as boto3 still
     /// presigns S3 URLs by default. GET and HEAD only.
-    static func legacyPresignedS3(_ request: HTTPRequest, service: ProtocolService, now: Double, requestID: String, secret: (String) -> String?) -> Decision {
+    static func legacyPresignedS3(_ request: HTTPRequest, service: ProtocolService, now: Double, requestID: String, secret: (String) -> String?,
+                                  sessionToken: (String) -> String?) -> Decision {
         let isHead = request.method == "HEAD"
         func refuse(_ code: String, _ message: String, _ status: Int = 403) -> Decision {
             .reject(service.errorResponse(AWSWireError(code, message, status: status), requestID: requestID, isHead: isHead))
         }
         guard request.method == "GET" || isHead else { return refuse("AccessDenied", "Only GET and HEAD may be presigned here") }
+        guard let pairs = PercentCoding.parameters(request.query, plusIsSpace: false) else {
+            return refuse("AuthorizationQueryParametersError", "The query string is not validly percent-encoded", 400)
+        }
         var params: [String: String] = [:]
-        for (k, v) in PercentCoding.parameters(request.query, plusIsSpace: false) ?? [] where params[k] == nil { params[k] = v }
+        for (k, v) in pairs {
+            guard params[k] == nil || !["AWSAccessKeyId", "Expires", "Signature"].contains(k) else {
+                return refuse("AuthorizationQueryParametersError", "\(k) appears twice", 400)
+            }
+            params[k] = params[k] ?? v
+        }
         guard let key = params["AWSAccessKeyId"], let expiresText = params["Expires"], let expires = Double(expiresText), let given = params["Signature"] else {
             return refuse("AuthorizationQueryParametersError", "Query-string authentication requires the AWSAccessKeyId, Expires and Signature parameters", 400)
         }
         guard let keySecret = secret(key) else { return refuse("InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records.") }
-        let toSign = [request.method, request.header("Content-MD5") ?? "", request.header("Content-Type") ?? "", expiresText].joined(separator: "\n") + "\n" + request.path
+        // What botocore's HmacV1QueryAuth signs: the method, Content-MD5, Content-Type, the expiry,
+        // the x-amz-* values (headers, or query parameters where presigning put them) and the
+        // resource with the sub-resources S3 reads.
+        var amz: [String: String] = [:]
+        for h in request.headers where h.name.lowercased().hasPrefix("x-amz-") { amz[h.name.lowercased()] = h.value }
+        for (k, v) in pairs where k.lowercased().hasPrefix("x-amz-") { amz[k.lowercased()] = v }
+        guard amz["x-amz-security-token"] == sessionToken(key) else {
+            return refuse("InvalidAccessKeyId", "The security token does not belong to this access key.")
+        }
+        var resource = request.path
+        let subresources = pairs.filter { legacySubresources.contains($0.0) }.sorted { $0.0 < $1.0 }
+        if !subresources.isEmpty { resource += "?" + subresources.map { $0.1.isEmpty ? $0.0 : "\($0.0)=\($0.1)" }.joined(separator: "&") }
+        let md5 = params["content-md5"] ?? request.header("Content-MD5") ?? ""
+        let type = params["content-type"] ?? request.header("Content-Type") ?? ""
+        let toSign = [request.method, md5, type, expiresText].joined(separator: "\n") + "\n"
+            + amz.keys.sorted().map { "\($0):\(amz[$0]!)\n" }.joined() + resource
         let expected = Base64.encode(HMACSHA1.authenticate(Array(toSign.utf8), key: Array(keySecret.utf8)))
         guard HMACSHA256.constantTimeEquals(Array(expected.utf8), Array(given.utf8)) else {
             return refuse("SignatureDoesNotMatch", "The request signature we calculated does not match the signature you provided. Check your key and signing method.")
@@ -112,6 +142,14 @@ public enum HTTPFront {
         case .failure(let e): return .reject(service.errorResponse(e, requestID: requestID, isHead: isHead))
         }
     }
+
+    /// The query parameters S3's legacy signature covers (botocore's list).
+    static let legacySubresources: Set<String> = [
+        "accelerate", "acl", "cors", "defaultObjectAcl", "location", "logging", "partNumber", "policy", "requestPayment", "torrent", "versioning",
+        "versionId", "versions", "website", "uploads", "uploadId", "response-content-type", "response-content-language", "response-expires",
+        "response-cache-control", "response-content-disposition", "response-content-encoding", "delete", "lifecycle", "tagging", "restore",
+        "storageClass", "notification", "replication", "analytics", "metrics", "inventory", "select", "select-type", "object-lock",
+    ]
 
     /// The credential scope's service, from the `Authorization` header or presigned parameters.
     static func credentialService(_ request: HTTPRequest) -> String? {

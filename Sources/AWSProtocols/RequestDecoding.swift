@@ -211,7 +211,7 @@ extension ProtocolService {
             guard let v = Int(text.trimmingCharacters(in: " ")) else { throw invalid("1 validation error detected: Value '\(text.prefix(100))' at '\(member)' failed to satisfy constraint: Member must be an integer") }
             return .int(v)
         case "float", "double":
-            guard let v = Double(text) else { throw invalid("1 validation error detected: Value '\(text.prefix(100))' at '\(member)' failed to satisfy constraint: Member must be a number") }
+            guard let v = Double(text), v.isFinite else { throw invalid("1 validation error detected: Value '\(text.prefix(100))' at '\(member)' failed to satisfy constraint: Member must be a number") }
             return .number(v)
         case "boolean":
             switch text.lowercased() {
@@ -226,7 +226,7 @@ extension ProtocolService {
             case "unixTimestamp": Double(text) ?? ISO8601.parse(text)
             default: ISO8601.parse(text) ?? Double(text) ?? HTTPDate.parse(text)
             }
-            guard let parsed else { throw invalid("1 validation error detected: Value '\(text.prefix(100))' at '\(member)' failed to satisfy constraint: Member must be a timestamp (\(format))") }
+            guard let parsed, ISO8601.range.contains(parsed) else { throw invalid("1 validation error detected: Value '\(text.prefix(100))' at '\(member)' failed to satisfy constraint: Member must be a timestamp (\(format))") }
             return .number(parsed)
         case "list":
             let item = shape(shapeName)["member"]?["shape"]?.stringValue

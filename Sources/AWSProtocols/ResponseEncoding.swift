@@ -181,6 +181,7 @@ extension ProtocolService {
     /// ISO 8601 with milliseconds when the time has them (`2026-12-03T06:45:26.578Z`), as AWS
     /// writes them.
     static func iso8601(_ t: Double) -> String {
+        guard t.isFinite, ISO8601.range.contains(t) else { return ISO8601.format(t) }
         let whole = t.rounded(.down)
         let millis = Int(((t - whole) * 1000).rounded(.down))
         let base = ISO8601.format(whole)

@@ -44,7 +44,9 @@ struct RestRoute: Sendable {
         }
         segs.append(whole[start...])
         if segs.first == "" { segs.removeFirst() }
-        if segs.count >= 1, segs.last == "" { segs.removeLast() }
+        // A trailing slash stays as an empty last segment: `{Key+}` keeps it (`folder/` is not
+        // `folder`); other routes ignore it.
+        if segs == [""] { segs = [] }
         return segs
     }
 
@@ -58,6 +60,8 @@ struct RestRoute: Sendable {
         // Literals and the number of segments first: most routes fail there, before any decoding.
         let greedy: Bool
         if case .greedy = segments.last { greedy = true } else { greedy = false }
+        var raw = raw
+        if !greedy, raw.count == segments.count + 1, raw.last == "" { raw.removeLast() }
         guard greedy ? raw.count >= segments.count : raw.count == segments.count else { return nil }
         for (n, s) in segments.enumerated() {
             if case .literal(let l) = s, raw[n] != l { return nil }
@@ -80,7 +84,9 @@ struct RestRoute: Sendable {
                     guard let v = PercentCoding.decode(r) else { return nil }
                     parts.append(v)
                 }
-                labels[name] = parts.joined(separator: "/")
+                let value = parts.joined(separator: "/")
+                guard !value.isEmpty else { return nil }  // `/bucket/` is the bucket, not an empty key
+                labels[name] = value
                 i = raw.count
             }
         }

@@ -127,6 +127,16 @@ extension Call {
 
     func optionalString(_ name: String) -> String? { params[name]?.stringValue }
 
+    /// `UserName`, or the calling user's own name when it is left out (as IAM reads it); a role
+    /// session has no user name to default to.
+    func userNameOrCaller() throws(AWSError) -> String {
+        if let name = optionalString("UserName") { return name }
+        guard caller.principal.kind == .user else {
+            throw AWSError(AWSErrorCode("ValidationError", 400), "Must specify userName when calling with non-User credentials")
+        }
+        return caller.userName
+    }
+
     func int(_ name: String) -> Int? { params[name]?.intValue }
 
     func bool(_ name: String) -> Bool? { params[name]?.boolValue }

@@ -58,8 +58,13 @@ public enum ISO8601 {
     }
 
     /// Formats epoch seconds as ISO 8601 UTC (`2026-01-02T03:04:05Z`).
+    /// The instants that have an ISO 8601 form (years 0001 to 9999); others are clamped to them.
+    public static let range: ClosedRange<Double> = -62_135_596_800 ... 253_402_300_799
+
     public static func format(_ seconds: Double) -> String {
-        let total = Int(seconds.rounded(.down))
+        // Total: a value from outside (a NaN, 1e300) is clamped, never trapped on.
+        let clamped = seconds.isNaN ? 0 : min(max(seconds, range.lowerBound), range.upperBound)
+        let total = Int(clamped.rounded(.down))
         var days = total / 86_400
         var rem = total % 86_400
         if rem < 0 { rem += 86_400; days -= 1 }

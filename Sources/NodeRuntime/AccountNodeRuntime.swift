@@ -200,6 +200,10 @@ public final class AccountNodeRuntime: NodeServerDelegate, HTTPListenerDelegate,
             loop.register(listener)
             http = listener
             self.httpPort = listener.port
+            // One budget of descriptors for both listeners' connections.
+            let server = self.server!
+            listener.otherConnections = { [unowned server] in server.connections.count }
+            server.otherConnections = { [unowned listener] in listener.connections.count }
         }
         shaper = LinkShaper(loop: loop, faults: options.faults)
         peers = PeerLinks(loop: loop, account: config.account.rawValue, secret: options.nodeSecret, maxLineLength: options.maxLineLength,

@@ -33,6 +33,9 @@ final class HTTPListener: EventHandler {
     let limits: HTTPRequestParser.Limits
     let requestTimeout: Double
     let idleTimeout: Double
+    /// How long a request may be with the node before its connection is answered 503 and closed
+    /// (the node answers far sooner; this only bounds a connection the node forgot).
+    let busyTimeout = 120.0
     let maxConnections: Int
     weak var delegate: HTTPListenerDelegate?
     private(set) var connections: [UInt64: HTTPConnection] = [:]
@@ -54,22 +57,29 @@ final class HTTPListener: EventHandler {
         self.maxConnections = maxConnections
     }
 
-    var wantsRead: Bool { true }
+    private var paused = false
+    /// A descriptor held back for taking (and refusing) a connection when there are no others.
+    private var spareFD: Int32 = open("/dev/null", O_RDONLY | O_CLOEXEC)
+    /// Connections the node's JSON-RPC listener holds: both share one budget of descriptors.
+    var otherConnections: () -> Int = { 0 }
+
+    var wantsRead: Bool { !paused }
     var wantsWrite: Bool { false }
     func writable(_ loop: EventLoop) {}
     func runReady(_ loop: EventLoop) {}
 
     func readable(_ loop: EventLoop) {
         for _ in 0..<256 {
-            let accepted: (fd: Int32, peer: String)?? = try? Socket.accept(fd)
-            guard let accepted, let (cfd, peer) = accepted else { return }
-            if connections.count >= maxConnections {
-                let refusal = ProtocolService.errorResponse(AWSWireError("ServiceUnavailable", "The node is at its limit of \(maxConnections) HTTP connections; try again later", status: 503),
-                                                            wire: .restJSON, requestID: HTTPListener.requestID())
-                var r = refusal
-                r.headers.append(("Connection", "close"))
-                _ = r.bytes.withUnsafeBytes { try? Socket.write(cfd, $0) }
-                Socket.close(cfd)
+            let accepted: (fd: Int32, peer: String)?
+            do { accepted = try Socket.accept(fd) } catch where error.code == EMFILE || error.code == ENFILE {
+                refuseWithoutDescriptors(loop)
+                return
+            } catch {
+                return
+            }
+            guard let (cfd, peer) = accepted else { return }
+            if connections.count + otherConnections() >= maxConnections {
+                refuse(cfd, "The node is at its limit of \(maxConnections) connections; try again later")
                 continue
             }
             nextID += 1
@@ -81,6 +91,32 @@ final class HTTPListener: EventHandler {
         }
     }
 
+    /// Answers 503 on a connection the node cannot keep, and closes it.
+    private func refuse(_ cfd: Int32, _ why: String) {
+        var r = ProtocolService.errorResponse(AWSWireError("ServiceUnavailable", why, status: 503), wire: .restJSON, requestID: HTTPListener.requestID())
+        r.headers.append(("Connection", "close"))
+        _ = r.bytes.withUnsafeBytes { try? Socket.write(cfd, $0) }
+        Socket.close(cfd)
+    }
+
+    /// Out of descriptors: the spare one makes room to take the connection and refuse it. If
+    /// even that fails, accepting pauses for 100 ms instead of spinning on the listener.
+    private func refuseWithoutDescriptors(_ loop: EventLoop) {
+        if spareFD >= 0 { Glibc.close(spareFD); spareFD = -1 }
+        if let (cfd, _) = (try? Socket.accept(fd)) ?? nil {
+            refuse(cfd, "The node has no file descriptors left; try again later")
+        } else {
+            paused = true
+            loop.update(self)
+            loop.after(0.1) { [weak self] in
+                guard let self else { return }
+                self.paused = false
+                self.loop.update(self)
+            }
+        }
+        spareFD = open("/dev/null", O_RDONLY | O_CLOEXEC)
+    }
+
     /// Closes connections that stalled or idled past their timeout, once a second while any are open.
     private func sweepLater() {
         guard !sweeping else { return }
@@ -89,7 +125,9 @@ final class HTTPListener: EventHandler {
             guard let self else { return }
             self.sweeping = false
             let now = EventLoop.now()
-            for c in self.connections.values { c.checkTimeouts(now: now, request: self.requestTimeout, idle: self.idleTimeout, loop: self.loop) }
+            for c in self.connections.values {
+                c.checkTimeouts(now: now, request: self.requestTimeout, idle: self.idleTimeout, busy: self.busyTimeout, loop: self.loop)
+            }
             if !self.connections.isEmpty { self.sweepLater() }
         }
     }
@@ -149,6 +187,12 @@ struct RequestIDs {
 }
 
 /// One HTTP connection, owned by the event loop thread.
+///
+/// Guarantees: one request at a time is with the node; nothing more is read while it is, or
+/// while a read request waits, or while 8 MiB of answers are unsent (backpressure: a client's
+/// memory on the node is one request and one read buffer); a request must arrive whole within
+/// the request timeout of its first byte; a connection is idle only with nothing to read, send
+/// or answer.
 final class HTTPConnection: EventHandler {
     let id: UInt64
     let fd: Int32
@@ -157,16 +201,21 @@ final class HTTPConnection: EventHandler {
     private var parser: HTTPRequestParser
     private var waiting: [HTTPRequestParser.Event] = []
     private var output = OutputBuffer()
-    /// A request is with the node; the next waits until it is answered.
+    /// A request is with the node (since `busySince`); the next waits until it is answered.
     private(set) var busy = false
+    private var busySince = 0.0
     private var keepAlive = true
     private(set) var closing = false
     private(set) var closed = false
     private var peerClosed = false
+    /// When the request being read began (its first byte); nil between requests.
+    private var requestBegan: Double?
+    /// The last byte read or written.
     private var lastProgress: Double
+    /// When the connection began closing (a refusal being sent): it is closed by force later.
+    private var closingSince: Double?
 
     static let backpressureLimit = 8 * 1024 * 1024
-    static let waitingLimit = 64
 
     init(id: UInt64, fd: Int32, peerAddress: String, limits: HTTPRequestParser.Limits, now: Double) {
         self.id = id
@@ -176,7 +225,7 @@ final class HTTPConnection: EventHandler {
         lastProgress = now
     }
 
-    var wantsRead: Bool { !closing && !peerClosed && output.pending < HTTPConnection.backpressureLimit && waiting.count < HTTPConnection.waitingLimit }
+    var wantsRead: Bool { !closing && !peerClosed && !busy && waiting.isEmpty && output.pending < HTTPConnection.backpressureLimit }
     var wantsWrite: Bool { !output.isEmpty }
 
     func readable(_ loop: EventLoop) {
@@ -192,8 +241,10 @@ final class HTTPConnection: EventHandler {
             peerClosed = true
             closeIfDone(loop)
         case .bytes(let n):
-            lastProgress = EventLoop.now()
+            let now = EventLoop.now()
+            lastProgress = now
             waiting += parser.feed(scratch.bytes[0..<n])
+            if parser.isIdle { requestBegan = nil } else if requestBegan == nil { requestBegan = now }
         }
         if !busy && !waiting.isEmpty { loop.markReady(self) }
         loop.update(self)
@@ -201,7 +252,7 @@ final class HTTPConnection: EventHandler {
 
     /// Takes the next request (or the cue to say `100 Continue`, or a framing error).
     func runReady(_ loop: EventLoop) {
-        guard !closed, !closing, !busy, !waiting.isEmpty else { return }
+        guard !closed, !closing, !busy, !waiting.isEmpty, output.pending < HTTPConnection.backpressureLimit else { return }
         let event = waiting.removeFirst()
         switch event {
         case .expectContinue:
@@ -209,16 +260,24 @@ final class HTTPConnection: EventHandler {
             if !waiting.isEmpty { loop.markReady(self) }
         case .request(let request):
             busy = true
+            busySince = EventLoop.now()
+            // The next request's clock starts now if some of it is already here.
+            requestBegan = parser.isIdle ? nil : busySince
             keepAlive = request.keepAlive
             listener?.handle(request, from: self)
         case .error(let e):
-            var response = ProtocolService.errorResponse(AWSWireError(HTTPConnection.errorCode(e.status), e.message, status: e.status), wire: .restJSON,
-                                                         requestID: HTTPListener.requestID())
-            response.headers.append(("Connection", "close"))
-            output.append(response.bytes)
-            closing = true
+            refuse(AWSWireError(HTTPConnection.errorCode(e.status), e.message, status: e.status))
         }
         flush(loop)
+    }
+
+    /// Sends one refusal and closes once it is sent (or, if the client does not read it, soon after).
+    private func refuse(_ error: AWSWireError) {
+        var response = ProtocolService.errorResponse(error, wire: .restJSON, requestID: HTTPListener.requestID())
+        response.headers.append(("Connection", "close"))
+        output.append(response.bytes)
+        closing = true
+        closingSince = EventLoop.now()
     }
 
     static func errorCode(_ status: Int) -> String {
@@ -234,46 +293,68 @@ final class HTTPConnection: EventHandler {
 
     /// The answer to the request being served; the next one may start.
     func respond(_ response: HTTPResponse, loop: EventLoop) {
-        guard !closed else { return }
+        guard !closed, busy else { return }
         var r = response
         if !keepAlive || peerClosed { r.headers.append(("Connection", "close")) }
         output.append(r.bytes)
         busy = false
         lastProgress = EventLoop.now()
-        if !keepAlive { closing = true } else if !waiting.isEmpty { loop.markReady(self) }
+        if !keepAlive {
+            closing = true
+            closingSince = lastProgress
+        } else if !waiting.isEmpty {
+            loop.markReady(self)
+        }
         flush(loop)
         closeIfDone(loop)
     }
 
-    func checkTimeouts(now: Double, request: Double, idle: Double, loop: EventLoop) {
-        guard !closed, !busy else { return }
-        if !parser.isIdle || !waiting.isEmpty {
-            guard now - lastProgress > request, waiting.isEmpty else { return }
-            var response = ProtocolService.errorResponse(AWSWireError("RequestTimeout", "Your socket connection to the server was not read from or written to within the timeout period (\(Int(request)) s).", status: 408),
-                                                         wire: .restJSON, requestID: HTTPListener.requestID())
-            response.headers.append(("Connection", "close"))
-            output.append(response.bytes)
-            closing = true
+    func checkTimeouts(now: Double, request: Double, idle: Double, busy busyLimit: Double, loop: EventLoop) {
+        guard !closed else { return }
+        if closing {
+            // A refusal the client does not read: close anyway.
+            if now - (closingSince ?? now) > request { close(loop) }
+            return
+        }
+        if busy {
+            if now - busySince > busyLimit {
+                busy = false
+                refuse(AWSWireError("ServiceUnavailable", "The node did not answer within \(Int(busyLimit)) s", status: 503))
+                flush(loop)
+            }
+            return
+        }
+        if let began = requestBegan, waiting.isEmpty, now - began > request {
+            refuse(AWSWireError("RequestTimeout", "Your socket connection to the server was not read from or written to within the timeout period (\(Int(request)) s to send a request).", status: 408))
             flush(loop)
-        } else if now - lastProgress > idle {
+        } else if requestBegan == nil, waiting.isEmpty, output.isEmpty, now - lastProgress > idle {
             close(loop)
         }
     }
 
     private func closeIfDone(_ loop: EventLoop) {
         guard peerClosed, !closed, !busy, waiting.isEmpty else { return }
-        if output.isEmpty { close(loop) } else { closing = true }
+        if output.isEmpty {
+            close(loop)
+        } else if !closing {
+            closing = true
+            closingSince = EventLoop.now()
+        }
     }
 
     func writable(_ loop: EventLoop) { flush(loop) }
 
     func flush(_ loop: EventLoop) {
         guard !closed else { return }
+        let before = output.pending
         do { try output.write(to: fd) } catch {
             close(loop)
             return
         }
+        if output.pending < before { lastProgress = EventLoop.now() }
         if output.isEmpty && closing { close(loop); return }
+        // Answers drained below the limit: a waiting request may start.
+        if !busy && !waiting.isEmpty && output.pending < HTTPConnection.backpressureLimit { loop.markReady(self) }
         loop.update(self)
     }
 

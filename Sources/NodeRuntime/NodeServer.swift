@@ -43,6 +43,8 @@ final class NodeServer: EventHandler {
     let maxConnections: Int
     weak var delegate: NodeServerDelegate?
     private(set) var connections: [UInt64: Connection] = [:]
+    /// Connections the node's other listener holds: both share one budget of descriptors.
+    var otherConnections: () -> Int = { 0 }
     /// One read buffer for all connections: the loop reads one socket at a time.
     let readBuffer = ScratchBuffer(size: 65536)
     private var nextID: UInt64 = 0
@@ -78,7 +80,7 @@ final class NodeServer: EventHandler {
                 return
             }
             guard let (cfd, peer) = accepted else { return }
-            if connections.count >= maxConnections {
+            if connections.count + otherConnections() >= maxConnections {
                 refuse(cfd, "the node is at its limit of \(maxConnections) connections")
                 continue
             }

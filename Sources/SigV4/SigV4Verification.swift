@@ -113,7 +113,9 @@ extension SigV4 {
                 guard let eq = p.firstIndex(of: UInt8(ascii: "=")), eq != p.startIndex else {
                     return .failure(.incompleteSignature("Authorization header has a malformed part '\(String(String(decoding: p, as: UTF8.self).prefix(60)))'"))
                 }
-                fields[String(decoding: p[..<eq], as: UTF8.self)] = String(decoding: p[p.index(after: eq)...], as: UTF8.self)
+                let name = String(decoding: p[..<eq], as: UTF8.self)
+                guard fields[name] == nil else { return .failure(.incompleteSignature("Authorization header has '\(name.prefix(40))' twice")) }
+                fields[name] = String(decoding: p[p.index(after: eq)...], as: UTF8.self)
             }
             for required in ["Credential", "SignedHeaders", "Signature"] where fields[required] == nil {
                 return .failure(.incompleteSignature("Authorization header requires '\(required)' parameter. Authorization=\(String(header.prefix(200)))"))
@@ -170,6 +172,7 @@ extension SigV4 {
         for part in request.query.split(separator: "&") {
             let kv = part.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             guard let k = percentDecode(kv[0]), k.hasPrefix("X-Amz-"), let v = percentDecode(kv.count > 1 ? kv[1] : "") else { continue }
+            guard params[k] == nil else { return .failure(.incompleteSignature("The presigned parameter \(k.prefix(40)) appears twice")) }
             params[k] = v
         }
         guard params["X-Amz-Signature"] != nil || params["X-Amz-Algorithm"] != nil else { return .failure(.missingAuthentication) }

@@ -144,6 +144,10 @@ import Testing
         #expect(call.operation == "GetObject" && call.params["Key"]?.stringValue == "a/b/c d/é" && call.params["Bucket"]?.stringValue == "bucket-1")
         #expect(try s3.decode(HTTPRequest(method: "GET", target: "/bucket-1?list-type=2&prefix=a%2F", headers: []), body: []).get().operation == "ListObjectsV2")
         #expect(try s3.decode(HTTPRequest(method: "GET", target: "/", headers: []), body: []).get().operation == "ListBuckets")
+        // A key's trailing slash is part of it; a bucket's is not.
+        let folder = try s3.decode(HTTPRequest(method: "PUT", target: "/bucket-1/folder/", headers: []), body: []).get()
+        #expect(folder.operation == "PutObject" && folder.params["Key"]?.stringValue == "folder/")
+        #expect(try s3.decode(HTTPRequest(method: "PUT", target: "/bucket-1/", headers: []), body: []).get().operation == "CreateBucket")
         if case .failure(let e) = s3.decode(HTTPRequest(method: "POST", target: "/bucket-1/key", headers: []), body: []) { #expect(e.code == "MethodNotAllowed" && e.status == 405) } else { Issue.record("POST on an object routed") }
         let ml = try #require(ProtocolService.bySigningName["cleanrooms-ml"])
         let arn = "arn:aws:cleanrooms-ml:us-west-1:111111111111:audience-generation-job/abc"
@@ -151,6 +155,9 @@ import Testing
             (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || b == 0x2D ? String(UnicodeScalar(b)) : String(format: "%%%02X", b)
         }.joined(), headers: []), body: []).get()
         #expect(job.operation == "GetAudienceGenerationJob" && job.params["audienceGenerationJobArn"]?.stringValue == arn)
+        #expect(try ml.decode(HTTPRequest(method: "GET", target: "/audience-generation-job/", headers: []), body: []).get().operation == "ListAudienceGenerationJobs")
+        // Timestamps outside years 1 to 9999, and numbers that are not finite, are refused.
+        if case .success = ml.decode(HTTPRequest(method: "GET", target: "/audience-generation-job?maxResults=1e400", headers: []), body: []) { Issue.record("1e400 read") }
         if case .failure(let e) = ml.decode(HTTPRequest(method: "GET", target: "/no-such-thing", headers: []), body: []) { #expect(e.code == "UnknownOperationException" && e.status == 404) } else { Issue.record("routed nowhere") }
         if case .failure(let e) = ml.decode(HTTPRequest(method: "GET", target: "/audience-generation-job?maxResults=ten", headers: []), body: []) {
             #expect(e.code == "ValidationException" && e.message.contains("maxResults"))

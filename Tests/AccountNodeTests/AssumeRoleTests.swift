@@ -35,6 +35,9 @@ import Testing
         #expect(try h.call("sts.GetCallerIdentity", key: key)["Arn"] == "arn:aws:sts::111111111111:assumed-role/reader/s1")
         #expect(try h.call("s3.ListBuckets", key: key)["Buckets"] != nil)
         h.expectError("AccessDenied", "iam.ListUsers", key: key)
+        // A role session is no IAM user: IAM's "my own" defaults do not apply to it.
+        let noUser = h.expectError("ValidationError", "iam.ListAccessKeys", key: key)
+        #expect(noUser.contains("non-User credentials"))
         // bob has no policy allowing sts:AssumeRole, and the trust names only the account.
         h.expectError("AccessDenied", "sts.AssumeRole", ["RoleArn": .string(Self.role), "RoleSessionName": "s2"], key: bob)
         // Long-term keys carry no session token.
@@ -77,5 +80,14 @@ import Testing
         try h.call("iam.DeleteRole", ["RoleName": "reader"])
         #expect(h.core.signingCredentials(forAccessKey: fresh) == nil)
         h.expectError("UnrecognizedClientException", "sts.GetCallerIdentity", key: fresh)
+    }
+
+    @Test("timestamps beyond years 1 to 9999 are refused at the door, and formatting any number never traps")
+    func timestampRange() throws {
+        let h = CoreHarness()
+        let message = h.expectError("ValidationException", "cleanroomsml.CreateAudienceModel", [
+            "name": "m", "trainingDatasetArn": "arn:aws:cleanrooms-ml:us-west-1:111111111111:training-dataset/x", "trainingDataStartTime": 1e300])
+        #expect(message.contains("trainingDataStartTime"))
+        for t in [1e300, -1e300, .nan, .infinity, 0, 253_402_300_799] { #expect(ISO8601.format(t).count >= 20) }
     }
 }

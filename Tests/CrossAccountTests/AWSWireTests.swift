@@ -211,6 +211,15 @@ import Wire
             let answer = try #require(try stalled.readAnswer(timeout: 10))
             #expect(answer.status == 408 && answer.header("Connection") == "close", "\(answer)")
             #expect(stalled.waitForClose(timeout: 5))
+            // A byte every 0.2 s makes progress, but the request must be whole within the timeout.
+            let trickle = try c.httpClient(0)
+            for b in Array("GET /audience-model HTTP/1.1\r\nHost: x\r\nX-Slow: yes\r\n".utf8) {
+                if trickle.closedByPeer { break }
+                try? trickle.send([b])
+                _ = trickle.waitForClose(timeout: 0.2)
+            }
+            #expect(trickle.closedByPeer, "a trickling client kept its connection")
+            #expect(try trickle.readAnswer(timeout: 1)?.status == 408)
             let idle = try c.httpClient(0)
             let busy = try c.httpClient(0)
             let form = [(name: "Content-Type", value: "application/x-www-form-urlencoded")]

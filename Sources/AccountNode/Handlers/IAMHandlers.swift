@@ -115,7 +115,7 @@ enum IAMHandlers {
     }
 
     static func getUser(_ core: AccountNodeCore, _ call: Call) throws(AWSError) -> Reply {
-        let name = call.optionalString("UserName") ?? call.caller.userName
+        let name = try call.userNameOrCaller()
         call.auditResource("AWS::IAM::User", name)
         try core.authorize(call, "iam:GetUser", entityARN(core, .user, name), resourceTags: resourceTags(core, .user, name))
         return .result(["User": shape(core, try user(core, name))])
@@ -261,7 +261,7 @@ enum IAMHandlers {
     // MARK: Access keys
 
     static func createAccessKey(_ core: AccountNodeCore, _ call: Call) throws(AWSError) -> Reply {
-        let name = call.optionalString("UserName") ?? call.caller.userName
+        let name = try call.userNameOrCaller()
         call.auditResource("AWS::IAM::User", name)
         try core.authorize(call, "iam:CreateAccessKey", entityARN(core, .user, name), resourceTags: resourceTags(core, .user, name))
         let u = try user(core, name)
@@ -273,7 +273,7 @@ enum IAMHandlers {
     }
 
     static func listAccessKeys(_ core: AccountNodeCore, _ call: Call) throws(AWSError) -> Reply {
-        let name = call.optionalString("UserName") ?? call.caller.userName
+        let name = try call.userNameOrCaller()
         try core.authorize(call, "iam:ListAccessKeys", entityARN(core, .user, name), resourceTags: resourceTags(core, .user, name))
         let keys = try user(core, name).accessKeys.sorted { $0.id < $1.id }
         let page = try Page.slice(keys, key: \.id, token: call.optionalString("Marker"), max: call.int("MaxItems") ?? 100, errorCode: .invalidInput)
@@ -284,7 +284,7 @@ enum IAMHandlers {
     }
 
     static func deleteAccessKey(_ core: AccountNodeCore, _ call: Call) throws(AWSError) -> Reply {
-        let name = call.optionalString("UserName") ?? call.caller.userName
+        let name = try call.userNameOrCaller()
         let id = try call.string("AccessKeyId")
         call.auditResource("AWS::IAM::AccessKey", id)
         try core.authorize(call, "iam:DeleteAccessKey", entityARN(core, .user, name), resourceTags: resourceTags(core, .user, name))

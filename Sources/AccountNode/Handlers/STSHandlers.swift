@@ -38,10 +38,13 @@ enum STSHandlers {
         guard let trust = try? PolicyDocument(parsing: role.assumeRolePolicy, kind: .trust) else { throw denied }
         let source = PolicySource(id: "trust", type: .resource, document: trust)
         let ctx = core.requestContext(call, action: core.actionName("sts:AssumeRole"), resource: roleArn)
+        // The trust policy must allow the caller (by its ARN, or by its account)...
+        let trusted = PolicyEvaluator.evaluateResourceSide(ctx, resourcePolicy: source)
+        // ...and either name the caller itself (a grant that stands alone), or the caller's own
+        // policies (with the account's SCPs) must allow sts:AssumeRole.
         let direct = PolicyEvaluator.evaluate(ctx, policies: PolicySet(identity: [], resource: source, serviceControl: core.serviceControlPolicies), explain: false)
-        let viaAccount = PolicyEvaluator.evaluate(ctx, policies: PolicySet(identity: call.caller.policies, resource: source, serviceControl: core.serviceControlPolicies),
-                                                  resourceOwner: AccountID("000000000000"), explain: false)
-        guard direct.decision != .explicitDeny, viaAccount.decision != .explicitDeny, direct.isAllowed || viaAccount.isAllowed else { throw denied }
+        let own = PolicyEvaluator.evaluate(ctx, policies: PolicySet(identity: call.caller.policies, serviceControl: core.serviceControlPolicies), explain: false)
+        guard trusted.decision == .allowed, own.decision != .explicitDeny, direct.isAllowed || own.isAllowed else { throw denied }
         let session = RoleSession(accessKeyID: core.newID(prefix: "ASIA", length: 16), secret: core.newSecret(length: 40), sessionToken: "FwoGZXIvYXdzE" + core.newSecret(length: 200),
                                   roleName: role.name, roleID: role.roleID, sessionName: sessionName, createdAt: call.now, expiration: call.now + Double(duration))
         core.emit(.roleSessionCreated(session))

@@ -166,7 +166,8 @@ private struct ValidationRun {
             guard case .bool = value else { return mismatch(value, path, "a boolean") }
         case .timestamp:
             switch value {
-            case .number: break
+            case .number(let n) where ISO8601.range.contains(n): break
+            case .number: add("Value \(JSONWriter.string(value)) at \(at(path)) failed to satisfy constraint: Member must be a timestamp between years 1 and 9999")
             case .string(let s) where s.first?.isNumber == true: break
             default: mismatch(value, path, "a timestamp (epoch seconds)")
             }

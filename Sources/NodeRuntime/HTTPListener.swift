@@ -57,13 +57,11 @@ final class HTTPListener: EventHandler {
         self.maxConnections = maxConnections
     }
 
-    private var paused = false
-    /// A descriptor held back for taking (and refusing) a connection when there are no others.
-    private var spareFD: Int32 = open("/dev/null", O_RDONLY | O_CLOEXEC)
+    private let acceptGuard = AcceptGuard()
     /// Connections the node's JSON-RPC listener holds: both share one budget of descriptors.
     var otherConnections: () -> Int = { 0 }
 
-    var wantsRead: Bool { !paused }
+    var wantsRead: Bool { !acceptGuard.paused }
     var wantsWrite: Bool { false }
     func writable(_ loop: EventLoop) {}
     func runReady(_ loop: EventLoop) {}
@@ -72,7 +70,7 @@ final class HTTPListener: EventHandler {
         for _ in 0..<256 {
             let accepted: (fd: Int32, peer: String)?
             do { accepted = try Socket.accept(fd) } catch where error.code == EMFILE || error.code == ENFILE {
-                refuseWithoutDescriptors(loop)
+                acceptGuard.outOfDescriptors(listener: fd, handler: self, loop: loop) { refuse($0, "The node has no file descriptors left; try again later") }
                 return
             } catch {
                 return
@@ -97,24 +95,6 @@ final class HTTPListener: EventHandler {
         r.headers.append(("Connection", "close"))
         _ = r.bytes.withUnsafeBytes { try? Socket.write(cfd, $0) }
         Socket.close(cfd)
-    }
-
-    /// Out of descriptors: the spare one makes room to take the connection and refuse it. If
-    /// even that fails, accepting pauses for 100 ms instead of spinning on the listener.
-    private func refuseWithoutDescriptors(_ loop: EventLoop) {
-        if spareFD >= 0 { Glibc.close(spareFD); spareFD = -1 }
-        if let (cfd, _) = (try? Socket.accept(fd)) ?? nil {
-            refuse(cfd, "The node has no file descriptors left; try again later")
-        } else {
-            paused = true
-            loop.update(self)
-            loop.after(0.1) { [weak self] in
-                guard let self else { return }
-                self.paused = false
-                self.loop.update(self)
-            }
-        }
-        spareFD = open("/dev/null", O_RDONLY | O_CLOEXEC)
     }
 
     /// Closes connections that stalled or idled past their timeout, once a second while any are open.

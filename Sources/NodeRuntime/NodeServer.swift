@@ -48,9 +48,7 @@ final class NodeServer: EventHandler {
     /// One read buffer for all connections: the loop reads one socket at a time.
     let readBuffer = ScratchBuffer(size: 65536)
     private var nextID: UInt64 = 0
-    /// A descriptor held back for taking (and refusing) a connection when there are no others.
-    private var spareFD: Int32 = open("/dev/null", O_RDONLY | O_CLOEXEC)
-    private var paused = false
+    private let acceptGuard = AcceptGuard()
     private(set) var refusedConnections = 0
     private var lastRefusalLog = -Double.infinity
 
@@ -65,7 +63,7 @@ final class NodeServer: EventHandler {
         self.maxConnections = maxConnections ?? max(16, Socket.fileLimit() - NodeServer.descriptorReserve)
     }
 
-    var wantsRead: Bool { !paused }
+    var wantsRead: Bool { !acceptGuard.paused }
     var wantsWrite: Bool { false }
 
     func writable(_ loop: EventLoop) {}
@@ -101,22 +99,8 @@ final class NodeServer: EventHandler {
         }
     }
 
-    /// Out of descriptors: the spare one makes room to take the connection and refuse it. If
-    /// even that fails, accepting pauses for 100 ms instead of spinning on the listener.
     private func refuseWithoutDescriptors() {
-        if spareFD >= 0 { Glibc.close(spareFD); spareFD = -1 }
-        if let (cfd, _) = try? Socket.accept(fd) {
-            refuse(cfd, "the node has no file descriptors left")
-        } else {
-            paused = true
-            loop.update(self)
-            loop.after(0.1) { [weak self] in
-                guard let self else { return }
-                self.paused = false
-                self.loop.update(self)
-            }
-        }
-        spareFD = open("/dev/null", O_RDONLY | O_CLOEXEC)
+        acceptGuard.outOfDescriptors(listener: fd, handler: self, loop: loop) { refuse($0, "the node has no file descriptors left") }
     }
 
     /// Tells a connection why it is refused (if its socket takes the line now) and closes it.

@@ -168,9 +168,9 @@ struct RequestIDs {
 
 /// One HTTP connection, owned by the event loop thread.
 ///
-/// Guarantees: one request at a time is with the node; nothing more is read while it is, or
-/// while a read request waits, or while 8 MiB of answers are unsent (backpressure: a client's
-/// memory on the node is one request and one read buffer); a request must arrive whole within
+/// Guarantees: one request at a time is with the node; nothing more is read while a whole
+/// request waits behind it, or while 8 MiB of answers are unsent (backpressure: a client's
+/// memory on the node is at most two requests); a request must arrive whole within
 /// the request timeout of its first byte; a connection is idle only with nothing to read, send
 /// or answer.
 final class HTTPConnection: EventHandler {
@@ -205,7 +205,10 @@ final class HTTPConnection: EventHandler {
         lastProgress = now
     }
 
-    var wantsRead: Bool { !closing && !peerClosed && !busy && waiting.isEmpty && output.pending < HTTPConnection.backpressureLimit }
+    /// Reading stops once a whole request waits behind the one with the node (so a client's
+    /// memory here is at most two requests), and while answers are unsent; reading on while the
+    /// node works spares the loop two epoll changes per request.
+    var wantsRead: Bool { !closing && !peerClosed && waiting.isEmpty && output.pending < HTTPConnection.backpressureLimit }
     var wantsWrite: Bool { !output.isEmpty }
 
     func readable(_ loop: EventLoop) {

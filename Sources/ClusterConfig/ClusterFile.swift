@@ -18,6 +18,23 @@ public struct ClusterFile: Codable, Sendable {
     public var breaks: [String] = []
     /// Seconds a node waits for another node's answer before it counts it unreachable (default 5).
     public var peerTimeout: Double? = nil
+    /// The accounts run in network namespaces of their own on a bridge (`crml cluster up
+    /// --hosts netns`); nil: on loopback.
+    public var netns: Netns? = nil
+
+    /// Where a cluster's namespaces are: every name derives from `id`, so a later `down` or `up`
+    /// finds what a crashed command left.
+    public struct Netns: Codable, Sendable, Equatable {
+        public var id: String
+        public var bridge: String
+        /// The bridge's address on the host (`10.A.B.1`); accounts take `10.A.B.(10+k)`.
+        public var bridgeAddress: String
+        public var prefixLength: Int = 24
+
+        public init(id: String, bridge: String, bridgeAddress: String) {
+            (self.id, self.bridge, self.bridgeAddress) = (id, bridge, bridgeAddress)
+        }
+    }
 
     public struct Account: Codable, Sendable {
         public var id: AccountID
@@ -31,6 +48,8 @@ public struct ClusterFile: Codable, Sendable {
         public var logFile: String?
         public var readyFile: String?
         public var pid: Int32?
+        /// The network namespace the node runs in (`--hosts netns`).
+        public var namespace: String?
         /// Hex secret that proves a peer connection comes from this account's node.
         public var nodeSecret: String
         public var admin: Admin
@@ -120,7 +139,7 @@ public struct ClusterFile: Codable, Sendable {
 
 // Hand-written cluster files may leave out whatever has a default.
 extension ClusterFile {
-    enum CodingKeys: String, CodingKey { case version, region, partition, accounts, organizations, breaks, peerTimeout }
+    enum CodingKeys: String, CodingKey { case version, region, partition, accounts, organizations, breaks, peerTimeout, netns }
 
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -131,11 +150,12 @@ extension ClusterFile {
         organizations = try c.decodeIfPresent([Organization].self, forKey: .organizations) ?? []
         breaks = try c.decodeIfPresent([String].self, forKey: .breaks) ?? []
         peerTimeout = try c.decodeIfPresent(Double.self, forKey: .peerTimeout)
+        netns = try c.decodeIfPresent(Netns.self, forKey: .netns)
     }
 }
 
 extension ClusterFile.Account {
-    enum CodingKeys: String, CodingKey { case id, host, port, httpPort, dataDir, logFile, readyFile, pid, nodeSecret, admin }
+    enum CodingKeys: String, CodingKey { case id, host, port, httpPort, namespace, dataDir, logFile, readyFile, pid, nodeSecret, admin }
 
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -143,6 +163,7 @@ extension ClusterFile.Account {
         host = try c.decodeIfPresent(String.self, forKey: .host) ?? "127.0.0.1"
         port = try c.decodeIfPresent(Int.self, forKey: .port) ?? 0
         httpPort = try c.decodeIfPresent(Int.self, forKey: .httpPort)
+        namespace = try c.decodeIfPresent(String.self, forKey: .namespace)
         dataDir = try c.decodeIfPresent(String.self, forKey: .dataDir)
         logFile = try c.decodeIfPresent(String.self, forKey: .logFile)
         readyFile = try c.decodeIfPresent(String.self, forKey: .readyFile)

@@ -32,9 +32,10 @@ public final class TestCluster: @unchecked Sendable {
     }
 
     /// `environment`: variables the nodes start with, besides the test's own.
-    public static func start(accounts: Int = 1, label: String = "cluster", environment extra: [String: String] = [:]) async throws -> TestCluster {
+    /// `arguments`: more options for `crml cluster up` (`--hosts netns`).
+    public static func start(accounts: Int = 1, label: String = "cluster", environment extra: [String: String] = [:], arguments: [String] = []) async throws -> TestCluster {
         let dir = FileManagerTemp.directory(label)
-        let up = try await TestSupport.crml(["cluster", "up", "--dir", dir, "--accounts", String(accounts)], environment: environment.merging(extra) { $1 }, timeout: 90)
+        let up = try await TestSupport.crml(["cluster", "up", "--dir", dir, "--accounts", String(accounts)] + arguments, environment: environment.merging(extra) { $1 }, timeout: 90)
         guard up.exitCode == 0 else {
             _ = try? await TestSupport.crml(["cluster", "down", "--dir", dir], environment: environment)
             throw ClusterStartFailure(output: up.stdoutText + up.stderrText)
@@ -137,8 +138,9 @@ public final class TestCluster: @unchecked Sendable {
 
 /// Runs `body` against a fresh cluster and always tears it down; prints the nodes' logs when the
 /// body throws.
-public func withCluster<T>(accounts: Int = 1, label: String = "cluster", environment: [String: String] = [:], _ body: (TestCluster) async throws -> T) async throws -> T {
-    let c = try await TestCluster.start(accounts: accounts, label: label, environment: environment)
+public func withCluster<T>(accounts: Int = 1, label: String = "cluster", environment: [String: String] = [:], arguments: [String] = [],
+                           _ body: (TestCluster) async throws -> T) async throws -> T {
+    let c = try await TestCluster.start(accounts: accounts, label: label, environment: environment, arguments: arguments)
     do {
         let r = try await body(c)
         await c.stop()

@@ -39,6 +39,7 @@ enum CheckCommand {
         ("break", "a deliberately broken node mode: no-tombstones, drop-outbox"), ("converge", "seconds to wait for the cluster to settle (default 30)"),
         ("peer-timeout", "seconds a node waits for another before counting it unreachable (default 1, shorter than the faults)"),
         ("dir", "the run's directory, which must not exist yet (default: $CRML_DIR, else ./check-SEED)"),
+        ("hosts", "local (the default) or netns: each account in a network namespace of its own (root; see crml cluster up)"),
     ])
 
     static func runCampaign(_ args: [String]) throws -> ExitCode {
@@ -71,6 +72,9 @@ enum CheckCommand {
             let id = cluster.accounts[k].id
             (cluster.accounts[k].dataDir, cluster.accounts[k].logFile, cluster.accounts[k].readyFile) = (dir.dataDir(id), dir.logFile(id), dir.readyFile(id))
         }
+        let hosts = p.value("hosts") ?? "local"
+        guard hosts == "local" || hosts == "netns" else { throw CommandFailure.usage("--hosts takes local or netns; got \(hosts)") }
+        if hosts == "netns" { ClusterCommand.placeOnNamespaces(&cluster, dir) }
         try FileManager.default.createDirectory(atPath: dir.path, withIntermediateDirectories: true)
         try dir.save(cluster)
         cluster = try ClusterCommand.launch(dir, ids: ids)

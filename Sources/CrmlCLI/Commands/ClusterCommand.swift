@@ -50,7 +50,9 @@ enum ClusterCommand {
         summary: "Starts a local cluster, one crml-node process per account, and waits until every node is ready.",
         options: [("accounts", "how many accounts (default 3; ids 111111111111, 222222222222, …)"),
                   ("ids", "comma-separated account ids instead of the defaults"),
-                  ("region", "the cluster's region (default us-west-1)"), dirOption])
+                  ("region", "the cluster's region (default us-west-1)"),
+                  ("hosts", "local (the default: every node on loopback) or netns (each account in a network namespace of its own, with its own address on a bridge the command makes; root only)"),
+                  dirOption])
 
     static func defaultIDs(_ n: Int) -> [AccountID] {
         (1...n).map { k in k <= 9 ? AccountID(String(repeating: String(k), count: 12))! : AccountID(String(100_000_000_000 + k))! }
@@ -73,7 +75,9 @@ enum ClusterCommand {
         if dir.exists, ids != nil {
             Console.err("crml: a cluster already exists in \(dir.path); starting its stopped nodes (--accounts/--ids ignored)")
         }
-        let cluster = try launch(dir, ids: ids ?? defaultIDs(3), region: parsed.value("region") ?? "us-west-1")
+        let hosts = parsed.value("hosts") ?? "local"
+        guard hosts == "local" || hosts == "netns" else { throw CommandFailure.usage("--hosts takes local or netns; got \(hosts)") }
+        let cluster = try launch(dir, ids: ids ?? defaultIDs(3), region: parsed.value("region") ?? "us-west-1", hosts: hosts)
         printTable(cluster, dir: dir)
         Console.out("\ncredentials: \(dir.credentialsFile) (one profile per account id); try:\n  crml call sts.GetCallerIdentity --dir \(dir.path) --profile \(cluster.accounts[0].id)\n")
         return .ok
@@ -81,10 +85,14 @@ enum ClusterCommand {
 
     /// Creates the cluster in `dir` if it does not exist (accounts `ids`), then starts every
     /// node that is not running and waits until all are ready. Returns the cluster file.
-    static func launch(_ dir: ClusterDirectory, ids: [AccountID], region: String = "us-west-1") throws -> ClusterFile {
+    static func launch(_ dir: ClusterDirectory, ids: [AccountID], region: String = "us-west-1", hosts: String = "local") throws -> ClusterFile {
         var cluster: ClusterFile
         if dir.exists {
             cluster = try dir.load()
+            // Namespaces do not outlive a reboot or a `down`: make them again when no node runs.
+            if let n = cluster.netns, !NetnsHosts.exists(n) || cluster.accounts.allSatisfy({ !ProcessControl.isAlive($0.pid ?? 0) }) {
+                try NetnsHosts.create(n, accounts: cluster.accounts.count)
+            }
         } else {
             guard Set(ids).count == ids.count else { throw CommandFailure.usage("--ids lists an account twice") }
             cluster = ClusterFile(region: region, accounts: ids.map { newAccount($0) })
@@ -95,9 +103,12 @@ enum ClusterCommand {
                 cluster.accounts[k].readyFile = dir.readyFile(id)
                 cluster.accounts[k].httpPort = 0
             }
+            if hosts == "netns" { placeOnNamespaces(&cluster, dir) }
             try FileManager.default.createDirectory(atPath: dir.path + "/logs", withIntermediateDirectories: true)
+            // Recorded before anything is made, so a later `down` finds what a crash leaves.
             try dir.save(cluster)
             try dir.writeCredentials(cluster)
+            if let n = cluster.netns { try NetnsHosts.create(n, accounts: cluster.accounts.count) }
         }
         let stopped = cluster.accounts.filter { !ProcessControl.isAlive($0.pid ?? 0) }
         if !stopped.isEmpty {
@@ -105,6 +116,17 @@ enum ClusterCommand {
             try start(stopped.map(\.id), in: dir, cluster: &cluster)
         }
         return cluster
+    }
+
+    /// Gives each account of a new cluster a network namespace and an address of its own
+    /// (`--hosts netns`); `launch` makes them.
+    static func placeOnNamespaces(_ cluster: inout ClusterFile, _ dir: ClusterDirectory) {
+        let n = NetnsHosts.layout(for: dir)
+        cluster.netns = n
+        for k in cluster.accounts.indices {
+            cluster.accounts[k].host = NetnsHosts.address(n, k)
+            cluster.accounts[k].namespace = NetnsHosts.namespace(n, k)
+        }
     }
 
     /// Stops every node of the cluster in `dir` (SIGTERM, then SIGKILL after `grace`).
@@ -118,6 +140,10 @@ enum ClusterCommand {
             cluster.accounts[k].pid = nil
         }
         try dir.save(cluster)
+        if let n = cluster.netns {
+            try NetnsHosts.remove(n)
+            Console.err("  namespaces and bridge \(n.bridge) removed")
+        }
     }
 
     static func newAccount(_ id: AccountID) -> ClusterFile.Account {
@@ -143,7 +169,12 @@ enum ClusterCommand {
             var args = node.leadingArguments + ["--cluster", dir.clusterFile, "--account", id.rawValue, "--ready-file", ready]
             if a.port != 0 { args += ["--port", String(a.port)] }
             if let h = a.httpPort { args += ["--http-port", String(h)] }
-            pids[id] = try ProcessControl.spawnDetached(node.path, args, logFile: a.logFile ?? dir.logFile(id))
+            if let ns = a.namespace {
+                // `ip netns exec` enters the namespace and execs the node: the pid is the node's.
+                pids[id] = try ProcessControl.spawnDetached(NetnsHosts.ipCommand, ["netns", "exec", ns, node.path] + args, logFile: a.logFile ?? dir.logFile(id))
+            } else {
+                pids[id] = try ProcessControl.spawnDetached(node.path, args, logFile: a.logFile ?? dir.logFile(id))
+            }
         }
         let deadline = Date().addingTimeInterval(60)
         var pending = Set(ids)

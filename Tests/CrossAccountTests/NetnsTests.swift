@@ -93,4 +93,31 @@ struct NetnsTests {
         }
         #expect(caught, "never caught on namespaces:\n\(last)")
     }
+
+    static let hasNFT = ["/usr/sbin/nft", "/sbin/nft", "/usr/bin/nft"].contains { FileManager.default.isExecutableFile(atPath: $0) }
+
+    @Test("SIM-6 XA-8: a partition in the kernel (nftables drops, no resets) with a delete during it: the delete completes after the heal",
+          .enabled(if: hasNFT, "needs nftables' nft"))
+    func deleteAcrossAKernelPartition() async throws {
+        try await withCluster(accounts: 2, label: "netns-cut", arguments: ["--hosts", "netns"]) { c in
+            let s = try await CrossAccountScene.prepare(c)
+            let arnA = try await s.start("cut")
+            let arnB = s.otherARN(arnA)
+            try #require(try await s.waitFor(s.b, arnB)["status"] == "ACTIVE")
+            let cut = try await c.crml(["fault", "partition", s.accountA, s.accountB])
+            #expect(cut.exitCode == 0 && cut.stdoutText.contains("in the kernel"), "\(cut.stdoutText)\(cut.stderrText)")
+            let listed = try await c.crml(["fault", "list"])
+            #expect(listed.stdoutText.contains("cut (kernel)"), "\(listed.stdoutText)")
+            // A's delete is A's own: acknowledged at once, while nothing reaches B.
+            _ = try await s.a.call("cleanroomsml.DeleteAudienceGenerationJob", ["audienceGenerationJobArn": .string(arnA)])
+            // For 3 s (several delivery attempts dropped, each timing out: no reset) B keeps its copy.
+            let wentAway = try await eventually(timeout: 3) { await CrossAccountScene.get(s.b, arnB).job == nil }
+            #expect(!wentAway, "B's copy went during the partition")
+            let heal = try await c.crml(["fault", "heal"])
+            #expect(heal.exitCode == 0, "\(heal.stderrText)")
+            #expect(try await c.crml(["fault", "list"]).stdoutText.contains("no link faults"))
+            let gone = try await eventually(timeout: 60) { await CrossAccountScene.get(s.b, arnB).error == "ResourceNotFoundException" }
+            #expect(gone, "B's copy is still there 60 s after the heal")
+        }
+    }
 }

@@ -74,14 +74,25 @@ enum FaultCommand {
             defer { client.close() }
             do { return try client.call(method, params) } catch { throw NodeConnection.failure(error, operation: method, endpoint: "\(a.host):\(a.port)") }
         }
-        /// Sets `fault` on A for B, and on B for A unless one-way.
-        func link(_ fault: JSON, what: String) throws -> ExitCode {
+        /// The directions a link command acts on: A → B, and B → A unless one-way.
+        func directions() throws -> [(ClusterFile.Account, ClusterFile.Account)] {
             guard rest.count >= 2 else { throw CommandFailure.usage("crml fault \(sub) needs two accounts\n\n\(help)") }
             let a = try account(rest[0]), b = try account(rest[1])
             guard a.id != b.id else { throw CommandFailure.usage("crml fault \(sub): the two accounts must differ") }
-            var pairs = [(a, b)]
-            if !parsed.has("one-way") { pairs.append((b, a)) }
-            for (from, to) in pairs {
+            return parsed.has("one-way") ? [(a, b)] : [(a, b), (b, a)]
+        }
+        /// On namespaces, a partition or a loss is the kernel's: A's namespace drops packets to B.
+        func kernelDrop(_ fraction: Double, what: String) throws -> ExitCode {
+            for (from, to) in try directions() {
+                guard let ns = from.namespace else { continue }
+                try KernelFaults.setDrop(in: ns, to: to.host, peer: to.id.rawValue, fraction: fraction)
+                Console.out("\(from.id) → \(to.id): \(what) (in the kernel: nftables in \(ns))\n")
+            }
+            return .ok
+        }
+        /// Sets `fault` on A for B, and on B for A unless one-way.
+        func link(_ fault: JSON, what: String) throws -> ExitCode {
+            for (from, to) in try directions() {
                 var params = fault
                 params["peer"] = .string(to.id.rawValue)
                 _ = try call(from, "admin.SetLinkFault", params)
@@ -98,9 +109,11 @@ enum FaultCommand {
 
         switch sub {
         case "partition":
+            if cluster.netns != nil { return try kernelDrop(1, what: "cut") }
             return try link(["drop": 1], what: "cut")
         case "loss":
             let f = try fraction(2)
+            if cluster.netns != nil { return try kernelDrop(f, what: "drop \(f)") }
             return try link(["drop": .number(f)], what: "drop \(f)")
         case "duplicate":
             let f = try fraction(2)
@@ -118,10 +131,12 @@ enum FaultCommand {
         case "heal":
             if rest.count >= 2 {
                 let a = try account(rest[0]), b = try account(rest[1])
+                for (x, y) in [(a, b), (b, a)] { if let ns = x.namespace { try KernelFaults.remove(in: ns, peer: y.id.rawValue) } }
                 _ = try call(a, "admin.HealLinks", ["peer": .string(b.id.rawValue)])
                 _ = try call(b, "admin.HealLinks", ["peer": .string(a.id.rawValue)])
                 Console.out("\(a.id) ↔ \(b.id): healed\n")
             } else {
+                for a in cluster.accounts { if let ns = a.namespace, KernelFaults.nftCommand != nil { try KernelFaults.remove(in: ns, peer: nil) } }
                 for a in try allNodes() {
                     _ = try call(a, "admin.HealLinks")
                 }
@@ -131,6 +146,12 @@ enum FaultCommand {
         case "list":
             var rows = [["FROM", "TO", "FAULTS"]]
             var armed: [String] = []
+            for a in cluster.accounts {
+                guard let ns = a.namespace, KernelFaults.nftCommand != nil else { continue }
+                for d in try KernelFaults.list(in: ns) {
+                    rows.append([a.id.rawValue, d.peer, d.fraction >= 1 ? "cut (kernel)" : "drop \(format("drop", d.fraction)) (kernel)"])
+                }
+            }
             for a in try allNodes() {
                 let faults = try call(a, "admin.ListFaults")
                 for (peer, f) in (faults["links"]?.objectValue ?? [:]).sorted(by: { $0.key < $1.key }) {

@@ -34,6 +34,16 @@ public struct ClusterFile: Codable, Sendable {
         public init(id: String, bridge: String, bridgeAddress: String) {
             (self.id, self.bridge, self.bridgeAddress) = (id, bridge, bridgeAddress)
         }
+
+        enum CodingKeys: String, CodingKey { case id, bridge, bridgeAddress, prefixLength }
+
+        public init(from decoder: Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            id = try c.decode(String.self, forKey: .id)
+            bridge = try c.decode(String.self, forKey: .bridge)
+            bridgeAddress = try c.decode(String.self, forKey: .bridgeAddress)
+            prefixLength = try c.decodeIfPresent(Int.self, forKey: .prefixLength) ?? 24
+        }
     }
 
     public struct Account: Codable, Sendable {

@@ -10,10 +10,13 @@ import TestSupport
 /// SIM-6, first part: accounts on hosts of their own (a network namespace each, on a bridge),
 /// with the cross-account protocol across them, and nothing left behind. Needs root and
 /// iproute2 (CI has both); elsewhere the suite is skipped.
-@Suite(.enabled(if: getuid() == 0 && FileManager.default.isExecutableFile(atPath: "/usr/sbin/ip"), "needs root and /usr/sbin/ip"))
+/// iproute2's ip, where Debian and others put it.
+let netnsIPPath = ["/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip"].first { FileManager.default.isExecutableFile(atPath: $0) } ?? "/usr/sbin/ip"
+
+@Suite(.enabled(if: getuid() == 0 && FileManager.default.isExecutableFile(atPath: netnsIPPath), "needs root and iproute2's ip"))
 struct NetnsTests {
     static func ip(_ args: [String]) async throws -> String {
-        try await runProcess("/usr/sbin/ip", args).stdoutText
+        try await runProcess(netnsIPPath, args).stdoutText
     }
 
     /// The cluster's namespaces and links that exist now.
@@ -58,6 +61,13 @@ struct NetnsTests {
     @Test("SIM-6: after the CLI and every node are killed, a later down removes the namespaces, the bridge and anything else of the cluster's")
     func cleanupAfterACrash() async throws {
         let c = try await TestCluster.start(accounts: 2, label: "netns-crash", arguments: ["--hosts", "netns"])
+        do { try await crashAndClean(c) } catch {
+            await c.stop()
+            throw error
+        }
+    }
+
+    func crashAndClean(_ c: TestCluster) async throws {
         let n = try #require(c.cluster.netns)
         for a in c.cluster.accounts { if let pid = a.pid { kill(pid, SIGKILL) } }
         // Something a crashed `up` could have left half made.
@@ -107,13 +117,19 @@ struct NetnsTests {
             let cut = try await c.crml(["fault", "partition", s.accountA, s.accountB])
             #expect(cut.exitCode == 0 && cut.stdoutText.contains("in the kernel"), "\(cut.stdoutText)\(cut.stderrText)")
             let listed = try await c.crml(["fault", "list"])
-            #expect(listed.stdoutText.contains("cut (kernel)"), "\(listed.stdoutText)")
+            #expect(listed.stdoutText.contains("\(s.accountA)  \(s.accountB)  cut (kernel)") && listed.stdoutText.contains("\(s.accountB)  \(s.accountA)  cut (kernel)"),
+                    "\(listed.stdoutText)")
             // A's delete is A's own: acknowledged at once, while nothing reaches B.
             _ = try await s.a.call("cleanroomsml.DeleteAudienceGenerationJob", ["audienceGenerationJobArn": .string(arnA)])
             // For 3 s (several delivery attempts dropped, each timing out: no reset) B keeps its copy.
             let wentAway = try await eventually(timeout: 3) { await CrossAccountScene.get(s.b, arnB).job == nil }
             #expect(!wentAway, "B's copy went during the partition")
-            let heal = try await c.crml(["fault", "heal"])
+            // A loss one way replaces that direction's cut; healing the pair removes both.
+            let loss = try await c.crml(["fault", "loss", s.accountB, s.accountA, "0.5", "--one-way"])
+            #expect(loss.exitCode == 0, "\(loss.stderrText)")
+            let mixed = try await c.crml(["fault", "list"]).stdoutText
+            #expect(mixed.contains("\(s.accountB)  \(s.accountA)  drop 0.5 of the packets (kernel)") && mixed.contains("\(s.accountA)  \(s.accountB)  cut (kernel)"), "\(mixed)")
+            let heal = try await c.crml(["fault", "heal", s.accountA, s.accountB])
             #expect(heal.exitCode == 0, "\(heal.stderrText)")
             #expect(try await c.crml(["fault", "list"]).stdoutText.contains("no link faults"))
             let gone = try await eventually(timeout: 60) { await CrossAccountScene.get(s.b, arnB).error == "ResourceNotFoundException" }

@@ -74,11 +74,12 @@ enum CheckCommand {
         }
         let hosts = p.value("hosts") ?? "local"
         guard hosts == "local" || hosts == "netns" else { throw CommandFailure.usage("--hosts takes local or netns; got \(hosts)") }
-        if hosts == "netns" { ClusterCommand.placeOnNamespaces(&cluster, dir) }
+        if hosts == "netns" { try ClusterCommand.placeOnNamespaces(&cluster, dir) }
         try FileManager.default.createDirectory(atPath: dir.path, withIntermediateDirectories: true)
         try dir.save(cluster)
-        cluster = try ClusterCommand.launch(dir, ids: ids)
+        // Registered before the launch: a start that fails half way leaves nothing running.
         defer { try? ClusterCommand.stopAll(dir) }
+        cluster = try ClusterCommand.launch(dir, ids: ids)
         let history = try HistoryRecorder(path: dir.path + "/history.jsonl")
         let workload = Workload(cluster: cluster, dir: dir, history: history, seed: seed)
         Console.err("setting up \(n) accounts …")

@@ -72,8 +72,8 @@ enum ClusterCommand {
             guard (1...50).contains(n) else { throw CommandFailure.usage("--accounts takes 1 to 50") }
             ids = defaultIDs(n)
         }
-        if dir.exists, ids != nil {
-            Console.err("crml: a cluster already exists in \(dir.path); starting its stopped nodes (--accounts/--ids ignored)")
+        if dir.exists, ids != nil || parsed.value("hosts") != nil {
+            Console.err("crml: a cluster already exists in \(dir.path); starting its stopped nodes (--accounts/--ids/--hosts ignored)")
         }
         let hosts = parsed.value("hosts") ?? "local"
         guard hosts == "local" || hosts == "netns" else { throw CommandFailure.usage("--hosts takes local or netns; got \(hosts)") }
@@ -90,8 +90,14 @@ enum ClusterCommand {
         if dir.exists {
             cluster = try dir.load()
             // Namespaces do not outlive a reboot or a `down`: make them again when no node runs.
-            if let n = cluster.netns, !NetnsHosts.exists(n) || cluster.accounts.allSatisfy({ !ProcessControl.isAlive($0.pid ?? 0) }) {
-                try NetnsHosts.create(n, accounts: cluster.accounts.count)
+            // With nodes running, remaking them would cut those nodes off: refuse instead.
+            if let n = cluster.netns {
+                let running = cluster.accounts.filter { ProcessControl.isAlive($0.pid ?? 0) }
+                if running.isEmpty {
+                    try NetnsHosts.create(n, accounts: cluster.accounts.count)
+                } else if !NetnsHosts.exists(n) {
+                    throw CommandFailure(code: .failed, message: "the cluster's bridge \(n.bridge) is gone while \(running.count) of its nodes run: `crml cluster down --dir \(dir.path)` first, then `up`")
+                }
             }
         } else {
             guard Set(ids).count == ids.count else { throw CommandFailure.usage("--ids lists an account twice") }
@@ -103,7 +109,7 @@ enum ClusterCommand {
                 cluster.accounts[k].readyFile = dir.readyFile(id)
                 cluster.accounts[k].httpPort = 0
             }
-            if hosts == "netns" { placeOnNamespaces(&cluster, dir) }
+            if hosts == "netns" { try placeOnNamespaces(&cluster, dir) }
             try FileManager.default.createDirectory(atPath: dir.path + "/logs", withIntermediateDirectories: true)
             // Recorded before anything is made, so a later `down` finds what a crash leaves.
             try dir.save(cluster)
@@ -120,8 +126,9 @@ enum ClusterCommand {
 
     /// Gives each account of a new cluster a network namespace and an address of its own
     /// (`--hosts netns`); `launch` makes them.
-    static func placeOnNamespaces(_ cluster: inout ClusterFile, _ dir: ClusterDirectory) {
-        let n = NetnsHosts.layout(for: dir)
+    static func placeOnNamespaces(_ cluster: inout ClusterFile, _ dir: ClusterDirectory) throws {
+        try NetnsHosts.checkCanCreate()
+        let n = try NetnsHosts.layout(for: dir)
         cluster.netns = n
         for k in cluster.accounts.indices {
             cluster.accounts[k].host = NetnsHosts.address(n, k)
@@ -141,8 +148,9 @@ enum ClusterCommand {
         }
         try dir.save(cluster)
         if let n = cluster.netns {
-            try NetnsHosts.remove(n)
-            Console.err("  namespaces and bridge \(n.bridge) removed")
+            let left = try NetnsHosts.remove(n)
+            guard left.isEmpty else { throw CommandFailure(code: .failed, message: "could not remove \(left.joined(separator: ", ")) (remove them with ip netns del / ip link del)") }
+            Console.err("  namespaces, bridge \(n.bridge) and kernel faults removed")
         }
     }
 

@@ -26,8 +26,8 @@ enum FaultCommand {
 
     static var group: CommandGroup {
         CommandGroup(command: "crml fault", summary: about, subcommands: [
-            ("partition", linkSpec("partition", "A B", "Cuts the link between A and B (both ways, or only A → B)."), "cut the link"),
-            ("loss", linkSpec("loss", "A B FRACTION", "Drops that fraction (0 to 1) of the messages between A and B."), "drop a fraction of messages"),
+            ("partition", linkSpec("partition", "A B", "Cuts the link between A and B (both ways, or only A → B). On a --hosts netns cluster the kernel drops the packets (a one-way cut then also stops B's connections to A: their acknowledgements are dropped)."), "cut the link"),
+            ("loss", linkSpec("loss", "A B FRACTION", "Drops that fraction (0 to 1) of the messages between A and B (on a --hosts netns cluster, of the packets: TCP resends them, so it shows as delay)."), "drop a fraction of messages"),
             ("delay", linkSpec("delay", "A B DURATION", "Delays the messages between A and B by DURATION (50ms, 1.5s, 200us).",
                                options: [("jitter", "up to this much more or less, uniformly (a duration; default 0)")]), "delay messages"),
             ("duplicate", linkSpec("duplicate", "A B FRACTION", "Sends that fraction (0 to 1) of the messages between A and B twice."), "send a fraction of messages twice"),
@@ -81,12 +81,11 @@ enum FaultCommand {
             guard a.id != b.id else { throw CommandFailure.usage("crml fault \(sub): the two accounts must differ") }
             return parsed.has("one-way") ? [(a, b)] : [(a, b), (b, a)]
         }
-        /// On namespaces, a partition or a loss is the kernel's: A's namespace drops packets to B.
-        func kernelDrop(_ fraction: Double, what: String) throws -> ExitCode {
+        /// On namespaces, a partition or a loss is the kernel's: the bridge drops A's packets to B.
+        func kernelDrop(_ n: ClusterFile.Netns, _ fraction: Double, what: String) throws -> ExitCode {
             for (from, to) in try directions() {
-                guard let ns = from.namespace else { continue }
-                try KernelFaults.setDrop(in: ns, to: to.host, peer: to.id.rawValue, fraction: fraction)
-                Console.out("\(from.id) → \(to.id): \(what) (in the kernel: nftables in \(ns))\n")
+                try KernelFaults.setDrop(n, from: from.id.rawValue, fromAddress: from.host, to: to.id.rawValue, toAddress: to.host, fraction: fraction)
+                Console.out("\(from.id) → \(to.id): \(what) (in the kernel: nftables table bridge \(KernelFaults.table(n)))\n")
             }
             return .ok
         }
@@ -109,11 +108,11 @@ enum FaultCommand {
 
         switch sub {
         case "partition":
-            if cluster.netns != nil { return try kernelDrop(1, what: "cut") }
+            if let n = cluster.netns { return try kernelDrop(n, 1, what: "cut") }
             return try link(["drop": 1], what: "cut")
         case "loss":
             let f = try fraction(2)
-            if cluster.netns != nil { return try kernelDrop(f, what: "drop \(f)") }
+            if let n = cluster.netns { return try kernelDrop(n, f, what: "drop \(f) of the packets") }
             return try link(["drop": .number(f)], what: "drop \(f)")
         case "duplicate":
             let f = try fraction(2)
@@ -131,13 +130,14 @@ enum FaultCommand {
         case "heal":
             if rest.count >= 2 {
                 let a = try account(rest[0]), b = try account(rest[1])
-                for (x, y) in [(a, b), (b, a)] { if let ns = x.namespace { try KernelFaults.remove(in: ns, peer: y.id.rawValue) } }
+                if let n = cluster.netns { try KernelFaults.heal(n, between: (a.id.rawValue, b.id.rawValue)) }
                 _ = try call(a, "admin.HealLinks", ["peer": .string(b.id.rawValue)])
                 _ = try call(b, "admin.HealLinks", ["peer": .string(a.id.rawValue)])
                 Console.out("\(a.id) ↔ \(b.id): healed\n")
             } else {
-                for a in cluster.accounts { if let ns = a.namespace, KernelFaults.nftCommand != nil { try KernelFaults.remove(in: ns, peer: nil) } }
-                for a in try allNodes() {
+                let nodes = try allNodes()
+                if let n = cluster.netns { try KernelFaults.heal(n, between: nil) }
+                for a in nodes {
                     _ = try call(a, "admin.HealLinks")
                 }
                 Console.out("all links healed\n")
@@ -146,10 +146,9 @@ enum FaultCommand {
         case "list":
             var rows = [["FROM", "TO", "FAULTS"]]
             var armed: [String] = []
-            for a in cluster.accounts {
-                guard let ns = a.namespace, KernelFaults.nftCommand != nil else { continue }
-                for d in try KernelFaults.list(in: ns) {
-                    rows.append([a.id.rawValue, d.peer, d.fraction >= 1 ? "cut (kernel)" : "drop \(format("drop", d.fraction)) (kernel)"])
+            if let n = cluster.netns {
+                for d in try KernelFaults.list(n).sorted(by: { ($0.from, $0.to) < ($1.from, $1.to) }) {
+                    rows.append([d.from, d.to, d.fraction >= 1 ? "cut (kernel)" : "drop \(format("drop", d.fraction)) of the packets (kernel)"])
                 }
             }
             for a in try allNodes() {

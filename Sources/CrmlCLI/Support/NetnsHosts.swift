@@ -17,12 +17,31 @@ import Processes
 enum NetnsHosts {
     static var ipCommand: String { ["/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip"].first { FileManager.default.isExecutableFile(atPath: $0) } ?? "ip" }
 
-    /// The layout of the cluster in `dir`: names and a /24 chosen from the directory's hash.
-    static func layout(for dir: ClusterDirectory) -> ClusterFile.Netns {
+    /// The layout of a new cluster in `dir`: names from the directory's hash (32 bits, so two
+    /// clusters do not share them), and the first /24 from the hash on that no address or route
+    /// of this host touches yet.
+    static func layout(for dir: ClusterDirectory) throws -> ClusterFile.Netns {
         let path = URL(fileURLWithPath: dir.path).standardizedFileURL.path
         let digest = SHA256.hash(Array(path.utf8))
-        let id = Hex.encode(digest.prefix(3))
-        return ClusterFile.Netns(id: id, bridge: "crmlbr-\(id)", bridgeAddress: "10.\(100 + Int(digest[3]) % 100).\(Int(digest[4])).1")
+        let id = Hex.encode(digest.prefix(4))
+        let inUse = try ip(["-4", "route", "show", "table", "all"], tolerate: true) + (try ip(["-4", "-o", "addr", "show"], tolerate: true))
+        let start = Int(digest[4]) << 8 | Int(digest[5])
+        for k in 0..<(100 * 256) {
+            let slot = (start + k) % (100 * 256)
+            let prefix = "10.\(100 + slot / 256).\(slot % 256)."
+            if !inUse.contains(prefix) && !inUse.contains(" 10.\(100 + slot / 256).0.0/16") && !inUse.contains(" 10.0.0.0/8") {
+                return ClusterFile.Netns(id: id, bridge: "crmlbr-\(id)", bridgeAddress: prefix + "1")
+            }
+        }
+        throw CommandFailure(code: .failed, message: "no free /24 in 10.100.0.0–10.199.255.0 for the cluster's bridge")
+    }
+
+    /// Refuses unless this process can make namespaces (root, with iproute2's ip).
+    static func checkCanCreate() throws {
+        guard getuid() == 0 else { throw CommandFailure.usage("--hosts netns makes network namespaces and a bridge: run as root") }
+        guard ["/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip"].contains(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
+            throw CommandFailure.usage("--hosts netns needs iproute2's ip (Debian's iproute2 package)")
+        }
     }
 
     static func namespace(_ n: ClusterFile.Netns, _ k: Int) -> String { "crml-\(n.id)-\(k)" }
@@ -62,21 +81,31 @@ enum NetnsHosts {
                 try ip(["-n", ns, "link", "set", "lo", "up"])
             }
         } catch {
-            try? remove(n)
+            _ = try? remove(n)
             throw error
         }
     }
 
-    /// Deletes every namespace and link of the cluster, whatever made them; idempotent.
-    static func remove(_ n: ClusterFile.Netns) throws {
+    /// Deletes every namespace and link of the cluster, whatever made them, and its kernel
+    /// faults; idempotent. Returns what could not be removed.
+    @discardableResult
+    static func remove(_ n: ClusterFile.Netns) throws -> [String] {
+        try KernelFaults.heal(n, between: nil)
+        for thing in try leftovers(n) {
+            if thing.hasPrefix("crml-\(n.id)-") { try ip(["netns", "del", thing], tolerate: true) } else { try ip(["link", "del", thing], tolerate: true) }
+        }
+        return try leftovers(n)
+    }
+
+    /// The cluster's namespaces and links that exist now.
+    static func leftovers(_ n: ClusterFile.Netns) throws -> [String] {
         let namespaces = try ip(["netns", "list"], tolerate: true).split(separator: "\n").compactMap { $0.split(separator: " ").first.map(String.init) }
-        for ns in namespaces where ns.hasPrefix("crml-\(n.id)-") { try ip(["netns", "del", ns], tolerate: true) }
+            .filter { $0.hasPrefix("crml-\(n.id)-") }
         let links = try ip(["-o", "link", "show"], tolerate: true).split(separator: "\n").compactMap { line -> String? in
             let parts = line.split(separator: ":")
-            guard parts.count > 1 else { return nil }
-            return String(parts[1].trimmingCharacters(in: .whitespaces).split(separator: "@").first ?? "")
-        }
-        for l in links where l == n.bridge || l.hasPrefix("cv\(n.id)") { try ip(["link", "del", l], tolerate: true) }
+            return parts.count > 1 ? String(parts[1].trimmingCharacters(in: .whitespaces).split(separator: "@").first ?? "") : nil
+        }.filter { $0 == n.bridge || $0.hasPrefix("cv\(n.id)") }
+        return namespaces + links
     }
 
     /// Whether the cluster's bridge is there.

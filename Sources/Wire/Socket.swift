@@ -87,6 +87,7 @@ public enum Socket {
         }
         setNonBlocking(fd)
         setNoDelay(fd)
+        setKeepalive(fd)
         var buf = [CChar](repeating: 0, count: 64)
         inet_ntop(AF_INET, &addr.sin_addr, &buf, socklen_t(buf.count))
         let ip = buf.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
@@ -126,6 +127,7 @@ public enum Socket {
         var addr: sockaddr_in
         do { addr = try address(host, port) } catch { close(fd); throw error }
         setNoDelay(fd)
+        setKeepalive(fd)
         let r = withUnsafePointer(to: &addr) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
@@ -147,6 +149,20 @@ public enum Socket {
         let flags = fcntl(fd, F_GETFL)
         _ = fcntl(fd, F_SETFL, flags | O_NONBLOCK)
         _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+    }
+
+    /// TCP keepalives: a connection whose peer vanished (a host gone, a cable cut: no reset
+    /// ever comes) is found dead after `idle` seconds of silence and `count` unanswered probes
+    /// `interval` seconds apart, and closed by the kernel (the event loop then sees it).
+    public static func setKeepalive(_ fd: Int32, idle: Int32 = 10, interval: Int32 = 5, count: Int32 = 3) {
+        var one: Int32 = 1
+        var (i, n, c) = (idle, interval, count)
+        let size = socklen_t(MemoryLayout<Int32>.size)
+        setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, size)
+        // TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT (linux/tcp.h): Glibc's module leaves them out.
+        setsockopt(fd, Int32(IPPROTO_TCP), 4, &i, size)
+        setsockopt(fd, Int32(IPPROTO_TCP), 5, &n, size)
+        setsockopt(fd, Int32(IPPROTO_TCP), 6, &c, size)
     }
 
     public static func setNoDelay(_ fd: Int32) {

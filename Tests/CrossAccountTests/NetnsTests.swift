@@ -46,6 +46,18 @@ struct NetnsTests {
                 #expect(!(try await Self.ip(["-o", "addr", "show"]).contains(a.host + "/")))
             }
             let s = try await CrossAccountScene.prepare(c)
+            // Every established connection of the nodes has TCP keepalives (a vanished peer is
+            // found without waiting for a reset that never comes).
+            // (`ss` shows a socket's running timer: while data is unacknowledged that is the
+            // retransmission timer, so poll until the connections are quiet.)
+            let ns1 = try #require(c.account(1).namespace)
+            var sockets = ""
+            let allKeepalive = try await eventually(timeout: 10, interval: 0.1) {
+                sockets = try await runProcess(netnsIPPath, ["netns", "exec", ns1, "ss", "-tno", "state", "established"]).stdoutText
+                let established = sockets.split(separator: "\n").dropFirst().filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty }
+                return !established.isEmpty && established.allSatisfy { $0.contains("keepalive") }
+            }
+            #expect(allKeepalive, "\(sockets)")
             let arnA = try await s.start("across")
             let arnB = s.otherARN(arnA)
             try #require(try await s.waitFor(s.b, arnB)["status"] == "ACTIVE")

@@ -59,6 +59,21 @@ import Wire
         }
     }
 
+    @Test("SIM-1: crml cluster up --accounts 100 starts a hundred nodes, each its own account, each answering; the first node takes the last as an authenticated peer")
+    func hundredAccounts() async throws {
+        try await withCluster(accounts: 100, label: "hundred") { c in
+            #expect(Set(c.cluster.accounts.map(\.id)).count == 100)
+            for k in 0..<100 {
+                let client = try await c.client(k)
+                #expect(try await client.call("sts.GetCallerIdentity")["Account"] == .string(c.account(k).id.rawValue))
+                client.close()
+            }
+            // Peers know each other across the whole cluster: the first node authenticates the last.
+            let last = try await c.peerClient(from: 99, to: 0)
+            #expect(try await last.call("peer.Ping")["account"] == .string(c.account(0).id.rawValue))
+        }
+    }
+
     @Test("crml call: aws-cli messages and exit codes (254 service error, 252 usage, 255 connection)")
     func callExitCodes() async throws {
         try await withCluster(label: "call") { c in

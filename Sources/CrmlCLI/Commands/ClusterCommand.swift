@@ -69,7 +69,7 @@ enum ClusterCommand {
             }
         } else if parsed.value("accounts") != nil {
             let n = try parsed.int("accounts", default: 3)
-            guard (1...50).contains(n) else { throw CommandFailure.usage("--accounts takes 1 to 50") }
+            guard (1...200).contains(n) else { throw CommandFailure.usage("--accounts takes 1 to 200") }
             ids = defaultIDs(n)
         }
         if dir.exists, ids != nil || parsed.value("hosts") != nil {

@@ -42,7 +42,7 @@ public enum HTTPFront {
         }
         let isS3 = service.model.name == "s3"
         let contentHash = request.header("x-amz-content-sha256")
-        let bodyHash = Hex.encode(SHA256.hash(request.body))
+        let bodyHash = request.body.isEmpty ? SigV4.emptySHA256 : Hex.encode(SHA256.hash(request.body))
         var payloadHash = bodyHash
         if isS3, request.header("Authorization") != nil {
             guard let contentHash else {

@@ -36,8 +36,9 @@ public final class ProtocolService: Sendable {
     /// Structures whose members all travel in the body (no header, status or payload member):
     /// their answer is the result written whole.
     let bodyOnlyShapes: Set<String>
-    /// The routes by HTTP method, most specific first.
-    let routesByMethod: [String: [RestRoute]]
+    /// The routes by HTTP method and first path segment (`""` for routes that begin with a
+    /// label), most specific first: a request tries a handful, not every route.
+    let routesByMethod: [String: [String: [RestRoute]]]
     let shapes: [String: JSON]
     let operations: [String: JSON]
     /// Shapes with a timestamp somewhere inside: the only ones whose values change between the
@@ -71,7 +72,9 @@ public final class ProtocolService: Sendable {
             routes.sort { ($0.specificity, $0.operation) > ($1.specificity, $1.operation) }
         }
         self.routes = routes
-        routesByMethod = Dictionary(grouping: routes, by: \.method)
+        routesByMethod = Dictionary(grouping: routes, by: \.method).mapValues { sameMethod in
+            Dictionary(grouping: sameMethod) { r -> String in if case .literal(let l)? = r.segments.first { return l } else { return "" } }
+        }
         bodyOnlyShapes = Set(shapes.filter { _, s in
             s["type"]?.stringValue == "structure" && s["payload"] == nil && (s["members"]?.objectValue ?? [:]).values.allSatisfy { $0["location"] == nil }
         }.keys)

@@ -40,7 +40,9 @@ extension ProtocolService {
         guard let pairs = PercentCoding.parameters(request.query, plusIsSpace: false) else { throw serializationError("The query string is not validly percent-encoded") }
         var query: [String: [String]] = [:]
         for (k, v) in pairs { query[k, default: []].append(v) }
-        guard let (route, labels) = (routesByMethod[request.method] ?? []).lazy.compactMap({ r in r.match(method: request.method, segments: segments, query: query).map { (r, $0) } }).first else {
+        let byFirst = routesByMethod[request.method] ?? [:]
+        let candidates = (segments.first.flatMap { byFirst[String($0)] } ?? []) + (byFirst[""] ?? [])
+        guard let (route, labels) = candidates.lazy.compactMap({ r in r.match(method: request.method, segments: segments, query: query).map { (r, $0) } }).first else {
             let otherMethods = routes.filter { $0.match(method: $0.method, segments: segments, query: query) != nil }.map(\.method)
             if wire == .restXML {
                 if !otherMethods.isEmpty { throw AWSWireError("MethodNotAllowed", "The specified method is not allowed against this resource.", status: 405) }

@@ -188,14 +188,18 @@ public final class AccountNodeRuntime: NodeServerDelegate, HTTPListenerDelegate,
             }
         }
 
-        server = try NodeServer(host: options.host, port: options.port, loop: loop, maxLineLength: options.maxLineLength, handshakeTimeout: options.handshakeTimeout)
+        let options = self.options, account = config.account.rawValue
+        server = try AccountNodeRuntime.listening(on: options.port, what: "JSON-RPC", account: account) { port in
+            try NodeServer(host: options.host, port: port, loop: loop, maxLineLength: options.maxLineLength, handshakeTimeout: options.handshakeTimeout)
+        }
         port = server.port
         server.delegate = self
         loop.register(server)
         if let httpPort = options.httpPort {
-            let listener = try HTTPListener(host: options.host, port: httpPort, loop: loop,
-                                            requestTimeout: options.httpRequestTimeout, idleTimeout: options.httpIdleTimeout,
-                                            maxConnections: max(16, Socket.fileLimit() - NodeServer.descriptorReserve))
+            let listener = try AccountNodeRuntime.listening(on: httpPort, what: "HTTP", account: account) { port in
+                try HTTPListener(host: options.host, port: port, loop: loop, requestTimeout: options.httpRequestTimeout, idleTimeout: options.httpIdleTimeout,
+                                 maxConnections: max(16, Socket.fileLimit() - NodeServer.descriptorReserve))
+            }
             listener.delegate = self
             loop.register(listener)
             http = listener
@@ -213,6 +217,16 @@ public final class AccountNodeRuntime: NodeServerDelegate, HTTPListenerDelegate,
         }
         peers.onConnected = { [unowned self] account in
             self.perform(self.core.peerConnected(account, now: Date().timeIntervalSince1970))
+        }
+    }
+
+    /// Listens on `port` (a restart asks for the port it had); if another process has taken it
+    /// meanwhile, on a new one, said in the log: the launcher records whatever port the node
+    /// reports ready on, and peers look ports up when they connect.
+    static func listening<T>(on port: UInt16, what: String, account: String, _ make: (UInt16) throws -> T) throws -> T {
+        do { return try make(port) } catch let e as SocketError where e.code == EADDRINUSE && port != 0 {
+            Log.write("crml-node \(account): the \(what) port \(port) is taken by another process; listening on a new one")
+            return try make(0)
         }
     }
 

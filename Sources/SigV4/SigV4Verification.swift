@@ -129,7 +129,7 @@ extension SigV4 {
                 return .failure(.incompleteSignature("SignedHeaders must be lower-case header names separated by ';'"))
             }
             let signature = fields["Signature"]!
-            guard signature.utf8.count == 64, Hex.decode(signature) != nil else {
+            guard signature.utf8.count == 64, signature.utf8.allSatisfy({ ($0 >= 48 && $0 <= 57) || ($0 | 0x20 >= 97 && $0 | 0x20 <= 102) }) else {
                 return .failure(.incompleteSignature("Signature must be 64 hex digits"))
             }
             return .success(Authorization(credential: credential, signedHeaders: signed, signature: signature))

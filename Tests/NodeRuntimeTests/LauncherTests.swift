@@ -74,6 +74,22 @@ import Wire
         }
     }
 
+    @Test("SIM-1: a node restarted while another process holds its port listens on a new one, which the launcher records")
+    func restartOnATakenPort() async throws {
+        try await withCluster(accounts: 1, label: "port-taken") { c in
+            let old = c.account(0).port
+            try await c.kill(0)
+            // Someone else takes the port while the node is down.
+            let squatter = try Socket.listen(host: "127.0.0.1", port: UInt16(old))
+            defer { Socket.close(squatter.fd) }
+            try await c.restart(0)
+            #expect(c.account(0).port != old && c.account(0).port > 0)
+            let client = try await c.client(0)
+            #expect(try await client.call("sts.GetCallerIdentity")["Account"] == .string(c.account(0).id.rawValue))
+            #expect(c.logs().contains("port \(old) is taken by another process"))
+        }
+    }
+
     @Test("crml call: aws-cli messages and exit codes (254 service error, 252 usage, 255 connection)")
     func callExitCodes() async throws {
         try await withCluster(label: "call") { c in

@@ -159,13 +159,13 @@ import Wire
             let arn = try #require(try await client.call("cleanroomsml.CreateAudienceModel", ["name": "m", "trainingDatasetArn": .string(ds)])["audienceModelArn"]?.stringValue)
             // Kill the node while it trains (or just after), then restart it on its data.
             _ = try await Self.waitFor(client, "cleanroomsml.GetAudienceModel", ["audienceModelArn": .string(arn)], status: ["CREATE_IN_PROGRESS", "ACTIVE"])
-            _ = try await c.crml(["cluster", "kill", "111111111111"])
-            _ = try await c.crml(["cluster", "restart", "111111111111"])
+            try await c.kill(0)
+            try await c.restart(0)
             let again = try await c.client()
             let m = try await Self.waitFor(again, "cleanroomsml.GetAudienceModel", ["audienceModelArn": .string(arn)], status: ["ACTIVE", "CREATE_FAILED"], timeout: 120)
             #expect(m["status"] == "ACTIVE", "\(m)")
-            _ = try await c.crml(["cluster", "kill", "111111111111"])
-            _ = try await c.crml(["cluster", "restart", "111111111111"])
+            try await c.kill(0)
+            try await c.restart(0)
             let third = try await c.client()
             #expect(try await third.call("cleanroomsml.GetAudienceModel", ["audienceModelArn": .string(arn)])["status"] == "ACTIVE")
             let modelFiles = FileManager.default.enumerator(atPath: c.dir)?.compactMap { $0 as? String }.filter { $0.contains("/models/") && $0.hasSuffix(".bin") } ?? []

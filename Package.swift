@@ -30,7 +30,7 @@ let package = Package(
         // HTTP/1.1 requests read incrementally and responses written (pure).
         .target(name: "HTTP"),
         // AWS Signature Version 4: canonical requests, signing, verification (pure).
-        .target(name: "SigV4", dependencies: ["Digest", "CleanRoomsModel"]),
+        .target(name: "SigV4", dependencies: ["Digest", "CleanRoomsModel", "HTTP"]),
 
         // AWS's wire protocols (rest-json, json 1.1, query, rest-xml) read and written from the
         // service models, behind SigV4 (pure: the node's HTTP listener drives it).

@@ -17,15 +17,10 @@ from botocore.utils import ArgumentGenerator
 
 SOURCE = sys.argv[1] if len(sys.argv) > 1 else "../shared/api"
 OUT = "Tests/AWSProtocolsTests/requests.json"
-MODELS = {
-    "cleanroomsml": "cleanroomsml-2023-09-06.service.json",
-    "cleanrooms": "cleanrooms-2022-02-17.collaboration-subset.service.json",
-    "iam": "iam-2010-05-08.subset.service.json",
-    "sts": "sts-2011-06-15.subset.service.json",
-    "s3": "s3-2006-03-01.subset.service.json",
-    "glue": "glue-2017-03-31.subset.service.json",
-    "cloudtrail": "cloudtrail-2013-11-01.subset.service.json",
-}
+from service_models import MODELS as ALL_MODELS
+
+# The services the nodes speak over HTTP (Organizations is read from the cluster file only).
+MODELS = {k: v for k, v in ALL_MODELS.items() if k != "organizations"}
 WHEN = datetime.datetime(2026, 12, 3, 12, 36, 0, tzinfo=datetime.timezone.utc)
 
 

@@ -13,16 +13,7 @@ import json, os, sys
 
 SOURCE = sys.argv[1] if len(sys.argv) > 1 else "../shared/api"
 OUT = "Sources/CleanRoomsModel/ServiceModels/Generated"
-MODELS = {
-    "cleanroomsml": "cleanroomsml-2023-09-06.service.json",
-    "cleanrooms": "cleanrooms-2022-02-17.collaboration-subset.service.json",
-    "iam": "iam-2010-05-08.subset.service.json",
-    "sts": "sts-2011-06-15.subset.service.json",
-    "s3": "s3-2006-03-01.subset.service.json",
-    "glue": "glue-2017-03-31.subset.service.json",
-    "cloudtrail": "cloudtrail-2013-11-01.subset.service.json",
-    "organizations": "organizations-2016-11-28.subset.service.json",
-}
+from service_models import MODELS
 DROP = {"documentation", "documentationUrl", "examples", "deprecatedMessage"}
 SURROGATES = [
     ("\\uD800\\uDBFF-\\uDC00\\uDFFF", "\\u{10000}-\\u{10FFFF}"),

@@ -107,6 +107,31 @@ public final class ProtocolService: Sendable {
         return found
     }
 
+    /// `value` with every timestamp inside it (by its shape) replaced by `convert(value, its
+    /// shape)`: the one walk that turns timestamps between the node's epoch seconds and a
+    /// protocol's text. Only branches whose shapes hold timestamps are walked.
+    func mapTimestamps(_ value: JSON, _ shapeName: String?, _ convert: (JSON, JSON) -> JSON) -> JSON {
+        guard let shapeName, timestampShapes.contains(shapeName) else { return value }
+        let s = shape(shapeName)
+        switch (type(shapeName), value) {
+        case ("structure", .object(var o)):
+            let shapes = memberShapes[shapeName] ?? [:]
+            for (k, v) in o { if let m = shapes[k], timestampShapes.contains(m) { o[k] = mapTimestamps(v, m, convert) } }
+            return .object(o)
+        case ("list", .array(let a)):
+            let item = s["member"]?["shape"]?.stringValue
+            return .array(a.map { mapTimestamps($0, item, convert) })
+        case ("map", .object(var o)):
+            let v = s["value"]?["shape"]?.stringValue
+            for (k, x) in o { o[k] = mapTimestamps(x, v, convert) }
+            return .object(o)
+        case ("timestamp", _):
+            return convert(value, s)
+        default:
+            return value
+        }
+    }
+
     // MARK: Model access
 
     func shape(_ name: String?) -> JSON { name.flatMap { shapes[$0] } ?? .null }

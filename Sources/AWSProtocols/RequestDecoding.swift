@@ -240,24 +240,9 @@ extension ProtocolService {
 
     /// A JSON value as the node takes it: timestamps written as text become epoch seconds.
     func toRPC(_ value: JSON, _ shapeName: String?) -> JSON {
-        guard let shapeName, timestampShapes.contains(shapeName) else { return value }
-        let s = shape(shapeName)
-        switch (type(shapeName), value) {
-        case ("structure", .object(var o)):
-            let shapes = memberShapes[shapeName] ?? [:]
-            for (k, v) in o { if let m = shapes[k], timestampShapes.contains(m) { o[k] = toRPC(v, m) } }
-            return .object(o)
-        case ("list", .array(let a)):
-            let item = s["member"]?["shape"]?.stringValue
-            return .array(a.map { toRPC($0, item) })
-        case ("map", .object(var o)):
-            let v = s["value"]?["shape"]?.stringValue
-            for (k, x) in o { o[k] = toRPC(x, v) }
-            return .object(o)
-        case ("timestamp", .string(let text)):
-            return (ISO8601.parse(text) ?? HTTPDate.parse(text)).map { .number($0) } ?? value
-        default:
-            return value
+        mapTimestamps(value, shapeName) { v, _ in
+            guard case .string(let text) = v else { return v }
+            return (ISO8601.parse(text) ?? HTTPDate.parse(text)).map { .number($0) } ?? v
         }
     }
 

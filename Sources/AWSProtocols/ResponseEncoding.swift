@@ -153,28 +153,13 @@ extension ProtocolService {
     /// A JSON value as the protocol writes it: timestamps in their shape's format (epoch
     /// seconds unless the model says otherwise).
     func toWireJSON(_ value: JSON, _ shapeName: String?) -> JSON {
-        guard let shapeName, timestampShapes.contains(shapeName) else { return value }
-        let s = shape(shapeName)
-        switch (type(shapeName), value) {
-        case ("structure", .object(var o)):
-            let shapes = memberShapes[shapeName] ?? [:]
-            for (k, v) in o { if let m = shapes[k], timestampShapes.contains(m) { o[k] = toWireJSON(v, m) } }
-            return .object(o)
-        case ("list", .array(let a)):
-            let item = s["member"]?["shape"]?.stringValue
-            return .array(a.map { toWireJSON($0, item) })
-        case ("map", .object(var o)):
-            let v = s["value"]?["shape"]?.stringValue
-            for (k, x) in o { o[k] = toWireJSON(x, v) }
-            return .object(o)
-        case ("timestamp", .number(let t)):
+        mapTimestamps(value, shapeName) { v, s in
+            guard case .number(let t) = v else { return v }
             switch s["timestampFormat"]?.stringValue {
             case "iso8601": return .string(ProtocolService.iso8601(t))
             case "rfc822": return .string(HTTPDate.format(t))
-            default: return value
+            default: return v
             }
-        default:
-            return value
         }
     }
 

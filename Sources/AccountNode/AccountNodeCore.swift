@@ -162,7 +162,7 @@ public final class AccountNodeCore {
         }
         let service = String(request.method[..<dot]), operation = String(request.method[request.method.utf8.index(after: dot)...])
         if let session = state.roleSessions[request.accessKeyID], session.expiration <= request.now {
-            let code = ["iam", "sts", "s3"].contains(service) ? AWSErrorCode("ExpiredToken", 400) : AWSErrorCode("ExpiredTokenException", 400)
+            let code = AccountNodeCore.shortErrorNames.contains(service) ? AWSErrorCode("ExpiredToken", 400) : AWSErrorCode("ExpiredTokenException", 400)
             pending.append(.reply(request.token, .error(AWSError(code, "The security token included in the request is expired"))))
             return takeEffects()
         }

@@ -6,8 +6,11 @@ extension AccountNodeCore {
     /// The AWS error type for "not allowed" in a service: the query-protocol services say
     /// `AccessDenied`, the JSON ones `AccessDeniedException`.
     static func accessDeniedCode(_ service: String) -> AWSErrorCode {
-        ["iam", "sts", "s3"].contains(service) ? AWSErrorCode("AccessDenied", 403) : .accessDenied
+        shortErrorNames.contains(service) ? AWSErrorCode("AccessDenied", 403) : .accessDenied
     }
+
+    /// Services whose errors have no `Exception` suffix (`AccessDenied`, `ExpiredToken`).
+    static let shortErrorNames: Set<String> = ["iam", "sts", "s3"]
 
     /// The context keys every request carries.
     func requestContext(_ call: Call, action: ActionName, resource: String) -> RequestContext {

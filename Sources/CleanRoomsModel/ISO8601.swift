@@ -32,14 +32,8 @@ public enum ISO8601 {
         return seconds - sign * Double(oh * 3600 + om * 60)
     }
 
-    /// Days since 1970-01-01 of a proleptic Gregorian date.
-    public static func daysSinceEpoch(year: Int, month: Int, day: Int) -> Int { daysFromCivil(year: year, month: month, day: day) }
-
-    /// Days in a month of a year (1–12).
-    public static func daysInMonth(_ month: Int, year: Int) -> Int { daysIn(month: month, year: year) }
-
     /// Days since 1970-01-01 for a proleptic Gregorian date (Howard Hinnant's algorithm).
-    static func daysFromCivil(year: Int, month: Int, day: Int) -> Int {
+    public static func daysFromCivil(year: Int, month: Int, day: Int) -> Int {
         let y = month <= 2 ? year - 1 : year
         let era = (y >= 0 ? y : y - 399) / 400
         let yoe = y - era * 400
@@ -49,7 +43,8 @@ public enum ISO8601 {
         return era * 146_097 + doe - 719_468
     }
 
-    static func daysIn(month: Int, year: Int) -> Int {
+    /// Days in a month (1–12) of a year.
+    public static func daysIn(month: Int, year: Int) -> Int {
         switch month {
         case 2: return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 ? 29 : 28
         case 4, 6, 9, 11: return 30

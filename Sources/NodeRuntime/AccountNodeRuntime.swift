@@ -549,10 +549,9 @@ public final class AccountNodeRuntime: NodeServerDelegate, HTTPListenerDelegate,
                 response = service.errorResponse(AWSWireError("InternalError", "The object's stored bytes (blob \(blob)) are missing or unreadable on this account's node: its data directory is damaged", status: 500),
                                                  requestID: requestID, isHead: call.isHead)
             }
-        case .error(let e, let protocolCode):
-            // JSON-RPC's own faults (an operation the node does not serve) in HTTP terms.
-            let status = protocolCode == nil ? e.code.httpStatus : (e.code.httpStatus >= 400 ? e.code.httpStatus : 400)
-            response = service.errorResponse(AWSWireError(e.code.name, e.message, status: status), requestID: requestID, isHead: call.isHead)
+        case .error(let e, _):
+            // JSON-RPC's own faults carry their HTTP status too (an unknown operation: 404).
+            response = service.errorResponse(AWSWireError(e.code.name, e.message, status: e.code.httpStatus), requestID: requestID, isHead: call.isHead)
         }
         conn.respond(response, loop: loop)
     }

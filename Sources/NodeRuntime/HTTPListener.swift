@@ -67,19 +67,8 @@ final class HTTPListener: EventHandler {
     func runReady(_ loop: EventLoop) {}
 
     func readable(_ loop: EventLoop) {
-        for _ in 0..<256 {
-            let accepted: (fd: Int32, peer: String)?
-            do { accepted = try Socket.accept(fd) } catch where error.code == EMFILE || error.code == ENFILE {
-                acceptGuard.outOfDescriptors(listener: fd, handler: self, loop: loop) { refuse($0, "The node has no file descriptors left; try again later") }
-                return
-            } catch {
-                return
-            }
-            guard let (cfd, peer) = accepted else { return }
-            if connections.count + otherConnections() >= maxConnections {
-                refuse(cfd, "The node is at its limit of \(maxConnections) connections; try again later")
-                continue
-            }
+        acceptGuard.acceptWaiting(listener: fd, handler: self, loop: loop, open: { connections.count + otherConnections() }, limit: maxConnections,
+                                  refuse: refuse) { cfd, peer in
             nextID += 1
             let conn = HTTPConnection(id: nextID, fd: cfd, peerAddress: peer, limits: limits, now: EventLoop.now())
             conn.listener = self
@@ -91,7 +80,8 @@ final class HTTPListener: EventHandler {
 
     /// Answers 503 on a connection the node cannot keep, and closes it.
     private func refuse(_ cfd: Int32, _ why: String) {
-        var r = ProtocolService.errorResponse(AWSWireError("ServiceUnavailable", why, status: 503), wire: .restJSON, requestID: HTTPListener.requestID())
+        var r = ProtocolService.errorResponse(AWSWireError("ServiceUnavailable", "Too many connections: \(why); try again later", status: 503),
+                                              wire: .restJSON, requestID: HTTPListener.requestID())
         r.headers.append(("Connection", "close"))
         _ = r.bytes.withUnsafeBytes { try? Socket.write(cfd, $0) }
         Socket.close(cfd)

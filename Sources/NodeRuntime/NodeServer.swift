@@ -69,38 +69,26 @@ final class NodeServer: EventHandler {
     func writable(_ loop: EventLoop) {}
 
     func readable(_ loop: EventLoop) {
-        for _ in 0..<256 {
-            let accepted: (fd: Int32, peer: String)?
-            do { accepted = try Socket.accept(fd) } catch where error.code == EMFILE || error.code == ENFILE {
-                refuseWithoutDescriptors()
-                return
-            } catch {
-                return
-            }
-            guard let (cfd, peer) = accepted else { return }
-            if connections.count + otherConnections() >= maxConnections {
-                refuse(cfd, "the node is at its limit of \(maxConnections) connections")
-                continue
-            }
-            nextID += 1
-            let nonce = Handshake.nonce()
-            let conn = Connection(id: nextID, fd: cfd, peerAddress: peer, nonce: nonce, maxLineLength: maxLineLength)
-            conn.server = self
-            connections[conn.id] = conn
-            loop.register(conn)
-            conn.send(Handshake.challenge(account: delegate?.accountID ?? "", nonce: nonce))
-            conn.flush(loop)
-            loop.after(handshakeTimeout) { [weak conn] in
-                guard let conn, !conn.closed, case .awaiting = conn.auth else { return }
-                conn.send(.error(id: nil, error: .unauthenticated("No authentication within \(Int(self.handshakeTimeout)) s; the connection is closed")))
-                conn.closeAfterFlush()
-                conn.flush(self.loop)
-            }
-        }
+        acceptGuard.acceptWaiting(listener: fd, handler: self, loop: loop, open: { connections.count + otherConnections() }, limit: maxConnections,
+                                  refuse: refuse, take: admit)
     }
 
-    private func refuseWithoutDescriptors() {
-        acceptGuard.outOfDescriptors(listener: fd, handler: self, loop: loop) { refuse($0, "the node has no file descriptors left") }
+    /// A new connection: the node's challenge, and a deadline for the answer.
+    private func admit(_ cfd: Int32, _ peer: String) {
+        nextID += 1
+        let nonce = Handshake.nonce()
+        let conn = Connection(id: nextID, fd: cfd, peerAddress: peer, nonce: nonce, maxLineLength: maxLineLength)
+        conn.server = self
+        connections[conn.id] = conn
+        loop.register(conn)
+        conn.send(Handshake.challenge(account: delegate?.accountID ?? "", nonce: nonce))
+        conn.flush(loop)
+        loop.after(handshakeTimeout) { [weak conn] in
+            guard let conn, !conn.closed, case .awaiting = conn.auth else { return }
+            conn.send(.error(id: nil, error: .unauthenticated("No authentication within \(Int(self.handshakeTimeout)) s; the connection is closed")))
+            conn.closeAfterFlush()
+            conn.flush(self.loop)
+        }
     }
 
     /// Tells a connection why it is refused (if its socket takes the line now) and closes it.

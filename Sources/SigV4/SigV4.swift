@@ -1,4 +1,5 @@
 import Digest
+import HTTP
 
 /// AWS Signature Version 4, as AWS's specification and its SDKs compute it: the canonical
 /// request, the string to sign, the signing key, the signature; the `Authorization` header and
@@ -34,10 +35,10 @@ public enum SigV4 {
 
         /// The values of a header (case-insensitive), in order.
         public func values(_ name: String) -> [String] {
-            headers.filter { SigV4.sameHeaderName($0.name, name) }.map(\.value)
+            headers.filter { HTTPRequest.sameName($0.name, name) }.map(\.value)
         }
 
-        public func header(_ name: String) -> String? { headers.first { SigV4.sameHeaderName($0.name, name) }?.value }
+        public func header(_ name: String) -> String? { headers.first { HTTPRequest.sameName($0.name, name) }?.value }
     }
 
     // MARK: Canonical forms
@@ -62,16 +63,6 @@ public enum SigV4 {
     }
 
     private static let hexDigits = Array("0123456789ABCDEF".utf8)
-
-    /// Header names compared as HTTP compares them (ASCII case-insensitively), without copying.
-    public static func sameHeaderName(_ a: String, _ b: String) -> Bool {
-        guard a.utf8.count == b.utf8.count else { return false }
-        for (x, y) in zip(a.utf8, b.utf8) where x != y {
-            let lx = x >= 65 && x <= 90 ? x + 32 : x, ly = y >= 65 && y <= 90 ? y + 32 : y
-            if lx != ly { return false }
-        }
-        return true
-    }
 
     /// `%XX` decoded (nil if a `%` is not followed by two hex digits, or the bytes are not
     /// UTF-8); `+` is left as it is (SigV4 does not treat it as a space).

@@ -143,8 +143,8 @@ extension SigV4 {
               b.indices.allSatisfy({ $0 == 8 || $0 == 15 || (48...57).contains(b[$0]) }) else { return nil }
         func n(_ r: Range<Int>) -> Int { r.reduce(0) { $0 * 10 + Int(b[$1] - 48) } }
         let (year, month, day, hour, minute, second) = (n(0..<4), n(4..<6), n(6..<8), n(9..<11), n(11..<13), n(13..<15))
-        guard (1...12).contains(month), day >= 1, day <= ISO8601.daysInMonth(month, year: year), hour < 24, minute < 60, second < 61 else { return nil }
-        return Double(ISO8601.daysSinceEpoch(year: year, month: month, day: day) * 86_400 + hour * 3600 + minute * 60 + second)
+        guard (1...12).contains(month), day >= 1, day <= ISO8601.daysIn(month: month, year: year), hour < 24, minute < 60, second < 61 else { return nil }
+        return Double(ISO8601.daysFromCivil(year: year, month: month, day: day) * 86_400 + hour * 3600 + minute * 60 + second)
     }
 
     /// Checks a request's signature, from its `Authorization` header or its presigned query

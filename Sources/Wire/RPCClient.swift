@@ -315,26 +315,12 @@ public final class RPCClient: @unchecked Sendable {
     // MARK: Socket I/O
 
     private func writeLine(_ bytes: [UInt8], deadline: Double) throws(RPCCallError) {
-        let r: Result<Void, RPCCallError> = writeLock.withLock { _ in
-            var offset = 0
-            while offset < bytes.count {
-                let n: Int
-                do {
-                    n = try bytes.withUnsafeBytes { try Socket.write(fd, UnsafeRawBufferPointer(rebasing: $0[offset...])) }
-                } catch {
-                    return .failure(.connection("connection to \(host):\(port) lost: \(error)"))
-                }
-                offset += n
-                if n == 0 {
-                    let wait = deadline - EventLoop.now()
-                    if wait <= 0 { return .failure(.connection("\(host):\(port) stopped reading")) }
-                    var p = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
-                    _ = poll(&p, 1, Int32(wait * 1000) + 1)
-                }
-            }
-            return .success(())
+        let r: Result<Void, SocketError> = writeLock.withLock { _ in Result { () throws(SocketError) in try Socket.writeAll(fd, bytes, deadline: deadline) } }
+        switch r {
+        case .success: return
+        case .failure(let e) where e.code == ETIMEDOUT: throw .connection("\(host):\(port) stopped reading")
+        case .failure(let e): throw .connection("connection to \(host):\(port) lost: \(e)")
         }
-        try r.get()
     }
 
     /// Reads one message synchronously (the handshake, and calls without a reader thread).

@@ -199,6 +199,26 @@ public enum Socket {
         }
     }
 
+    /// Writes all of `bytes` to a non-blocking socket, waiting in poll while it is full, until
+    /// `deadline` (`EventLoop.now()` seconds); ETIMEDOUT if the peer stops reading.
+    public static func writeAll(_ fd: Int32, _ bytes: [UInt8], deadline: Double) throws(SocketError) {
+        var offset = 0
+        while offset < bytes.count {
+            let start = offset
+            let written: Result<Int, SocketError> = bytes.withUnsafeBytes { raw in
+                Result { () throws(SocketError) in try write(fd, UnsafeRawBufferPointer(rebasing: raw[start...])) }
+            }
+            let n = try written.get()
+            offset += n
+            if n == 0 {
+                let wait = deadline - EventLoop.now()
+                guard wait > 0 else { throw SocketError("send (the peer stopped reading)", ETIMEDOUT) }
+                var p = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
+                _ = poll(&p, 1, Int32(wait * 1000) + 1)
+            }
+        }
+    }
+
     public static func close(_ fd: Int32) {
         _ = Glibc.close(fd)
     }

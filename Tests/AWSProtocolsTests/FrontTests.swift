@@ -21,13 +21,9 @@ import TestSupport
     static func signed(_ service: String, _ method: String, _ target: String, headers: [(name: String, value: String)] = [], body: [UInt8] = [],
                        secret: String = secret, key: String = key, at: Double = now, contentSHA: String? = nil,
                        region: String = "us-west-1", token: String? = nil) -> HTTPRequest {
-        var h = [(name: "Host", value: "127.0.0.1:8080")] + headers
-        if service == "s3" { h.append(("x-amz-content-sha256", contentSHA ?? Hex.encode(SHA256.hash(body)))) }
-        let parts = target.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
-        var r = SigV4.Request(method: method, path: String(parts[0]), query: parts.count > 1 ? String(parts[1]) : "", headers: h,
-                              payloadHash: service == "s3" ? (contentSHA ?? Hex.encode(SHA256.hash(body))) : Hex.encode(SHA256.hash(body)))
-        SigV4.sign(&r, accessKeyID: key, secret: secret, region: region, service: service, at: at, securityToken: token)
-        return HTTPRequest(method: method, target: target, headers: r.headers, body: body)
+        let h = AWSRequestSigning.signedHeaders(service, method, target, host: "127.0.0.1:8080", headers: headers, body: body, accessKeyID: key,
+                                               secret: secret, region: region, at: at, contentSHA: contentSHA, sessionToken: token)
+        return HTTPRequest(method: method, target: target, headers: h, body: body)
     }
 
     static func accept(_ r: HTTPRequest, at: Double = now) -> HTTPFront.Decision {

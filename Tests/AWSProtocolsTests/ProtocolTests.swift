@@ -3,6 +3,7 @@ import CleanRoomsModel
 import Foundation
 import HTTP
 import JSON
+import SigV4
 import Testing
 
 /// Requests as boto3 sends them (`scripts/gen-protocol-fixtures.py` → `requests.json`) read back
@@ -151,9 +152,7 @@ import Testing
         if case .failure(let e) = s3.decode(HTTPRequest(method: "POST", target: "/bucket-1/key", headers: []), body: []) { #expect(e.code == "MethodNotAllowed" && e.status == 405) } else { Issue.record("POST on an object routed") }
         let ml = try #require(ProtocolService.bySigningName["cleanrooms-ml"])
         let arn = "arn:aws:cleanrooms-ml:us-west-1:111111111111:audience-generation-job/abc"
-        let job = try ml.decode(HTTPRequest(method: "GET", target: "/audience-generation-job/" + arn.utf8.map { b in
-            (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || b == 0x2D ? String(UnicodeScalar(b)) : String(format: "%%%02X", b)
-        }.joined(), headers: []), body: []).get()
+        let job = try ml.decode(HTTPRequest(method: "GET", target: "/audience-generation-job/" + SigV4.uriEncode(arn), headers: []), body: []).get()
         #expect(job.operation == "GetAudienceGenerationJob" && job.params["audienceGenerationJobArn"]?.stringValue == arn)
         #expect(try ml.decode(HTTPRequest(method: "GET", target: "/audience-generation-job/", headers: []), body: []).get().operation == "ListAudienceGenerationJobs")
         // Timestamps outside years 1 to 9999, and numbers that are not finite, are refused.

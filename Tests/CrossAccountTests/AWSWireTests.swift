@@ -13,12 +13,7 @@ import Wire
     static func json(_ a: HTTPAnswer) throws -> JSON { try JSONParser.parse(a.body) }
 
     /// Percent-encodes a URI label as SDKs do (everything but unreserved characters).
-    static func label(_ s: String) -> String {
-        s.utf8.map { b in
-            (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || b == 0x2D || b == 0x2E || b == 0x5F || b == 0x7E
-                ? String(UnicodeScalar(b)) : String(format: "%%%02X", b)
-        }.joined()
-    }
+    static func label(_ s: String) -> String { SigV4.uriEncode(s) }
 
     @Test("AW-1 XA-1 XA-8: A starts a job on B's CAM over rest-json, both read their own ARN (the same as over JSON-RPC), A deletes, B's copy goes")
     func crossAccountStory() async throws {

@@ -43,16 +43,11 @@ public final class AWSHTTPClient: @unchecked Sendable {
     /// A request's bytes, signed for `service` (S3 with `x-amz-content-sha256`).
     public func signedBytes(_ service: String, _ method: String, _ target: String, headers: [(name: String, value: String)] = [], body: [UInt8] = [],
                             at time: Double = Date().timeIntervalSince1970, contentSHA: String? = nil) -> [UInt8] {
-        let hash = contentSHA ?? Hex.encode(SHA256.hash(body))
-        var h = [(name: "Host", value: "\(host):\(port)")] + headers
-        if service == "s3" { h.append(("x-amz-content-sha256", hash)) }
-        let parts = target.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
-        var r = SigV4.Request(method: method, path: String(parts[0]), query: parts.count > 1 ? String(parts[1]) : "", headers: h,
-                              payloadHash: service == "s3" ? hash : Hex.encode(SHA256.hash(body)))
-        SigV4.sign(&r, accessKeyID: accessKeyID, secret: secret, region: region, service: service, at: time, securityToken: sessionToken)
-        if !body.isEmpty || method == "PUT" || method == "POST" { r.headers.append(("Content-Length", String(body.count))) }
+        var h = AWSRequestSigning.signedHeaders(service, method, target, host: "\(host):\(port)", headers: headers, body: body, accessKeyID: accessKeyID,
+                                                secret: secret, region: region, at: time, contentSHA: contentSHA, sessionToken: sessionToken)
+        if !body.isEmpty || method == "PUT" || method == "POST" { h.append(("Content-Length", String(body.count))) }
         var out = Array("\(method) \(target) HTTP/1.1\r\n".utf8)
-        for (n, v) in r.headers { out += Array("\(n): \(v)\r\n".utf8) }
+        for (n, v) in h { out += Array("\(n): \(v)\r\n".utf8) }
         return out + [0x0D, 0x0A] + body
     }
 
@@ -64,19 +59,7 @@ public final class AWSHTTPClient: @unchecked Sendable {
         return answer
     }
 
-    public func send(_ bytes: [UInt8]) throws {
-        var offset = 0
-        let deadline = Date().addingTimeInterval(10)
-        while offset < bytes.count {
-            let n = try bytes.withUnsafeBytes { try Socket.write(fd, UnsafeRawBufferPointer(rebasing: $0[offset...])) }
-            offset += n
-            if n == 0 {
-                guard Date() < deadline else { throw SocketError(operation: "send (peer not reading)", code: ETIMEDOUT) }
-                var p = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
-                _ = poll(&p, 1, 100)
-            }
-        }
-    }
+    public func send(_ bytes: [UInt8]) throws { try Socket.writeAll(fd, bytes, deadline: EventLoop.now() + 10) }
 
     /// The next answer, or nil if none is complete within `timeout` (or the peer closed).
     public func readAnswer(head: Bool = false, timeout: Double = 10) throws -> HTTPAnswer? {
@@ -89,12 +72,17 @@ public final class AWSHTTPClient: @unchecked Sendable {
             if closedByPeer { return nil }
             let left = deadline.timeIntervalSinceNow
             if left <= 0 { return nil }
-            var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-            if poll(&p, 1, Int32(left * 1000) + 1) <= 0 { continue }
-            var chunk = [UInt8](repeating: 0, count: 65536)
-            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, 65536) }
-            if n <= 0 { closedByPeer = true } else { buffer += chunk[0..<n] }
+            readSome(waitingAtMost: left)
         }
+    }
+
+    /// Waits up to `wait` seconds for bytes, and reads what came (or sees the peer close).
+    private func readSome(waitingAtMost wait: Double) {
+        var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        guard poll(&p, 1, Int32(wait * 1000) + 1) > 0 else { return }
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, 65536) }
+        if n <= 0 { closedByPeer = true } else { buffer += chunk[0..<n] }
     }
 
     private func parse(head: Bool) -> (HTTPAnswer, Int)? {
@@ -113,15 +101,27 @@ public final class AWSHTTPClient: @unchecked Sendable {
     /// Waits until the node closes the connection (true) or `timeout` passes (false).
     public func waitForClose(timeout: Double) -> Bool {
         let deadline = Date().addingTimeInterval(timeout)
-        while !closedByPeer && Date() < deadline {
-            var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-            if poll(&p, 1, 50) > 0 {
-                var chunk = [UInt8](repeating: 0, count: 65536)
-                let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, 65536) }
-                if n <= 0 { closedByPeer = true } else { buffer += chunk[0..<n] }
-            }
-        }
+        while !closedByPeer, deadline.timeIntervalSinceNow > 0 { readSome(waitingAtMost: min(0.05, deadline.timeIntervalSinceNow)) }
         return closedByPeer
+    }
+}
+
+/// Requests signed as an SDK signs them: one way for the tests that send them over a socket and
+/// those that hand them to the front in process.
+public enum AWSRequestSigning {
+    /// `headers` plus `Host`, S3's `x-amz-content-sha256`, `X-Amz-Date`, a session token and
+    /// `Authorization`, signing all of them.
+    public static func signedHeaders(_ service: String, _ method: String, _ target: String, host: String, headers: [(name: String, value: String)],
+                                     body: [UInt8], accessKeyID: String, secret: String, region: String, at time: Double,
+                                     contentSHA: String? = nil, sessionToken: String? = nil) -> [(name: String, value: String)] {
+        let bodyHash = Hex.encode(SHA256.hash(body))
+        var h = [(name: "Host", value: host)] + headers
+        if service == "s3" { h.append(("x-amz-content-sha256", contentSHA ?? bodyHash)) }
+        let parts = target.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
+        var r = SigV4.Request(method: method, path: String(parts[0]), query: parts.count > 1 ? String(parts[1]) : "", headers: h,
+                              payloadHash: service == "s3" ? (contentSHA ?? bodyHash) : bodyHash)
+        SigV4.sign(&r, accessKeyID: accessKeyID, secret: secret, region: region, service: service, at: time, securityToken: sessionToken)
+        return r.headers
     }
 }
 

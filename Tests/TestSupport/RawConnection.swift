@@ -20,19 +20,7 @@ public final class RawConnection: @unchecked Sendable {
 
     deinit { Glibc.close(fd) }
 
-    public func send(_ bytes: [UInt8]) throws {
-        var offset = 0
-        let deadline = Date().addingTimeInterval(10)
-        while offset < bytes.count {
-            let n = try bytes.withUnsafeBytes { try Socket.write(fd, UnsafeRawBufferPointer(rebasing: $0[offset...])) }
-            offset += n
-            if n == 0 {
-                guard Date() < deadline else { throw SocketError(operation: "send (peer not reading)", code: ETIMEDOUT) }
-                var p = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
-                _ = poll(&p, 1, 100)
-            }
-        }
-    }
+    public func send(_ bytes: [UInt8]) throws { try Socket.writeAll(fd, bytes, deadline: EventLoop.now() + 10) }
 
     public func send(_ text: String) throws { try send(Array(text.utf8)) }
 

@@ -26,18 +26,10 @@ enum CrossAccountBenchmark {
         let seconds = try parsed.double("seconds", default: 3)
         let connections = try parsed.int("connections", default: 16)
         let deletes = try parsed.int("deletes", default: 200)
-        let dir = ClusterDirectory(path: NSTemporaryDirectory() + "crml-bench-xa-\(getpid())")
-        let cluster = try ClusterCommand.launch(dir, ids: ClusterCommand.defaultIDs(2))
-        defer {
-            try? ClusterCommand.stopAll(dir)
-            try? FileManager.default.removeItem(atPath: dir.path)
-        }
-        let (a, b) = (cluster.accounts[0], cluster.accounts[1])
-        func connect(_ acct: ClusterFile.Account) throws -> RPCClient {
-            do { return try dir.adminClient(cluster, acct, readerThread: false) } catch { throw NodeConnection.failure(error, operation: "connect", endpoint: "\(acct.host):\(acct.port)") }
-        }
-        let adminA = try connect(a), adminB = try connect(b)
-        let start = try setUp(a: adminA, b: adminB, idA: a.id.rawValue, idB: b.id.rawValue, region: cluster.region)
+        let shared = try SharedModel(label: "xa")
+        defer { shared.remove() }
+        let (a, b, adminA, adminB, start) = (shared.a, shared.b, shared.adminA, shared.adminB, shared.start)
+        let connect = shared.connect
         Console.out("cross-account benchmark: A \(a.id) at \(a.host):\(a.port), B \(b.id) at \(b.host):\(b.port), \(seconds) s per case\n")
 
         if parsed.has("hold-runs") { _ = try adminB.call("admin.SetWorkDelay", ["seconds": 3600]) }
@@ -82,6 +74,45 @@ enum CrossAccountBenchmark {
 
     /// B: sample data, a trained model, a CAM with the seed's policy for A. A: a seed and a role.
     /// Returns the params of a start named as given.
+    /// A temporary two-account cluster in which B has trained a model and shared it with A:
+    /// admin clients of both, and the parameters of A's start on B's CAM. `remove` stops it.
+    struct SharedModel {
+        let dir: ClusterDirectory
+        let cluster: ClusterFile
+        let a: ClusterFile.Account, b: ClusterFile.Account
+        let adminA: RPCClient, adminB: RPCClient
+        let start: @Sendable (String) -> JSON
+
+        init(label: String) throws {
+            dir = ClusterDirectory(path: NSTemporaryDirectory() + "crml-bench-\(label)-\(getpid())")
+            let launched = try ClusterCommand.launch(dir, ids: ClusterCommand.defaultIDs(2))
+            cluster = launched
+            (a, b) = (launched.accounts[0], launched.accounts[1])
+            do {
+                let d = dir
+                func connect(_ acct: ClusterFile.Account) throws -> RPCClient { try SharedModel.connect(d, launched, acct) }
+                (adminA, adminB) = (try connect(a), try connect(b))
+                start = try CrossAccountBenchmark.setUp(a: adminA, b: adminB, idA: a.id.rawValue, idB: b.id.rawValue, region: launched.region)
+            } catch {
+                try? ClusterCommand.stopAll(dir)
+                try? FileManager.default.removeItem(atPath: dir.path)
+                throw error
+            }
+        }
+
+        /// A new admin client of `acct`'s node.
+        func connect(_ acct: ClusterFile.Account) throws -> RPCClient { try SharedModel.connect(dir, cluster, acct) }
+
+        static func connect(_ dir: ClusterDirectory, _ cluster: ClusterFile, _ acct: ClusterFile.Account) throws -> RPCClient {
+            do { return try dir.adminClient(cluster, acct, readerThread: false) } catch { throw NodeConnection.failure(error, operation: "connect", endpoint: "\(acct.host):\(acct.port)") }
+        }
+
+        func remove() {
+            try? ClusterCommand.stopAll(dir)
+            try? FileManager.default.removeItem(atPath: dir.path)
+        }
+    }
+
     static func setUp(a: RPCClient, b: RPCClient, idA: String, idB: String, region: String) throws -> @Sendable (String) -> JSON {
         var o = SyntheticData.Options()
         (o.users, o.items, o.interactions, o.groups, o.seedUsers, o.seed) = (800, 200, 12_000, 4, 60, 11)

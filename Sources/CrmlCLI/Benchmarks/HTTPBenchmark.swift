@@ -28,19 +28,10 @@ enum HTTPBenchmark {
         guard let parsed = try spec.parse(args) else { return .ok }
         let seconds = try parsed.double("seconds", default: 3)
         let connections = try parsed.int("connections", default: 16)
-        let dir = ClusterDirectory(path: NSTemporaryDirectory() + "crml-bench-http-\(getpid())")
-        let cluster = try ClusterCommand.launch(dir, ids: ClusterCommand.defaultIDs(2))
-        defer {
-            try? ClusterCommand.stopAll(dir)
-            try? FileManager.default.removeItem(atPath: dir.path)
-        }
-        let (a, b) = (cluster.accounts[0], cluster.accounts[1])
+        let shared = try CrossAccountBenchmark.SharedModel(label: "http")
+        defer { shared.remove() }
+        let (a, adminA, start, cluster, connect) = (shared.a, shared.adminA, shared.start, shared.cluster, shared.connect)
         guard let httpPort = a.httpPort, httpPort > 0 else { throw CommandFailure(code: .failed, message: "account \(a.id)'s node has no HTTP port") }
-        func connect(_ acct: ClusterFile.Account) throws -> RPCClient {
-            do { return try dir.adminClient(cluster, acct, readerThread: false) } catch { throw NodeConnection.failure(error, operation: "connect", endpoint: "\(acct.host):\(acct.port)") }
-        }
-        let adminA = try connect(a), adminB = try connect(b)
-        let start = try CrossAccountBenchmark.setUp(a: adminA, b: adminB, idA: a.id.rawValue, idB: b.id.rawValue, region: cluster.region)
         let arn = try adminA.call("cleanroomsml.StartAudienceGenerationJob", start("bench-read"))["audienceGenerationJobArn"]?.stringValue ?? ""
         guard DemoCommand.waitUntil(60, {
             ((try? adminA.call("cleanroomsml.GetAudienceGenerationJob", ["audienceGenerationJobArn": .string(arn)]))?["status"]?.stringValue ?? "") == "ACTIVE"
@@ -119,14 +110,7 @@ enum HTTPBenchmark {
         defer { for fd in fds { Socket.close(fd) } }
         var buffers = [[UInt8]](repeating: [], count: connections)
         var scratch = [UInt8](repeating: 0, count: 65536)
-        func send(_ k: Int) throws {
-            var offset = 0
-            while offset < bytes.count {
-                let n = try bytes.withUnsafeBytes { try Socket.write(fds[k], UnsafeRawBufferPointer(rebasing: $0[offset...])) }
-                offset += n
-                if n == 0 { var p = pollfd(fd: fds[k], events: Int16(POLLOUT), revents: 0); _ = poll(&p, 1, 100) }
-            }
-        }
+        func send(_ k: Int) throws { try Socket.writeAll(fds[k], bytes, deadline: EventLoop.now() + 10) }
         /// Complete answers now in connection `k`'s buffer (each must be 200).
         func answered(_ k: Int) throws -> Int? {
             let r = try scratch.withUnsafeMutableBytes { try Socket.read(fds[k], into: $0) }

@@ -14,11 +14,16 @@ enum CrossAccountBenchmark {
             Starts a temporary two-account cluster: B trains a small model and shares it with A. Then measures
             StartAudienceGenerationJob called in A on B's CAM (each start: A's intent, B's durable copy, A's
             commit) with 1 and N concurrent clients, and the time from A's delete being acknowledged to B's copy
-            being gone as a reader of B sees it. Build with -c release.
+            being gone as a reader of B sees it. With --hosts netns (root) the accounts run in network namespaces,
+            and --kernel-cuts N times N deletes made while the kernel drops everything between A and B: the time
+            from the heal to B's copy being gone. Build with -c release.
             """,
         options: [("seconds", "how long to measure each start case (default 3)"),
                   ("connections", "concurrent clients for the parallel case (default 16)"),
-                  ("deletes", "deletes to time (default 200)")],
+                  ("deletes", "deletes to time (default 200)"),
+                  ("hosts", "local (default) or netns: each account in a network namespace of its own (root)"),
+                  ("kernel-cuts", "with --hosts netns: deletes made during a kernel partition, timed from its heal (default 0)"),
+                  ("cut-seconds", "how long each kernel partition is held after the delete (default 2)")],
         flags: [("hold-runs", "hold B's runs (an injected delay) while starts are measured, to see the start path alone")])
 
     static func run(_ args: [String]) throws -> ExitCode {
@@ -26,7 +31,12 @@ enum CrossAccountBenchmark {
         let seconds = try parsed.double("seconds", default: 3)
         let connections = try parsed.int("connections", default: 16)
         let deletes = try parsed.int("deletes", default: 200)
-        let shared = try SharedModel(label: "xa")
+        let hosts = parsed.value("hosts") ?? "local"
+        guard hosts == "local" || hosts == "netns" else { throw CommandFailure.usage("--hosts takes local or netns; got \(hosts)") }
+        let cuts = try parsed.int("kernel-cuts", default: 0)
+        let cutSeconds = try parsed.double("cut-seconds", default: 2)
+        guard cuts == 0 || hosts == "netns" else { throw CommandFailure.usage("--kernel-cuts needs --hosts netns") }
+        let shared = try SharedModel(label: "xa", hosts: hosts)
         defer { shared.remove() }
         let (a, b, adminA, adminB, start) = (shared.a, shared.b, shared.adminA, shared.adminB, shared.start)
         let connect = shared.connect
@@ -44,31 +54,54 @@ enum CrossAccountBenchmark {
         if parsed.has("hold-runs") { _ = try adminB.call("admin.SetWorkDelay", ["seconds": 0]) }
 
         // Delete propagation, measured on jobs whose runs are over (so no backlog of runs competes).
-        let arns = try (0..<deletes).map { k in try adminA.call("cleanroomsml.StartAudienceGenerationJob", start("del-\(k)"))["audienceGenerationJobArn"]?.stringValue ?? "" }
+        let jobs = try (0..<(deletes + cuts)).map { k in try adminA.call("cleanroomsml.StartAudienceGenerationJob", start("del-\(k)"))["audienceGenerationJobArn"]?.stringValue ?? "" }
+        let arns = Array(jobs.prefix(deletes)), cutARNs = Array(jobs.dropFirst(deletes))
         let idA = a.id.rawValue, idB = b.id.rawValue
-        let lastB = arns.last!.replacingOccurrences(of: ":\(idA):", with: ":\(idB):")
+        guard let lastA = jobs.last else { throw CommandFailure.usage("--deletes and --kernel-cuts are both 0: nothing to time") }
+        let lastB = lastA.replacingOccurrences(of: ":\(idA):", with: ":\(idB):")
         let drained = DemoCommand.waitUntil(600) {
             ((try? adminB.call("cleanroomsml.GetAudienceGenerationJob", ["audienceGenerationJobArn": .string(lastB)]))?["status"]?.stringValue ?? "") == "ACTIVE"
         }
         guard drained else { throw CommandFailure(code: .failed, message: "B's runs did not finish within 10 minutes") }
-        var visible: [Double] = []
-        for arn in arns {
+        /// Seconds from `since` until a reader of B no longer finds B's copy of `arn`.
+        func goneInB(_ arn: String, since: Double, limit: Double = 30) throws -> Double {
             let arnB = arn.replacingOccurrences(of: ":\(idA):", with: ":\(idB):")
-            _ = try adminA.call("cleanroomsml.DeleteAudienceGenerationJob", ["audienceGenerationJobArn": .string(arn)])
-            let acked = EventLoop.now()
             while true {
                 do { _ = try adminB.call("cleanroomsml.GetAudienceGenerationJob", ["audienceGenerationJobArn": .string(arnB)]) } catch {
                     guard case .service(let e) = error, e.type == "ResourceNotFoundException" else { throw error }
-                    break
+                    return EventLoop.now() - since
                 }
-                if EventLoop.now() - acked > 30 { throw CommandFailure(code: .failed, message: "B's copy of \(arn) was still there 30 s after A's delete") }
+                if EventLoop.now() - since > limit { throw CommandFailure(code: .failed, message: "B's copy of \(arn) was still there \(Int(limit)) s later") }
             }
-            visible.append(EventLoop.now() - acked)
         }
-        visible.sort()
-        let f = NodeBenchmark.Figures(name: "delete: A acknowledged → gone in B", connections: 1, calls: visible.count, seconds: 1, latencies: visible)
-        Console.out(f.name.padding(toLength: 41, withPad: " ", startingAt: 0)
-            + String(format: "p50 %7.1f µs   p99 %7.1f µs   max %7.1f µs   (%d deletes)\n", f.percentile(0.5) * 1e6, f.percentile(0.99) * 1e6, (visible.last ?? 0) * 1e6, visible.count))
+        func report(_ name: String, _ times: [Double], _ what: String) {
+            let sorted = times.sorted()
+            let f = NodeBenchmark.Figures(name: name, connections: 1, calls: sorted.count, seconds: 1, latencies: sorted)
+            Console.out(f.name.padding(toLength: 41, withPad: " ", startingAt: 0)
+                + String(format: "p50 %7.1f µs   p99 %7.1f µs   max %7.1f µs   (%d %@)\n", f.percentile(0.5) * 1e6, f.percentile(0.99) * 1e6, (sorted.last ?? 0) * 1e6, sorted.count, what))
+        }
+        var visible: [Double] = []
+        for arn in arns {
+            _ = try adminA.call("cleanroomsml.DeleteAudienceGenerationJob", ["audienceGenerationJobArn": .string(arn)])
+            visible.append(try goneInB(arn, since: EventLoop.now()))
+        }
+        if !arns.isEmpty { report("delete: A acknowledged → gone in B", visible, "deletes") }
+
+        // Deletes across a kernel partition: cut, delete in A (acknowledged there), hold the cut,
+        // heal, and time the heal → B's copy gone.
+        if let n = shared.cluster.netns, !cutARNs.isEmpty {
+            var afterHeal: [Double] = []
+            for arn in cutARNs {
+                try KernelFaults.setDrop(n, from: idA, fromAddress: a.host, to: idB, toAddress: b.host, fraction: 1)
+                try KernelFaults.setDrop(n, from: idB, fromAddress: b.host, to: idA, toAddress: a.host, fraction: 1)
+                _ = try adminA.call("cleanroomsml.DeleteAudienceGenerationJob", ["audienceGenerationJobArn": .string(arn)])
+                Thread.sleep(forTimeInterval: cutSeconds)  // the fault's duration, not a wait for an event
+                let healed = EventLoop.now()
+                try KernelFaults.heal(n, between: nil)
+                afterHeal.append(try goneInB(arn, since: healed, limit: 60))
+            }
+            report("kernel cut \(cutSeconds) s: heal → gone in B", afterHeal, "deletes")
+        }
         return .ok
     }
 
@@ -83,9 +116,9 @@ enum CrossAccountBenchmark {
         let adminA: RPCClient, adminB: RPCClient
         let start: @Sendable (String) -> JSON
 
-        init(label: String) throws {
+        init(label: String, hosts: String = "local") throws {
             dir = ClusterDirectory(path: NSTemporaryDirectory() + "crml-bench-\(label)-\(getpid())")
-            let launched = try ClusterCommand.launch(dir, ids: ClusterCommand.defaultIDs(2))
+            let launched = try ClusterCommand.launch(dir, ids: ClusterCommand.defaultIDs(2), hosts: hosts)
             cluster = launched
             (a, b) = (launched.accounts[0], launched.accounts[1])
             do {

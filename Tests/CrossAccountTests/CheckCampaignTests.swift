@@ -42,11 +42,12 @@ import TestSupport
     /// Runs a broken mode under `nemesis` with up to five seeds until the fault shows: a run
     /// whose timing never takes the broken path cannot reveal it (each seed alone shows it in
     /// about five runs of six).
-    static func catches(_ mode: String, nemesis: String, interval: String, seconds: String) async throws -> (Set<String>, String) {
+    static func catches(_ mode: String, nemesis: String, interval: String, seconds: String, seeds: [String] = ["4", "5", "6", "7", "8"],
+                        extra: [String] = []) async throws -> (Set<String>, String) {
         var last = ""
-        for seed in ["4", "5", "6", "7", "8"] {
+        for seed in seeds {
             let (code, output, results, _) = try await campaign(["--break", mode, "--time-limit", seconds, "--rate", "40", "--concurrency", "9", "--seed", seed,
-                                                                 "--nemesis", nemesis, "--nemesis-interval", interval], label: "check-\(mode)")
+                                                                 "--nemesis", nemesis, "--nemesis-interval", interval] + extra, label: "check-\(mode)")
             last = output
             if code == 1 { return (broken(results), output) }
         }

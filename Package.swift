@@ -94,7 +94,7 @@ let package = Package(
         .testTarget(name: "CrmlCLITests", dependencies: ["JSON", "TestSupport", "CrmlCLI", "CrmlNode"]),
         .testTarget(name: "CheckerTests", dependencies: ["Checker", "JSON"]),
         .testTarget(name: "SimulationTests", dependencies: ["Simulation", "Campaign", "AccountNode", "StorageFormat", "JSON", "TestSupport", "CrmlCLI"]),
-        .testTarget(name: "CrossAccountTests", dependencies: ["TestSupport", "Wire", "JSON", "Lookalike", "ClusterConfig", "CrmlNode", "CrmlCLI", "SigV4", "Digest"]),
+        .testTarget(name: "CrossAccountTests", dependencies: ["TestSupport", "Wire", "JSON", "Lookalike", "ClusterConfig", "CrmlNode", "CrmlCLI", "SigV4", "Digest", "Processes"]),
         .testTarget(name: "NodeRuntimeTests", dependencies: ["NodeRuntime", "Lookalike", "AccountNode", "Wire", "JSON", "CleanRoomsModel", "ClusterConfig", "Digest", "TestSupport", "CrmlNode", "CrmlCLI"]),
     ]
 )

@@ -14,20 +14,28 @@ import Wire
 /// One AWS account as a process: what `crml-node` and `crml node` run (the same code, so the
 /// launcher can start nodes from the `crml` executable alone).
 ///
-///     crml-node --cluster FILE --account ID [--host H] [--port P] [--http-port P] [--data-dir D] [--ready-file F]
+///     crml-node --cluster FILE [--secrets FILE] (--account ID | --account-index N|hostname) [--host H] [--port P] [--http-port P] [--data-dir D] [--ready-file F]
 ///
-/// Reads the cluster file, recovers the account's state from its data directory, listens, and
-/// announces readiness with a line `READY account=… host=… port=… pid=…` on stdout and, if asked,
-/// a ready file (JSON, written atomically). SIGTERM and SIGINT stop it cleanly. `--repair`
-/// instead cuts a damaged write-ahead log back to its last good record (keeping what it cut) and
-/// exits.
+/// Reads the cluster file (and, for deployments that keep them apart, its secrets file),
+/// recovers the account's state from its data directory, listens, and announces readiness with a
+/// line `READY account=… host=… port=… pid=…` on stdout and, if asked, a ready file (JSON,
+/// written atomically). SIGTERM and SIGINT stop it cleanly. `--repair` instead cuts a damaged
+/// write-ahead log back to its last good record (keeping what it cut) and exits; `--probe` asks
+/// the running node `admin.Ping` and exits 0 when it answers (a readiness check).
 public enum NodeCommand {
     public static let usage = """
-        usage: crml-node --cluster FILE --account ID [--host HOST] [--port PORT] [--http-port PORT] [--data-dir DIR] [--ready-file FILE] [--failpoints NAME,…] [--break NAME,…]
-               crml-node --cluster FILE --account ID [--data-dir DIR] --repair
+        usage: crml-node --cluster FILE [--secrets FILE] ACCOUNT [--host HOST] [--port PORT] [--http-port PORT] [--data-dir DIR] [--ready-file FILE]
+                         [--port-taken fail|move] [--failpoints NAME,…] [--break NAME,…]
+               crml-node --cluster FILE [--secrets FILE] ACCOUNT [--data-dir DIR] --repair
+               crml-node --cluster FILE [--secrets FILE] ACCOUNT [--port PORT] --probe
+        ACCOUNT is --account ID, or --account-index N for the file's N-th account (from 0), or
+        --account-index hostname for the number that ends the host's name (a StatefulSet pod's
+        ordinal: crml-2 runs the third account).
+        --port-taken move: if another process holds the port, listen on a new one (the launcher
+        does, and reads the port back); the default, fail, suits fixed ports peers rely on.
         """
 
-    static let valueOptions: Set<String> = ["cluster", "account", "host", "port", "http-port", "data-dir", "ready-file", "failpoints", "break"]
+    static let valueOptions: Set<String> = ["cluster", "secrets", "account", "account-index", "host", "port", "http-port", "data-dir", "ready-file", "port-taken", "failpoints", "break"]
 
     static func fail(_ message: String, code: Int32 = 2) -> Never {
         Log.write("crml-node: \(message)")
@@ -41,26 +49,33 @@ public enum NodeCommand {
         if comm >= 0 { _ = write(comm, "crml-node", 9); close(comm) }
         var options: [String: String] = [:]
         var repair = false
+        var probe = false
         var args = arguments
         while let a = args.first {
             args.removeFirst()
             if a == "--help" || a == "-h" { print(usage); exit(0) }
             if a == "--repair" { repair = true; continue }
+            if a == "--probe" { probe = true; continue }
             guard a.hasPrefix("--"), let v = args.first else { fail("\(a): expected --option VALUE\n\(usage)") }
             args.removeFirst()
             options[String(a.dropFirst(2))] = v
         }
         for k in options.keys where !valueOptions.contains(k) { fail("unknown option --\(k)\n\(usage)") }
-        guard let clusterPath = options["cluster"], let accountText = options["account"] else { fail(usage) }
-        guard let account = AccountID(accountText) else { fail("--account \(accountText) is not a 12-digit account id") }
+        guard let clusterPath = options["cluster"] else { fail(usage) }
         guard let clusterBytes = FileManager.default.contents(atPath: clusterPath) else { fail("cannot read cluster file \(clusterPath)") }
+        let secretBytes: [UInt8]? = options["secrets"].map { path in
+            guard let bytes = FileManager.default.contents(atPath: path) else { fail("cannot read secrets file \(path)") }
+            return [UInt8](bytes)
+        }
         let cluster: ClusterFile
-        do { cluster = try ClusterFile.load([UInt8](clusterBytes)) } catch { fail("cluster file \(clusterPath) is not valid: \(error)") }
-        guard let me = cluster.account(account) else { fail("account \(account) is not in \(clusterPath)") }
+        do { cluster = try ClusterSecrets.load(cluster: [UInt8](clusterBytes), secrets: secretBytes) } catch { fail("cluster file \(clusterPath) is not valid: \(error)") }
+        let me = chooseAccount(options, cluster, clusterPath)
+        let account = me.id
         let clusterDir = URL(fileURLWithPath: clusterPath).deletingLastPathComponent().path
         let dataDir = options["data-dir"] ?? me.dataDir ?? "\(clusterDir)/nodes/\(account)/data"
 
         if repair { runRepair(dataDir: dataDir, account: account) }
+        if probe { runProbe(me, host: options["host"], port: options["port"]) }
 
         let org = cluster.organization(of: account)
         var config = NodeConfig(account: account, region: cluster.region, partition: cluster.partition,
@@ -91,15 +106,20 @@ public enum NodeCommand {
         } else if let p = me.httpPort {
             runtimeOptions.httpPort = UInt16(clamping: p)
         }
+        switch options["port-taken"] ?? "fail" {
+        case "fail": runtimeOptions.movePortIfTaken = false
+        case "move": runtimeOptions.movePortIfTaken = true
+        case let other: fail("--port-taken takes fail or move, not \(other)")
+        }
         for a in cluster.accounts where a.id != account {
             if let secret = Hex.decode(a.nodeSecret) { runtimeOptions.peerSecrets[a.id.rawValue] = secret }
         }
-        guard let mySecret = Hex.decode(me.nodeSecret) else { fail("the nodeSecret of account \(account) in \(clusterPath) is not hex") }
+        guard let mySecret = Hex.decode(me.nodeSecret) else { fail("the nodeSecret of account \(account) is not hex: a placeholder? `crml cluster config` writes real secrets") }
         runtimeOptions.nodeSecret = mySecret
         // Peers' ports are written to the cluster file when they start (possibly after this node),
         // so the file is read again whenever a link to a peer opens.
         runtimeOptions.peerEndpoint = { peer in
-            guard let bytes = FileManager.default.contents(atPath: clusterPath), let c = try? ClusterFile.load([UInt8](bytes)),
+            guard let bytes = FileManager.default.contents(atPath: clusterPath), let c = try? ClusterSecrets.load(cluster: [UInt8](bytes), secrets: secretBytes),
                   let id = AccountID(peer), let a = c.account(id), a.port > 0, a.port <= 65535 else { return nil }
             return (a.host, UInt16(a.port))
         }
@@ -141,6 +161,49 @@ public enum NodeCommand {
         runtime.run()
         Log.write("crml-node \(account): stopped")
         exit(0)
+    }
+
+    /// The account this process runs: `--account ID`, or `--account-index N|hostname`.
+    static func chooseAccount(_ options: [String: String], _ cluster: ClusterFile, _ clusterPath: String) -> ClusterFile.Account {
+        switch (options["account"], options["account-index"]) {
+        case (let text?, nil):
+            guard let id = AccountID(text) else { fail("--account \(text) is not a 12-digit account id") }
+            guard let me = cluster.account(id) else { fail("account \(id) is not in \(clusterPath)") }
+            return me
+        case (nil, let text?):
+            var index = Int(text)
+            if text == "hostname" {
+                let name = ProcessInfo.processInfo.hostName.split(separator: ".").first.map(String.init) ?? ""
+                guard let digits = name.split(separator: "-").last, let n = Int(digits) else {
+                    fail("--account-index hostname: the host name \(name) does not end in -NUMBER (as a StatefulSet pod's does)")
+                }
+                index = n
+            }
+            guard let k = index, k >= 0 else { fail("--account-index takes a number from 0 or hostname, not \(text)") }
+            guard k < cluster.accounts.count else {
+                fail("--account-index \(k): \(clusterPath) has \(cluster.accounts.count) accounts (0 to \(cluster.accounts.count - 1)); run as many nodes as it has accounts")
+            }
+            return cluster.accounts[k]
+        case (nil, nil): fail("give --account ID or --account-index N\n\(usage)")
+        case (_?, _?): fail("give --account or --account-index, not both")
+        }
+    }
+
+    /// `--probe`: exits 0 when the account's node answers `admin.Ping` within 3 s, 1 otherwise.
+    static func runProbe(_ me: ClusterFile.Account, host: String?, port: String?) -> Never {
+        // A node listening on every address is asked on loopback.
+        let target = host.map { $0 == "0.0.0.0" ? "127.0.0.1" : $0 } ?? me.host
+        guard let p = UInt16(port ?? String(me.port)), p != 0 else { fail("--probe needs the node's port (--port, or a port in the cluster file)") }
+        do {
+            let client = try RPCClient.connect(host: target, port: p, credentials: .accessKey(me.admin.accessKeyId, secret: me.admin.secretAccessKey),
+                                               timeout: 3, readerThread: false)
+            defer { client.close() }
+            _ = try client.call("admin.Ping", timeout: 3)
+            Log.stdout("crml-node \(me.id): ready at \(target):\(p)")
+            exit(0)
+        } catch {
+            fail("\(me.id) at \(target):\(p) is not ready: \(error)", code: 1)
+        }
     }
 
     /// `--repair`: cuts the log back to its last good record, keeping the cut bytes beside it.

@@ -29,6 +29,10 @@ public final class AccountNodeRuntime: NodeServerDelegate, HTTPListenerDelegate,
         public var port: UInt16 = 0
         /// Where AWS SDKs and aws-cli reach the account (0: any free port); nil: no HTTP front.
         public var httpPort: UInt16? = nil
+        /// Whether a node whose port another process holds listens on a new one (the launcher,
+        /// which reads back the port the node reports) instead of failing (fixed ports in a
+        /// cluster file written by hand, where peers would not find a moved node).
+        public var movePortIfTaken = false
         /// A request that has begun must arrive whole within this (else 408 and the connection
         /// closes); a connection idle this long is closed.
         public var httpRequestTimeout = 20.0
@@ -189,14 +193,14 @@ public final class AccountNodeRuntime: NodeServerDelegate, HTTPListenerDelegate,
         }
 
         let options = self.options, account = config.account.rawValue
-        server = try AccountNodeRuntime.listening(on: options.port, what: "JSON-RPC", account: account) { port in
+        server = try AccountNodeRuntime.listening(on: options.port, what: "JSON-RPC", account: account, move: options.movePortIfTaken) { port in
             try NodeServer(host: options.host, port: port, loop: loop, maxLineLength: options.maxLineLength, handshakeTimeout: options.handshakeTimeout)
         }
         port = server.port
         server.delegate = self
         loop.register(server)
         if let httpPort = options.httpPort {
-            let listener = try AccountNodeRuntime.listening(on: httpPort, what: "HTTP", account: account) { port in
+            let listener = try AccountNodeRuntime.listening(on: httpPort, what: "HTTP", account: account, move: options.movePortIfTaken) { port in
                 try HTTPListener(host: options.host, port: port, loop: loop, requestTimeout: options.httpRequestTimeout, idleTimeout: options.httpIdleTimeout,
                                  maxConnections: max(16, Socket.fileLimit() - NodeServer.descriptorReserve))
             }
@@ -223,8 +227,8 @@ public final class AccountNodeRuntime: NodeServerDelegate, HTTPListenerDelegate,
     /// Listens on `port` (a restart asks for the port it had); if another process has taken it
     /// meanwhile, on a new one, said in the log: the launcher records whatever port the node
     /// reports ready on, and peers look ports up when they connect.
-    static func listening<T>(on port: UInt16, what: String, account: String, _ make: (UInt16) throws -> T) throws -> T {
-        do { return try make(port) } catch let e as SocketError where e.code == EADDRINUSE && port != 0 {
+    static func listening<T>(on port: UInt16, what: String, account: String, move: Bool, _ make: (UInt16) throws -> T) throws -> T {
+        do { return try make(port) } catch let e as SocketError where e.code == EADDRINUSE && port != 0 && move {
             Log.write("crml-node \(account): the \(what) port \(port) is taken by another process; listening on a new one")
             return try make(0)
         }

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import AccountNode
+import Foundation
 import CleanRoomsModel
 import JSON
 import Wire
@@ -68,6 +69,8 @@ final class PeerLinks {
 final class PeerLink: EventHandler {
     private enum State {
         case idle
+        /// Looking the peer's host name up on a thread of its own (a lookup blocks).
+        case resolving
         case connecting
         case awaitingChallenge
         case authenticating(serverNonce: String, clientNonce: String)
@@ -140,20 +143,44 @@ final class PeerLink: EventHandler {
         }
         generation += 1
         let gen = generation
+        if Socket.isNumeric(host) {
+            open(host, port, name: host)
+        } else {
+            // Host names (a StatefulSet's pods, other machines) are looked up off the loop, which
+            // must never wait on a resolver.
+            state = .resolving
+            let loop = owner.loop
+            let link = LoopConfined(self)
+            Thread.detachNewThread {
+                let address: Result<String, SocketError>
+                do throws(SocketError) { address = .success(try Socket.resolve(host)) } catch { address = .failure(error) }
+                loop.post {
+                    let me = link.value
+                    guard me.generation == gen, case .resolving = me.state else { return }
+                    switch address {
+                    case .success(let a): me.open(a, port, name: host)
+                    case .failure(let e): me.fail("cannot look up \(host): \(e)")
+                    }
+                }
+            }
+        }
+        // Looking up, connecting and authenticating get the same bound as a request.
+        owner.loop.after(10) { [weak self] in
+            guard let self, self.generation == gen, !self.isReady else { return }
+            if case .idle = self.state { return }
+            self.fail("could not connect to and authenticate with account \(self.account)'s node within 10 s")
+        }
+    }
+
+    private func open(_ address: String, _ port: UInt16, name: String) {
         do {
-            let (fd, connected) = try Socket.startConnect(host: host, port: port)
+            let (fd, connected) = try Socket.startConnect(host: address, port: port)
             self.fd = fd
             framer = LineFramer(maxLineLength: owner.maxLineLength)
             state = connected ? .awaitingChallenge : .connecting
             owner.loop.register(self)
         } catch {
-            fail("cannot connect to \(host):\(port): \(error)")
-            return
-        }
-        // Connecting and authenticating get the same bound as a request.
-        owner.loop.after(10) { [weak self] in
-            guard let self, self.generation == gen, !self.isReady, self.fd >= 0 else { return }
-            self.fail("could not connect to and authenticate with account \(self.account)'s node within 10 s")
+            fail("cannot connect to \(name):\(port): \(error)")
         }
     }
 
@@ -266,4 +293,11 @@ final class PeerLink: EventHandler {
         inflight.removeAll()
         owner.report(failed)
     }
+}
+
+/// A loop-confined object handed through a thread that only carries it back to its loop
+/// (`EventLoop.post`); it is never touched off the loop.
+struct LoopConfined<T: AnyObject>: @unchecked Sendable {
+    let value: T
+    init(_ value: T) { self.value = value }
 }

@@ -31,21 +31,40 @@ public enum Socket {
 
     /// Resolves `host` (a dotted IPv4 address or a name) to an IPv4 address.
     static func address(_ host: String, _ port: UInt16) throws(SocketError) -> sockaddr_in {
+        try lookUp(host == "localhost" || host.isEmpty ? "127.0.0.1" : host, port)
+    }
+
+    /// `host:port` as an address, through the system's resolver unless `host` is an IPv4 address.
+    static func lookUp(_ h: String, _ port: UInt16) throws(SocketError) -> sockaddr_in {
         var addr = sockaddr_in()
         addr.sin_family = sa_family_t(AF_INET)
         addr.sin_port = port.bigEndian
-        let h = host == "localhost" || host.isEmpty ? "127.0.0.1" : host
         if inet_pton(AF_INET, h, &addr.sin_addr) == 1 { return addr }
         var hints = addrinfo()
         hints.ai_family = AF_INET
         hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
         var res: UnsafeMutablePointer<addrinfo>? = nil
         guard getaddrinfo(h, nil, &hints, &res) == 0, let r = res, let sa = r.pointee.ai_addr else {
-            throw SocketError("resolve \(host)", EINVAL)
+            throw SocketError("resolve \(h)", EINVAL)
         }
         defer { freeaddrinfo(res) }
         sa.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { addr.sin_addr = $0.pointee.sin_addr }
         return addr
+    }
+
+    /// Whether `host` is an IPv4 address, which needs no name lookup.
+    public static func isNumeric(_ host: String) -> Bool {
+        var a = in_addr()
+        return inet_pton(AF_INET, host, &a) == 1
+    }
+
+    /// `host`'s IPv4 address, dotted. A name lookup blocks (up to the resolver's time-outs):
+    /// call it off any event loop.
+    public static func resolve(_ host: String) throws(SocketError) -> String {
+        var addr = try lookUp(host, 0).sin_addr
+        var text = [CChar](repeating: 0, count: Int(INET_ADDRSTRLEN))
+        guard inet_ntop(AF_INET, &addr, &text, socklen_t(INET_ADDRSTRLEN)) != nil else { throw SocketError("resolve \(host)") }
+        return String(cString: text)
     }
 
     /// A listening socket on `host:port` (port 0 picks a free port); returns it and the port.

@@ -7,11 +7,33 @@ import Testing
 @Suite struct ClusterFileTests {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
 
-    @Test func theDeployExampleIsAValidClusterFile() throws {
-        let data = try #require(FileManager.default.contents(atPath: Self.root + "/deploy/cluster.example.json"))
-        let c = try ClusterFile.load([UInt8](data))
-        #expect(c.accounts.map(\.port) == [7101, 7102])
-        #expect(c.account(AccountID("222222222222")!)?.host == "10.0.0.12")
+    @Test func theKubernetesExampleIsAValidClusterFileWithItsSecretsApart() throws {
+        let dir = Self.root + "/deploy/kubernetes/"
+        let publicPart = [UInt8](try #require(FileManager.default.contents(atPath: dir + "cluster.json")))
+        let secrets = [UInt8](try #require(FileManager.default.contents(atPath: dir + "secrets.json")))
+        let c = try ClusterSecrets.load(cluster: publicPart, secrets: secrets)
+        #expect(c.accounts.map(\.port) == [7100, 7100, 7100])
+        #expect(c.account(AccountID("222222222222")!)?.host == "crml-1.crml")
+        // The public part alone names the account that lacks its secrets.
+        #expect(throws: ClusterFileError.self) { try ClusterSecrets.load(cluster: publicPart, secrets: nil) }
+        do { _ = try ClusterSecrets.load(cluster: publicPart, secrets: nil) } catch { #expect("\(error)".contains("111111111111") && "\(error)".contains("--secrets")) }
+    }
+
+    @Test func splitAndMergeRoundTrip() throws {
+        let a = ClusterFile.Account(id: AccountID("111111111111")!, host: "h", port: 7000, nodeSecret: "0a0b", admin: .init(accessKeyId: "AKIAX", secretAccessKey: "s3cr3t"))
+        let b = ClusterFile.Account(id: AccountID("222222222222")!, host: "g", port: 7001, nodeSecret: "0c0d", admin: .init(accessKeyId: "AKIAY", secretAccessKey: "t0p"))
+        let (publicPart, secrets) = try ClusterSecrets.split(ClusterFile(accounts: [a, b]))
+        let text = String(decoding: publicPart, as: UTF8.self)
+        #expect(!text.contains("0a0b") && !text.contains("s3cr3t") && !text.contains("AKIAX"))
+        let back = try ClusterSecrets.load(cluster: publicPart, secrets: secrets)
+        #expect(back.accounts.map(\.nodeSecret) == ["0a0b", "0c0d"])
+        #expect(back.accounts.map(\.admin.secretAccessKey) == ["s3cr3t", "t0p"])
+        #expect(back.accounts.map(\.host) == ["h", "g"])
+        // A whole file needs no secrets file; one that names an unknown account is refused.
+        #expect(try ClusterSecrets.load(cluster: try ClusterFile(accounts: [a]).encoded(), secrets: nil).accounts.count == 1)
+        let stray = Array(#"{"accounts":[{"id":"333333333333","nodeSecret":"00"}]}"#.utf8)
+        #expect(throws: ClusterFileError.self) { try ClusterSecrets.load(cluster: publicPart, secrets: stray) }
+        #expect(throws: ClusterFileError.self) { try ClusterSecrets.load(cluster: publicPart, secrets: Array("not json".utf8)) }
     }
 
     @Test func scpsBindMembersButNotTheManagementAccount() throws {

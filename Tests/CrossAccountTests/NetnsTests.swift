@@ -101,9 +101,12 @@ struct NetnsTests {
 
     @Test("SIM-6 SIM-3 SIM-4: a short crml check run --hosts netns --nemesis all is valid; with --break drop-outbox it is caught")
     func campaignOnNamespaces() async throws {
-        let (code, output, results, _) = try await CheckCampaignTests.campaign(["--hosts", "netns", "--time-limit", "10", "--rate", "25", "--seed", "3",
-                                                                               "--nemesis", "all", "--nemesis-interval", "2"], label: "netns-check")
+        let (code, output, results, dir) = try await CheckCampaignTests.campaign(["--hosts", "netns", "--time-limit", "10", "--rate", "25", "--seed", "3",
+                                                                                 "--nemesis", "all", "--nemesis-interval", "2"], label: "netns-check")
         #expect(code == 0 && results["verdict"] == "valid", "\(output)")
+        // Its cuts were the kernel's, and none failed to apply.
+        let history = String(decoding: FileManager.default.contents(atPath: dir + "/history.jsonl") ?? Data(), as: UTF8.self)
+        #expect(history.contains("\"kernel\":true") && !history.contains("fault-error"), "\(history.suffix(2000))")
         // Whether a seed's timing takes the broken path is chance (real processes): up to ten seeds.
         let (broken, last) = try await CheckCampaignTests.catches("drop-outbox", nemesis: "isolate-crash", interval: "2", seconds: "14",
                                                                   seeds: (4...13).map(String.init), extra: ["--hosts", "netns"])

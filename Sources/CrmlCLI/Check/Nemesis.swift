@@ -8,8 +8,11 @@ import Synchronization
 import Wire
 
 /// The faults of `crml check run` on real nodes: the schedule of `FaultSchedule`, applied with
-/// the nodes' `admin.` fault methods and the launcher's signals. Each start and end is an `info`
-/// event of the process `nemesis` in the history, with an id that pairs them.
+/// the nodes' `admin.` fault methods and the launcher's signals. On a cluster of network
+/// namespaces, faults that only drop (partitions, loss, the cut before an isolated crash) are
+/// the kernel's instead (`KernelFaults`): packets vanish between the namespaces and the nodes
+/// learn of it only by their own time-outs. Each start and end is an `info` event of the process
+/// `nemesis` in the history, with an id that pairs them; a kernel fault's says `"kernel": true`.
 final class Nemesis: @unchecked Sendable {
     static var kinds: [String] { FaultSchedule.kinds }
 
@@ -56,7 +59,9 @@ final class Nemesis: @unchecked Sendable {
             for a in active where a.fault.end <= now { end(a) }
             active.removeAll { $0.fault.end <= now }
             if let fault = upcoming, now >= fault.start {
-                history.record(process: "nemesis", account: nil, .info, "fault-start", fault.json)
+                var described = fault.json
+                if inKernel(fault) { described["kernel"] = true }
+                history.record(process: "nemesis", account: nil, .info, "fault-start", described)
                 active.append((fault, apply(fault)))
                 upcoming = schedule.next()
             }
@@ -71,7 +76,35 @@ final class Nemesis: @unchecked Sendable {
         c.close()
     }
 
+    /// Whether `fault` is applied by the kernel: a drop and nothing else, on namespaces.
+    func inKernel(_ fault: Fault) -> Bool {
+        guard cluster.netns != nil else { return false }
+        switch fault.action {
+        case .link(_, _, let f, _): return f == Fault.LinkFault(drop: f.drop) && f.drop > 0
+        case .isolateCrash: return true
+        default: return false
+        }
+    }
+
+    /// Sets the kernel's drop of `fraction` of the packets `from` sends `to` (0 removes it).
+    private func kernelDrop(_ n: ClusterFile.Netns, _ from: String, _ to: String, _ fraction: Double) {
+        guard let a = cluster.accounts.first(where: { $0.id.rawValue == from }), let b = cluster.accounts.first(where: { $0.id.rawValue == to }) else { return }
+        do {
+            try KernelFaults.setDrop(n, from: from, fromAddress: a.host, to: to, toAddress: b.host, fraction: fraction)
+        } catch {
+            history.record(process: "nemesis", account: nil, .info, "fault-error", ["from": .string(from), "to": .string(to), "error": .string("\(error)")])
+        }
+    }
+
     private func link(_ from: String, _ to: String, _ fault: Fault.LinkFault, bothWays: Bool) -> () -> Void {
+        if let n = cluster.netns, fault == Fault.LinkFault(drop: fault.drop), fault.drop > 0 {
+            kernelDrop(n, from, to, fault.drop)
+            if bothWays { kernelDrop(n, to, from, fault.drop) }
+            return { [self] in
+                kernelDrop(n, from, to, 0)
+                if bothWays { kernelDrop(n, to, from, 0) }
+            }
+        }
         var p = fault.json
         p["peer"] = .string(to)
         admin(from, "admin.SetLinkFault", p)

@@ -8,12 +8,14 @@ import Foundation
 import JSON
 import Wire
 
-/// `crml cluster up|status|down|kill|pause|resume|restart`: a local cluster of account nodes.
+/// `crml cluster up|status|config|env|down|kill|pause|resume|restart`: a local cluster of account
+/// nodes, and the files that describe a cluster deployed elsewhere.
 enum ClusterCommand {
     static var group: CommandGroup {
         CommandGroup(command: "crml cluster", summary: "Every subcommand takes --dir DIR, the cluster's directory.", subcommands: [
             ("up", upSpec, "start the accounts as background processes and wait until all are ready; an existing cluster's stopped nodes restart"),
             ("status", statusSpec, "each account's endpoint, pid and state"),
+            ("config", configSpec, "write a cluster file and its secrets file for nodes started elsewhere (systemd, containers, Kubernetes)"),
             ("env", envSpec, "the environment (or an aws-cli config and credentials pair) that points AWS SDKs and aws-cli at an account"),
             ("down", downSpec, "stop every node (SIGTERM, then SIGKILL after 10 s)"),
             ("kill", signalSpec("kill"), "SIGKILL the node (a crash)"),
@@ -30,6 +32,7 @@ enum ClusterCommand {
             case "status": return try status(rest)
             case "down": return try down(rest)
             case "env": return try env(rest)
+            case "config": return try config(rest)
             default: return try signal(sub, rest)
             }
         }
@@ -54,6 +57,22 @@ enum ClusterCommand {
                   ("hosts", "local (the default: every node on loopback) or netns (each account in a network namespace of its own, with its own address on a bridge the command makes; root only)"),
                   dirOption])
 
+    /// The accounts `--ids` or `--accounts` name; nil when neither is given.
+    static func accountIDs(_ parsed: ParsedArguments) throws -> [AccountID]? {
+        if let list = parsed.value("ids") {
+            let ids = try list.split(separator: ",").map { s in
+                guard let a = AccountID(String(s)) else { throw CommandFailure.usage("--ids: \(s) is not a 12-digit account id") }
+                return a
+            }
+            guard Set(ids).count == ids.count else { throw CommandFailure.usage("--ids lists an account twice") }
+            return ids
+        }
+        guard parsed.value("accounts") != nil else { return nil }
+        let n = try parsed.int("accounts", default: 3)
+        guard (1...200).contains(n) else { throw CommandFailure.usage("--accounts takes 1 to 200") }
+        return defaultIDs(n)
+    }
+
     static func defaultIDs(_ n: Int) -> [AccountID] {
         (1...n).map { k in k <= 9 ? AccountID(String(repeating: String(k), count: 12))! : AccountID(String(100_000_000_000 + k))! }
     }
@@ -61,17 +80,7 @@ enum ClusterCommand {
     static func up(_ args: [String]) throws -> ExitCode {
         guard let parsed = try upSpec.parse(args) else { return .ok }
         let dir = ClusterDirectory.resolve(parsed)
-        var ids: [AccountID]? = nil
-        if let list = parsed.value("ids") {
-            ids = try list.split(separator: ",").map { s in
-                guard let a = AccountID(String(s)) else { throw CommandFailure.usage("--ids: \(s) is not a 12-digit account id") }
-                return a
-            }
-        } else if parsed.value("accounts") != nil {
-            let n = try parsed.int("accounts", default: 3)
-            guard (1...200).contains(n) else { throw CommandFailure.usage("--accounts takes 1 to 200") }
-            ids = defaultIDs(n)
-        }
+        let ids = try accountIDs(parsed)
         if dir.exists, ids != nil || parsed.value("hosts") != nil {
             Console.err("crml: a cluster already exists in \(dir.path); starting its stopped nodes (--accounts/--ids/--hosts ignored)")
         }
@@ -89,6 +98,11 @@ enum ClusterCommand {
         var cluster: ClusterFile
         if dir.exists {
             cluster = try dir.load()
+            // Files for nodes started elsewhere (`crml cluster config`, or written by hand) have
+            // no local data directories: this command does not start those.
+            guard cluster.accounts.allSatisfy({ $0.dataDir != nil }) else {
+                throw CommandFailure(code: .usage, message: "\(dir.clusterFile) describes nodes started elsewhere (it names no local data directories): start each with crml-node, as deploy/README.md shows")
+            }
             // Namespaces do not outlive a reboot or a `down`: make them again when no node runs.
             // With nodes running, remaking them would cut those nodes off: refuse instead.
             if let n = cluster.netns {
@@ -100,7 +114,6 @@ enum ClusterCommand {
                 }
             }
         } else {
-            guard Set(ids).count == ids.count else { throw CommandFailure.usage("--ids lists an account twice") }
             cluster = ClusterFile(region: region, accounts: ids.map { newAccount($0) })
             for k in cluster.accounts.indices {
                 let id = cluster.accounts[k].id
@@ -174,7 +187,7 @@ enum ClusterCommand {
             try? FileManager.default.removeItem(atPath: ready)
             try FileManager.default.createDirectory(atPath: FileIOPaths.parent(ready), withIntermediateDirectories: true)
             try FileManager.default.createDirectory(atPath: FileIOPaths.parent(a.logFile ?? dir.logFile(id)), withIntermediateDirectories: true)
-            var args = node.leadingArguments + ["--cluster", dir.clusterFile, "--account", id.rawValue, "--ready-file", ready]
+            var args = node.leadingArguments + ["--cluster", dir.clusterFile, "--account", id.rawValue, "--ready-file", ready, "--port-taken", "move"]
             if a.port != 0 { args += ["--port", String(a.port)] }
             if let h = a.httpPort { args += ["--http-port", String(h)] }
             if let ns = a.namespace {
@@ -229,10 +242,22 @@ enum ClusterCommand {
         return "running"
     }
 
+    /// A node started elsewhere (`crml cluster config`): `answering` if its admin.Ping answers
+    /// within 2 s, else `unreachable`.
+    static func remoteState(_ cluster: ClusterFile, _ a: ClusterFile.Account, dir: ClusterDirectory) -> String {
+        guard let c = try? dir.adminClient(cluster, a, timeout: 2, readerThread: false) else { return "unreachable" }
+        defer { c.close() }
+        return (try? c.call("admin.Ping", timeout: 2)) != nil ? "answering" : "unreachable"
+    }
+
     static func printTable(_ cluster: ClusterFile, dir: ClusterDirectory) {
         var rows = [["ACCOUNT", "ENDPOINT", "HTTP ENDPOINT", "PID", "STATE", "LOG"]]
         for a in cluster.accounts {
             let http = a.httpPort.map { $0 > 0 ? "http://\(a.host):\($0)" : "-" } ?? "-"
+            if a.dataDir == nil {
+                rows.append([a.id.rawValue, "\(a.host):\(a.port)", http, "-", remoteState(cluster, a, dir: dir), "-"])
+                continue
+            }
             rows.append([a.id.rawValue, "\(a.host):\(a.port)", http, a.pid.map(String.init) ?? "-", state(a), a.logFile ?? dir.logFile(a.id)])
         }
         Console.table(rows)
@@ -304,8 +329,8 @@ enum ClusterCommand {
         let configText = config.profiles.keys.sorted().map { name in
             "[\(name == "default" ? name : "profile " + name)]\n" + config.profiles[name]!.keys.sorted().map { "\($0) = \(config.profiles[name]![$0]!)" }.joined(separator: "\n") + "\n"
         }.joined(separator: "\n")
-        try dir.writePrivate(awsDir + "/config", Data(configText.utf8))
-        try dir.writePrivate(awsDir + "/credentials", Data(credentials.text.utf8))
+        try dir.writeAtomically(awsDir + "/config", Data(configText.utf8))
+        try dir.writeAtomically(awsDir + "/credentials", Data(credentials.text.utf8))
         Console.out("""
         export AWS_CONFIG_FILE=\(awsDir)/config
         export AWS_SHARED_CREDENTIALS_FILE=\(awsDir)/credentials

@@ -27,18 +27,20 @@ struct ClusterDirectory {
         guard let data = FileManager.default.contents(atPath: clusterFile) else {
             throw CommandFailure(code: .usage, message: "no cluster at \(path) (no cluster.json); start one with `crml cluster up --dir \(path)`")
         }
-        do { return try ClusterFile.load([UInt8](data)) } catch {
+        // A directory `crml cluster config` wrote keeps the secrets in a file of their own.
+        let secrets = FileManager.default.contents(atPath: path + "/secrets.json").map { [UInt8]($0) }
+        do { return try ClusterSecrets.load(cluster: [UInt8](data), secrets: secrets) } catch {
             throw CommandFailure(code: .failed, message: "\(clusterFile) is not a valid cluster file: \(error)")
         }
     }
 
     func save(_ cluster: ClusterFile) throws {
-        try writePrivate(clusterFile, Data(try cluster.encoded()))
+        try writeAtomically(clusterFile, Data(try cluster.encoded()))
     }
 
-    func writePrivate(_ file: String, _ data: Data) throws {
+    func writeAtomically(_ file: String, _ data: Data, mode: Int = 0o600) throws {
         let tmp = file + ".tmp"
-        guard FileManager.default.createFile(atPath: tmp, contents: data, attributes: [.posixPermissions: 0o600]) else {
+        guard FileManager.default.createFile(atPath: tmp, contents: data, attributes: [.posixPermissions: mode]) else {
             throw CommandFailure(code: .failed, message: "cannot write \(tmp)")
         }
         _ = rename(tmp, file)
@@ -51,7 +53,7 @@ struct ClusterDirectory {
             f.profiles[a.id.rawValue] = ["aws_access_key_id": a.admin.accessKeyId, "aws_secret_access_key": a.admin.secretAccessKey,
                                          "aws_account_id": a.id.rawValue, "region": cluster.region]
         }
-        try writePrivate(credentialsFile, Data(f.text.utf8))
+        try writeAtomically(credentialsFile, Data(f.text.utf8))
     }
 
     /// An admin client of an account's node.

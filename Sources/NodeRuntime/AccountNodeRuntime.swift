@@ -39,8 +39,13 @@ public final class AccountNodeRuntime: NodeServerDelegate, HTTPListenerDelegate,
         public var httpIdleTimeout = 120.0
         public var dataDir: String
         public var maxLineLength = 4 * 1024 * 1024
-        /// Snapshot (and restart the log) after this many bytes of log records.
-        public var snapshotThreshold = 32 * 1024 * 1024
+        /// A snapshot (which restarts the log) is taken once the log since the last one holds as
+        /// many bytes as that snapshot, and at least this many; so a restart replays no more log
+        /// than it loads state, and a snapshot's cost is spread over as many bytes of commits.
+        public var snapshotMinimumBytes = 4 * 1024 * 1024
+        /// A snapshot is also taken when the last one is this old and commits came since (a
+        /// trickle of writes does not leave a long log either).
+        public var snapshotMaximumAge = 600.0
         public var handshakeTimeout = 10.0
         /// Node secrets of the cluster's other accounts, for authenticating their nodes.
         public var peerSecrets: [String: [UInt8]] = [:]
@@ -73,6 +78,10 @@ public final class AccountNodeRuntime: NodeServerDelegate, HTTPListenerDelegate,
         /// Blobs the state names that are not on disk (reads of them answer an error).
         public var missingBlobs: [String]
         public var auditEvents: Int
+        /// Seconds spent reading the data directory: the state (snapshot and log), and the audit
+        /// trail (at the same time, on another thread).
+        public var stateSeconds = 0.0
+        public var auditSeconds = 0.0
 
         public var truncatedBytes: Int { tornTail?.length ?? 0 }
 
@@ -80,7 +89,8 @@ public final class AccountNodeRuntime: NodeServerDelegate, HTTPListenerDelegate,
         public var summary: String {
             var s = "recovered (snapshot LSN \(snapshotLSN), \(replayedRecords) log records replayed, \(truncatedBytes) torn bytes cut"
             if let t = tornTail { s += " at byte \(t.offset) of \(t.path): \(t.reason)" }
-            s += ", \(leftoversRemoved) temporary files and \(orphanBlobs) orphan blobs removed, \(auditEvents) audit events)"
+            s += ", \(leftoversRemoved) temporary files and \(orphanBlobs) orphan blobs removed, \(auditEvents) audit events"
+            s += String(format: "; state %.3f s, audit %.3f s)", stateSeconds, auditSeconds)
             if !missingBlobs.isEmpty {
                 s += "; WARNING: \(missingBlobs.count) blobs the state needs are missing (\(missingBlobs.prefix(5).joined(separator: ", "))\(missingBlobs.count > 5 ? ", …" : "")): reads of them will fail"
             }
@@ -130,6 +140,9 @@ public final class AccountNodeRuntime: NodeServerDelegate, HTTPListenerDelegate,
     private var runsStarted: [String: Int] = [:]
     private var work: WorkRunner!
     private var bytesSinceSnapshot = 0
+    /// The size of the last snapshot (loaded or written), and when the log last restarted.
+    private var lastSnapshotBytes = 0
+    private var lastSnapshotTime = EventLoop.now()
     private var auditLinesWritten = 0
     /// Audit lines not yet handed to the writer: they go in batches (every 256 lines or 20 ms)
     /// so reads do not wake the writer thread one by one.
@@ -150,14 +163,22 @@ public final class AccountNodeRuntime: NodeServerDelegate, HTTPListenerDelegate,
         // Everything is read and checked before anything on disk changes: a directory recovery
         // refuses is left exactly as it was found.
         let dataDir = DataDirectory(options.dataDir)
+        // The audit trail loads on a thread of its own while the state recovers.
+        let audit = try AuditLog(dataDir: options.dataDir, capacity: config.auditCapacity)
+        let auditLoad = BackgroundResult { () throws -> (events: [AuditEvent], lines: Int, seconds: Double) in
+            let t = EventLoop.now()
+            let (events, lines) = try audit.load()
+            return (events, lines, EventLoop.now() - t)
+        }
+        let t0 = EventLoop.now()
         let found = try dataDir.inspect(account: config.account.rawValue)
         var g = SystemRandomNumberGenerator()
         seed = options.seed ?? g.next()
         core = AccountNodeCore(config: config, state: try AccountNodeRuntime.recoverState(found), seed: seed)
         let wal = try dataDir.open(found, account: config.account.rawValue)
         trace = PeerTrace(path: options.dataDir + "/peer-trace.jsonl", capacity: 100_000)
-        let audit = try AuditLog(dataDir: options.dataDir, capacity: config.auditCapacity)
-        let (auditEvents, auditLines) = try audit.load()
+        let t1 = EventLoop.now()
+        let (auditEvents, auditLines, auditSeconds) = try auditLoad.value()
         auditLinesWritten = auditLines  // so a file left large by the last run is compacted too
         core.restoreAudit(auditEvents)
         blobs = try BlobStore(dataDir: options.dataDir)
@@ -166,6 +187,12 @@ public final class AccountNodeRuntime: NodeServerDelegate, HTTPListenerDelegate,
         recovery = Recovery(snapshotLSN: found.snapshot?.lsn ?? 0, replayedRecords: found.log.records.count,
                             tornTail: found.log.tornTail, leftoversRemoved: found.leftovers.count, orphanBlobs: orphans.count,
                             missingBlobs: blobs.missing(referenced: core.state.referencedBlobs), auditEvents: auditEvents.count)
+        recovery.stateSeconds = t1 - t0
+        var st = stat()
+        if stat(SnapshotStore.path(options.dataDir), &st) == 0 { lastSnapshotBytes = Int(st.st_size) }
+        // The log replayed counts toward the next snapshot.
+        bytesSinceSnapshot = found.log.records.reduce(0) { $0 + $1.payload.count }
+        recovery.auditSeconds = auditSeconds
 
         pipeline = CommitPipeline(wal: wal, blobs: blobs, audit: audit, dataDir: options.dataDir)
         pipeline.start()
@@ -561,7 +588,10 @@ public final class AccountNodeRuntime: NodeServerDelegate, HTTPListenerDelegate,
     }
 
     private func maintainStorage() {
-        if bytesSinceSnapshot >= options.snapshotThreshold { snapshot(reply: nil) }
+        if bytesSinceSnapshot >= max(options.snapshotMinimumBytes, lastSnapshotBytes)
+            || (bytesSinceSnapshot > 0 && EventLoop.now() - lastSnapshotTime >= options.snapshotMaximumAge) {
+            snapshot(reply: nil)
+        }
         if auditLinesWritten > config.auditCapacity * 4 {
             flushAudit()
             let kept = core.auditTrail.oldestFirst
@@ -573,7 +603,9 @@ public final class AccountNodeRuntime: NodeServerDelegate, HTTPListenerDelegate,
     /// Writes a snapshot of the current state and restarts the log after it.
     private func snapshot(reply: (conn: UInt64, id: RPCID)?) {
         bytesSinceSnapshot = 0
+        lastSnapshotTime = EventLoop.now()
         guard let state = try? JSONWriter.bytes(JSON(encoding: core.state)) else { return }
+        lastSnapshotBytes = state.count
         pipeline.submit(.snapshot(state: state, done: { [weak self] outcome in
             guard let node = self, let reply else { return }
             node.loop.post {
@@ -618,7 +650,8 @@ public final class AccountNodeRuntime: NodeServerDelegate, HTTPListenerDelegate,
                 "storage": .compactObject(["writable": .bool(storageOutage == nil), "failure": storageOutage.map { .string($0) }]),
                 "recovery": ["snapshotLSN": .number(Double(recovery.snapshotLSN)), "replayedRecords": .int(recovery.replayedRecords),
                              "truncatedBytes": .int(recovery.truncatedBytes), "orphanBlobs": .int(recovery.orphanBlobs),
-                             "leftoversRemoved": .int(recovery.leftoversRemoved),
+                             "leftoversRemoved": .int(recovery.leftoversRemoved), "auditEvents": .int(recovery.auditEvents),
+                             "stateSeconds": .number(recovery.stateSeconds), "auditSeconds": .number(recovery.auditSeconds),
                              "missingBlobs": .array(recovery.missingBlobs.map { .string($0) })],
             ]), conn: conn.id, id: id)
         case "admin.Snapshot":

@@ -150,7 +150,7 @@ final class PeerLink: EventHandler {
             // must never wait on a resolver.
             state = .resolving
             let loop = owner.loop
-            let link = LoopConfined(self)
+            let link = UnsafeTransfer(self)
             Thread.detachNewThread {
                 let address: Result<String, SocketError>
                 do throws(SocketError) { address = .success(try Socket.resolve(host)) } catch { address = .failure(error) }
@@ -295,9 +295,3 @@ final class PeerLink: EventHandler {
     }
 }
 
-/// A loop-confined object handed through a thread that only carries it back to its loop
-/// (`EventLoop.post`); it is never touched off the loop.
-struct LoopConfined<T: AnyObject>: @unchecked Sendable {
-    let value: T
-    init(_ value: T) { self.value = value }
-}

@@ -49,25 +49,7 @@ import Wire
         #expect(try String(contentsOfFile: dir + "/audit.log", encoding: .utf8).split(separator: "\n").count <= 9)
     }
 
-    /// Runs a node on `dir` in this process: `body` gets it and an admin client; then it stops
-    /// (its writes durable) and its recovery figures are returned.
-    @discardableResult
     static func node(_ dir: String, auditCapacity: Int, _ body: (AccountNodeRuntime, RPCClient) throws -> Void) throws -> AccountNodeRuntime.Recovery {
-        let admin = NodeConfig.BootstrapAdmin(accessKeyID: "AKIAADMIN00000000001", secretAccessKey: String(repeating: "s", count: 40))
-        let config = NodeConfig(account: AccountID("111111111111")!, admin: admin, auditCapacity: auditCapacity)
-        let node = try AccountNodeRuntime(config: config, options: .init(dataDir: dir))
-        let stopped = DispatchSemaphore(value: 0)
-        Thread.detachNewThread {
-            node.run()
-            stopped.signal()
-        }
-        defer {
-            node.stop()
-            stopped.wait()
-        }
-        let client = try RPCClient.connect(host: "127.0.0.1", port: node.port, credentials: .accessKey(admin.accessKeyID, secret: admin.secretAccessKey),
-                                           readerThread: false)
-        try body(node, client)
-        return node.recovery
+        try InProcessNode.run(dir, auditCapacity: auditCapacity, body)
     }
 }

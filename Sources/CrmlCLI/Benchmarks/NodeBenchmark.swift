@@ -24,13 +24,15 @@ enum NodeBenchmark {
             Cases that load the node first (not run by default): fairness (another client's calls while one
             connection keeps 256 LookupEvents of 50 events in flight over a full audit trail), idle (reads with
             thousands of idle authenticated connections open), users (CreateUser and a ListUsers page in an
-            account of 100,000 users).
+            account of 100,000 users), restart (a million durable writes, the node's memory after them, then
+            three restarts after kill -9, each timed to ready).
             """,
         options: [("seconds", "how long to measure each case (default 3)"),
                   ("connections", "concurrent connections for the parallel cases (default 16)"),
-                  ("cases", "which cases, comma-separated: raw, read, write, fairness, idle, users (default raw,read,write)"),
+                  ("cases", "which cases, comma-separated: raw, read, write, fairness, idle, users, restart (default raw,read,write)"),
                   ("idle", "idle connections for the idle case (default 2000)"),
                   ("users", "users in the account for the users case (default 100000)"),
+                  ("writes", "durable writes before the restart case's kills (default 1000000)"),
                   ("audit-events", "audit events recorded before the fairness case (default 60000)"),
                   ("cpus", "run the benchmark, and the node it starts, on these CPUs only (e.g. 0): on virtual machines a wake-up across CPUs can cost more than the request"),
                   ("spin-us", "while messages come back to back, the node's event loop and the benchmark's client look for the next one this long before sleeping (CRML_SPIN_US; default 200, 0: never)"),
@@ -116,7 +118,7 @@ enum NodeBenchmark {
         Console.out("node benchmark: account \(account.id) at \(account.host):\(account.port), \(seconds) s per case\n")
 
         let cases = Set((parsed.value("cases") ?? "raw,read,write").split(separator: ",").map(String.init))
-        let known: Set<String> = ["raw", "read", "write", "fairness", "idle", "users"]
+        let known: Set<String> = ["raw", "read", "write", "fairness", "idle", "users", "restart"]
         if let unknown = cases.subtracting(known).first { throw CommandFailure.usage("--cases: unknown case \(unknown); known: \(known.sorted().joined(separator: ", "))") }
         var results: [Figures] = []
         let counts = Array(Set([1, connections])).sorted()
@@ -151,6 +153,11 @@ enum NodeBenchmark {
         if cases.contains("fairness") { results += try fairness(load, nodePID: account.pid, connect: connect) }
         if cases.contains("users") { results += try users(load, nodePID: account.pid, connect: connect) }
         for r in results { Console.out(r.line + "\n") }
+        if cases.contains("restart") {
+            load.restartWrites = try parsed.int("writes", default: 1_000_000)
+            admin.close()
+            for line in try restart(load, dir: dir, account: account.id, arn: arn) { Console.out(line + "\n") }
+        }
         return .ok
     }
 

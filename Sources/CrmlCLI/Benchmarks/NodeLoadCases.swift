@@ -1,6 +1,8 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import ClusterConfig
+import CleanRoomsModel
 import Foundation
 import JSON
 import Synchronization
@@ -8,7 +10,8 @@ import Wire
 
 /// The cases of `crml bench node` that load a node first and then measure what a client sees:
 /// a hog pipelining expensive reads beside another client (`fairness`), thousands of idle
-/// connections (`idle`), a hundred thousand users (`users`).
+/// connections (`idle`), a hundred thousand users (`users`), a million durable writes and then
+/// restarts after `kill -9` (`restart`).
 extension NodeBenchmark {
     /// Options these cases take.
     struct LoadOptions {
@@ -17,6 +20,8 @@ extension NodeBenchmark {
         var auditEvents = 60_000
         var idleConnections = 2000
         var users = 100_000
+        var restartWrites = 1_000_000
+        var restarts = 3
     }
 
     /// Keeps one request in flight on each of `connections` clients until `calls` are answered
@@ -101,5 +106,49 @@ extension NodeBenchmark {
                 ("iam.ListUsers", ["MaxItems": 100])
             },
         ]
+    }
+
+    /// `restart`: `restartWrites` durable `TagResource` calls over N connections, the node's
+    /// memory after them, then `restarts` times a `kill -9` and a restart, each timed from the
+    /// spawn to the node's ready file (what recovery itself took, by phase, from `admin.Status`).
+    static func restart(_ o: LoadOptions, dir: ClusterDirectory, account id: AccountID, arn: String) throws -> [String] {
+        var cluster = try dir.load()
+        func node() throws -> ClusterFile.Account { try cluster.account(id).orThrow("account \(id) is not in \(dir.clusterFile)") }
+        func connect() throws -> RPCClient { try dir.adminClient(cluster, try node(), readerThread: false) }
+        Console.out("restart: \(o.restartWrites) durable writes over \(o.connections) connections …\n")
+        let t0 = EventLoop.now()
+        try fill("writes", calls: o.restartWrites, connections: o.connections, connect: connect) { i in
+            ("cleanroomsml.TagResource", ["resourceArn": .string(arn), "tags": ["bench": .string(String(i % 1000))]])
+        }
+        let writeSeconds = EventLoop.now() - t0
+        var lines: [String] = []
+        func memoryText(_ pid: pid_t?) -> String {
+            guard let m = pid.flatMap(ProcessControl.memory) else { return "memory unknown" }
+            return String(format: "private %.1f MiB, resident %.1f MiB", Double(m.private) / 1048576, Double(m.resident) / 1048576)
+        }
+        lines.append(String(format: "restart: %d durable writes in %.1f s (%.0f/s); the node after them: %@", o.restartWrites, writeSeconds,
+                            Double(o.restartWrites) / writeSeconds, memoryText(try node().pid)))
+        for k in 1...o.restarts {
+            _ = try ClusterCommand.signal("kill", [id.rawValue, "--dir", dir.path])
+            cluster = try dir.load()
+            let start = EventLoop.now()
+            try ClusterCommand.start([id], in: dir, cluster: &cluster)
+            let ready = EventLoop.now() - start
+            let c = try connect()
+            let r = try c.call("admin.Status")["recovery"] ?? [:]
+            c.close()
+            lines.append(String(format: "restart %d after kill -9: ready in %.3f s (state %.3f s: snapshot at LSN %.0f, %d log records replayed; audit trail %.3f s: %d events); then %@",
+                                k, ready, r["stateSeconds"]?.numberValue ?? 0, r["snapshotLSN"]?.numberValue ?? 0, r["replayedRecords"]?.intValue ?? 0,
+                                r["auditSeconds"]?.numberValue ?? 0, r["auditEvents"]?.intValue ?? 0, memoryText(try node().pid)))
+        }
+        return lines
+    }
+}
+
+extension Optional {
+    /// The value, or a failure saying `message`.
+    func orThrow(_ message: @autoclosure () -> String) throws -> Wrapped {
+        guard let v = self else { throw CommandFailure(code: .failed, message: message()) }
+        return v
     }
 }

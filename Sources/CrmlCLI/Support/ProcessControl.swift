@@ -43,6 +43,19 @@ enum ProcessControl {
         return (user / tick, system / tick)
     }
 
+    /// A process's resident memory and the part of it no other process shares (private clean
+    /// and dirty pages), in bytes, from /proc/PID/smaps_rollup; nil if it is gone.
+    static func memory(_ pid: pid_t) -> (resident: Int, private: Int)? {
+        guard let text = try? String(contentsOfFile: "/proc/\(pid)/smaps_rollup", encoding: .utf8) else { return nil }
+        var fields: [String: Int] = [:]
+        for line in text.split(separator: "\n") {
+            let parts = line.split(separator: " ", omittingEmptySubsequences: true)
+            if parts.count >= 2, let kb = Int(parts[1]) { fields[String(parts[0].dropLast())] = kb * 1024 }
+        }
+        guard let rss = fields["Rss"] else { return nil }
+        return (rss, (fields["Private_Clean"] ?? 0) + (fields["Private_Dirty"] ?? 0))
+    }
+
     /// The fields of /proc/PID/stat after the command name (which may hold spaces and
     /// parentheses, so they are counted from its last closing parenthesis): state first.
     private static func statFields(_ pid: pid_t) -> [Substring]? {

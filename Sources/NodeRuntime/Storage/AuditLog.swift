@@ -25,16 +25,29 @@ public final class AuditLog {
     deinit { close(fd) }
 
     /// The newest `capacity` events on disk, oldest first (a torn last line is skipped), and how
-    /// many lines the file holds.
+    /// many lines the file holds. Only those lines are parsed: the file may hold four times as
+    /// many before it is compacted, and restart time is what this costs.
     public func load() throws -> (events: [AuditEvent], lines: Int) {
         let bytes = try FileIO.read(path)
-        var events: [AuditEvent] = []
-        var start = 0
-        for i in bytes.indices where bytes[i] == 0x0A {
-            if let j = try? JSONParser.parse(Array(bytes[start..<i])), let e = AuditEvent(json: j) { events.append(e) }
-            start = i + 1
+        var ends: [Int] = []
+        bytes.withUnsafeBytes { raw in
+            guard let base = raw.baseAddress else { return }
+            var at = 0
+            while at < raw.count, let hit = memchr(base + at, 0x0A, raw.count - at) {
+                let end = base.distance(to: UnsafeRawPointer(hit))
+                ends.append(end)
+                at = end + 1
+            }
         }
-        return (Array(events.suffix(capacity)), events.count)
+        let first = max(0, ends.count - capacity)
+        var events: [AuditEvent] = []
+        events.reserveCapacity(ends.count - first)
+        var start = first == 0 ? 0 : ends[first - 1] + 1
+        for end in ends[first...] {
+            if let j = try? JSONParser.parse(Array(bytes[start..<end])), let e = AuditEvent(json: j) { events.append(e) }
+            start = end + 1
+        }
+        return (events, ends.count)
     }
 
     /// Appends lines; on failure (a full disk) the file is cut back to its size before, so a

@@ -46,6 +46,9 @@ public final class AccountNodeRuntime: NodeServerDelegate, HTTPListenerDelegate,
         /// A snapshot is also taken when the last one is this old and commits came since (a
         /// trickle of writes does not leave a long log either).
         public var snapshotMaximumAge = 600.0
+        /// A link to another account's node with nothing sent or received for this long is
+        /// closed (the next message opens a new one).
+        public var peerIdleTimeout = 60.0
         public var handshakeTimeout = 10.0
         /// Node secrets of the cluster's other accounts, for authenticating their nodes.
         public var peerSecrets: [String: [UInt8]] = [:]
@@ -241,7 +244,7 @@ public final class AccountNodeRuntime: NodeServerDelegate, HTTPListenerDelegate,
             server.otherConnections = { [unowned listener] in listener.connections.count }
         }
         shaper = LinkShaper(loop: loop, faults: options.faults)
-        peers = PeerLinks(loop: loop, account: config.account.rawValue, secret: options.nodeSecret, maxLineLength: options.maxLineLength,
+        peers = PeerLinks(loop: loop, account: config.account.rawValue, secret: options.nodeSecret, maxLineLength: options.maxLineLength, idleTimeout: options.peerIdleTimeout,
                           endpoint: options.peerEndpoint)
         peers.onOutcome = { [unowned self] token, outcome in
             self.perform(self.core.peerAnswered(token, outcome, now: Date().timeIntervalSince1970))

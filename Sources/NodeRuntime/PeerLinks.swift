@@ -8,7 +8,9 @@ import JSON
 import Wire
 
 /// This node's outgoing links to the other accounts' nodes, one per account, opened when there
-/// is something to send and reopened after a failure.
+/// is something to send, reopened after a failure, and closed once idle for `idleTimeout`
+/// seconds (nothing waiting, sent or received): a node of a hundred accounts keeps open only
+/// the links in use.
 ///
 /// Guarantees: every message that expects an answer gets exactly one outcome: its answer, the
 /// error it was refused with, or `.unreachable` (no endpoint, connect or authentication failed,
@@ -30,14 +32,34 @@ final class PeerLinks {
     /// A link has authenticated (a first connection or a reconnection).
     var onConnected: (String) -> Void = { _ in }
     let readBuffer = ScratchBuffer(size: 65536)
+    let idleTimeout: Double
     private var links: [String: PeerLink] = [:]
+    private var sweepScheduled = false
 
-    init(loop: EventLoop, account: String, secret: [UInt8], maxLineLength: Int, endpoint: @escaping (String) -> Endpoint?) {
+    init(loop: EventLoop, account: String, secret: [UInt8], maxLineLength: Int, idleTimeout: Double = 60, endpoint: @escaping (String) -> Endpoint?) {
         self.loop = loop
         self.account = account
         self.secret = secret
         self.maxLineLength = maxLineLength
+        self.idleTimeout = idleTimeout
         self.endpoint = endpoint
+    }
+
+    /// Closes the links idle for `idleTimeout`; runs while any link is open (an idle node with
+    /// no links sets no timer).
+    private func scheduleSweep() {
+        guard !sweepScheduled else { return }
+        sweepScheduled = true
+        loop.after(max(0.05, idleTimeout / 4)) { [weak self] in
+            guard let self else { return }
+            self.sweepScheduled = false
+            let now = EventLoop.now()
+            var open = false
+            for link in self.links.values where !link.isClosed {
+                if link.isQuiet && now - link.lastUsed >= self.idleTimeout { link.closeIdle() } else { open = true }
+            }
+            if open { self.scheduleSweep() }
+        }
     }
 
     /// Sends `method(params)` to `to`'s node; `token` (if any) names the outcome. A `lost`
@@ -49,6 +71,7 @@ final class PeerLinks {
             links[to] = link
         }
         link.submit(method: method, params: params, token: token, timeout: timeout, lost: lost)
+        scheduleSweep()
     }
 
     /// Reports outcomes from the loop, never from inside a call into this object.
@@ -90,6 +113,8 @@ final class PeerLink: EventHandler {
     private var nextID = 0
     /// Bumped on every new connection, so timers of an old one do nothing.
     private var generation = 0
+    /// When something was last sent or received on the link.
+    private(set) var lastUsed = EventLoop.now()
     private static let authID = RPCID.string("auth")
 
     init(account: String, owner: PeerLinks) {
@@ -99,6 +124,18 @@ final class PeerLink: EventHandler {
     }
 
     var isReady: Bool { if case .ready = state { return true } else { return false } }
+    /// Neither connected nor on the way (a new message reopens it).
+    var isClosed: Bool { if case .idle = state { return true } else { return false } }
+    /// Nothing waiting for an answer, to be sent, or to be written.
+    var isQuiet: Bool { inflight.isEmpty && queued.isEmpty && output.isEmpty && isReady }
+
+    /// Closes a quiet link (nothing fails: nothing was waiting on it); the next message opens a
+    /// new one.
+    func closeIdle() {
+        guard isQuiet else { return }
+        generation += 1
+        fail("idle for \(owner.idleTimeout) s")
+    }
 
     var wantsWrite: Bool {
         if case .connecting = state { return true }
@@ -106,6 +143,7 @@ final class PeerLink: EventHandler {
     }
 
     func submit(method: String, params: JSON, token: MessageToken?, timeout: Double, lost: Bool) {
+        lastUsed = EventLoop.now()
         nextID += 1
         let id = nextID
         if !lost, !isReady, case .idle = state {
@@ -216,6 +254,7 @@ final class PeerLink: EventHandler {
                 fail("account \(account)'s node closed the connection")
                 return
             case .bytes(let n):
+                lastUsed = EventLoop.now()
                 for event in framer.feed(owner.readBuffer.bytes[0..<n]) {
                     guard fd >= 0, generation == gen else { return }
                     switch event {

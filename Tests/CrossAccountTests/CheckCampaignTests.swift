@@ -39,6 +39,14 @@ import TestSupport
         #expect(again.stdoutText.contains("verdict: UNKNOWN"))
     }
 
+    @Test("SIM-3 SIM-4: a campaign over 20 accounts, a client each, with every fault kind, is valid and touches every account")
+    func twentyAccounts() async throws {
+        let (code, output, results, _) = try await Self.campaign(["--accounts", "20", "--time-limit", "10", "--rate", "30", "--seed", "5",
+                                                                  "--nemesis", "all", "--nemesis-interval", "2"], label: "check-20")
+        #expect(code == 0 && results["verdict"] == "valid", "\(output)")
+        #expect(results["figures"]?["availabilityByAccount"]?.objectValue?.count == 20, "\(results["figures"] ?? .null)")
+    }
+
     /// Runs a broken mode under `nemesis` with up to five seeds until the fault shows: a run
     /// whose timing never takes the broken path cannot reveal it (each seed alone shows it in
     /// about five runs of six).

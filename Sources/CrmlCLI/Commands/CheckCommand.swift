@@ -32,8 +32,8 @@ enum CheckCommand {
         --break starts every node in a deliberately broken mode, to see the checker fail.
         Exit codes: 0 valid, 1 invalid, 2 unknown; 252 usage; 255 the cluster could not be reached.
         """, options: [
-        ("accounts", "accounts, 2 to 9 (default 3)"), ("time-limit", "seconds of workload (default 30)"), ("rate", "operations per second in all (default 20)"),
-        ("concurrency", "clients (default 6)"),
+        ("accounts", "accounts, 2 to 50 (default 3)"), ("time-limit", "seconds of workload (default 30)"), ("rate", "operations per second in all (default 20)"),
+        ("concurrency", "clients, each acting as one account in turn (default 6, or one per account when there are more)"),
         ("nemesis", "faults, comma-separated (\(Nemesis.kinds.joined(separator: ", "))), all, or none (default partition,kill)"),
         ("nemesis-interval", "seconds between faults (default 5)"), ("seed", "the schedule's seed (default 1)"),
         ("break", "a deliberately broken node mode: no-tombstones, drop-outbox"), ("converge", "seconds to wait for the cluster to settle (default 30)"),
@@ -47,7 +47,8 @@ enum CheckCommand {
         let n = try p.int("accounts", default: 3)
         let seconds = try p.double("time-limit", default: 30)
         let rate = try p.double("rate", default: 20)
-        let concurrency = try p.int("concurrency", default: 6)
+        // Every account gets a client of its own.
+        let concurrency = try p.int("concurrency", default: max(6, n))
         let interval = try p.double("nemesis-interval", default: 5)
         let seed = UInt64(try p.int("seed", default: 1))
         let converge = try p.double("converge", default: 30)
@@ -56,7 +57,7 @@ enum CheckCommand {
         let named = (p.value("nemesis") ?? "partition,kill").split(separator: ",").map(String.init).filter { $0 != "none" }
         let kinds = named.flatMap { $0 == "all" ? Nemesis.kinds : [$0] }
         for k in kinds where !Nemesis.kinds.contains(k) { throw CommandFailure.usage("unknown fault \(k) in --nemesis; known: \(Nemesis.kinds.joined(separator: ", "))") }
-        guard (2...9).contains(n) else { throw CommandFailure.usage("--accounts takes 2 to 9") }
+        guard (2...50).contains(n) else { throw CommandFailure.usage("--accounts takes 2 to 50") }
         guard concurrency >= 1, rate > 0, seconds > 0, interval > 0 else { throw CommandFailure.usage("--concurrency, --rate, --time-limit and --nemesis-interval must be positive") }
         let breaks = (p.value("break") ?? "").split(separator: ",").map(String.init)
         for b in breaks where !["no-tombstones", "drop-outbox"].contains(b) { throw CommandFailure.usage("unknown --break \(b); known: no-tombstones, drop-outbox") }

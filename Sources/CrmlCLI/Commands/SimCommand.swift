@@ -47,7 +47,7 @@ enum SimCommand {
     }
 
     static let worldOptions: [(name: String, help: String)] = [
-        ("accounts", "accounts, 2 to 9 (default 3)"), ("duration", "simulated seconds of workload (default 60)"),
+        ("accounts", "accounts, 2 to 50 (default 3)"), ("duration", "simulated seconds of workload (default 60)"),
         ("rate", "operations per simulated second, in all (default 20)"),
         ("nemesis", "fault kinds a seed may use, comma-separated (\(FaultSchedule.kinds.joined(separator: ", "))), all, or none (default all)"),
         ("break", "a deliberately broken node mode: no-tombstones, drop-outbox"),
@@ -62,7 +62,7 @@ enum SimCommand {
         o.accounts = try p.int("accounts", default: 3)
         o.duration = try p.double("duration", default: 60)
         o.rate = try p.double("rate", default: 20)
-        guard (2...9).contains(o.accounts) else { throw CommandFailure.usage("--accounts takes 2 to 9") }
+        guard (2...50).contains(o.accounts) else { throw CommandFailure.usage("--accounts takes 2 to 50") }
         guard o.duration > 0, o.duration <= 86_400, o.rate > 0, o.rate <= 10_000 else { throw CommandFailure.usage("--duration (up to 86400) and --rate (up to 10000) must be positive") }
         let named = (p.value("nemesis") ?? "all").split(separator: ",").map(String.init).filter { $0 != "none" }
         o.nemesis = named.flatMap { $0 == "all" ? FaultSchedule.kinds : [$0] }

@@ -73,7 +73,7 @@ let package = Package(
         // Executables. `crml` also serves as a node (`crml node`), so the launcher needs no
         // second executable and `swift run crml …` builds everything it starts.
         .executableTarget(name: "CrmlNode", dependencies: ["NodeCommand"]),
-        .executableTarget(name: "CrmlCLI", dependencies: ["JSON", "CleanRoomsModel", "AccessControl", "AccountNode", "Lookalike", "ClusterConfig", "Wire", "Digest", "Processes", "Checker", "NodeCommand", "JMESPath", "CLIOutput", "Campaign", "Simulation", "SigV4", "AWSProtocols", "HTTP"]),
+        .executableTarget(name: "CrmlCLI", dependencies: ["JSON", "CleanRoomsModel", "AccessControl", "AccountNode", "Lookalike", "ClusterConfig", "Wire", "Digest", "Processes", "Checker", "NodeCommand", "JMESPath", "CLIOutput", "Campaign", "Simulation", "SigV4", "AWSProtocols", "HTTP", "Randomness"]),
 
         // Tests mirror the targets; TestSupport holds the shared helpers (processes, temp files).
         .target(name: "TestSupport", dependencies: ["Wire", "ClusterConfig", "JSON", "CleanRoomsModel", "Processes", "Lookalike", "Digest", "HTTP", "SigV4"], path: "Tests/TestSupport"),

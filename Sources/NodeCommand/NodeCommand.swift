@@ -117,12 +117,9 @@ public enum NodeCommand {
         guard let mySecret = Hex.decode(me.nodeSecret) else { fail("the nodeSecret of account \(account) is not hex: a placeholder? `crml cluster config` writes real secrets") }
         runtimeOptions.nodeSecret = mySecret
         // Peers' ports are written to the cluster file when they start (possibly after this node),
-        // so the file is read again whenever a link to a peer opens.
-        runtimeOptions.peerEndpoint = { peer in
-            guard let bytes = FileManager.default.contents(atPath: clusterPath), let c = try? ClusterSecrets.load(cluster: [UInt8](bytes), secrets: secretBytes),
-                  let id = AccountID(peer), let a = c.account(id), a.port > 0, a.port <= 65535 else { return nil }
-            return (a.host, UInt16(a.port))
-        }
+        // so the file is read again, once it has changed, whenever a link to a peer opens.
+        let endpoints = PeerEndpoints(path: clusterPath)
+        runtimeOptions.peerEndpoint = { peer in endpoints.endpoint(peer).map { ($0.host, $0.port) } }
 
         // Failpoints armed from the start (fault-injection runs): --failpoints or CRML_FAILPOINTS.
         let armed = (options["failpoints"] ?? ProcessInfo.processInfo.environment["CRML_FAILPOINTS"] ?? "").split(separator: ",").map(String.init)

@@ -632,7 +632,9 @@ public final class AccountNodeRuntime: NodeServerDelegate, HTTPListenerDelegate,
         }
         if method.hasPrefix("admin.") && ["SetLinkFault", "HealLinks", "ArmFailpoint", "DisarmFailpoint", "SetWorkDelay", "SetDeleteDelay", "ListFaults"].contains(String(method.dropFirst(6))) {
             switch options.faults.handle(method, params) {
-            case .success(let r): deliver(.result(r), conn: conn.id, id: id)
+            case .success(let r):
+                if method == "admin.SetWorkDelay" { work.releaseHeld() }
+                deliver(.result(r), conn: conn.id, id: id)
             case .failure(let error): deliver(.error(error), conn: conn.id, id: id)
             }
             return

@@ -30,6 +30,8 @@ final class WorkRunner: @unchecked Sendable {
     private let generation = Atomic<Int>(0)
     private let cancelled = Mutex<Set<String>>([])
     private let wake = DispatchSemaphore(value: 0)
+    /// Signalled when held work may end early: a cancel, or a new minimum duration.
+    private let held = NSCondition()
     /// The computation (on the runner's thread), over the node's blobs and work files.
     private var execution = WorkExecution()
     private let files: WorkFiles
@@ -62,6 +64,14 @@ final class WorkRunner: @unchecked Sendable {
     func cancel(_ id: String) {
         cancelled.withLock { _ = $0.insert(id) }
         queue.withLock { $0.removeAll { $0.work.id == id } }
+        releaseHeld()
+    }
+
+    /// The minimum duration changed: work held by it looks again.
+    func releaseHeld() {
+        held.lock()
+        held.broadcast()
+        held.unlock()
     }
 
     /// Drops all queued work; the piece running, if any, finishes unreported.
@@ -92,11 +102,18 @@ final class WorkRunner: @unchecked Sendable {
 
     private func isCancelled(_ id: String) -> Bool { cancelled.withLock { $0.contains(id) } }
 
-    /// Waits out the injected minimum duration (read again as it goes, so lowering it releases
-    /// work already waiting), stopping early if the work is cancelled.
+    /// Waits out the injected minimum duration (read again when it changes, so lowering it
+    /// releases work already waiting), stopping early if the work is cancelled. Sleeps until one
+    /// of those happens (a node holding work uses no CPU for it).
     private func stretch(_ id: String) {
         let start = Date()
-        while Date().timeIntervalSince(start) < minimumDuration() && !isCancelled(id) { usleep(5_000) }
+        held.lock()
+        defer { held.unlock() }
+        while !isCancelled(id) {
+            let remaining = minimumDuration() - Date().timeIntervalSince(start)
+            if remaining <= 0 { return }
+            _ = held.wait(until: Date().addingTimeInterval(remaining))
+        }
     }
 
     private func run() {

@@ -71,3 +71,28 @@ import Testing
     #expect(c.accounts[0].host == "127.0.0.1" && c.accounts[0].port == 0 && c.accounts[0].admin.userName == "admin")
     #expect(c.organizations[0].fullAWSAccess)
 }
+
+@Suite struct PeerEndpointsTests {
+    @Test func endpointsAreReadAgainOnlyWhenTheFileChanges() throws {
+        let dir = NSTemporaryDirectory() + "peer-endpoints-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let path = dir + "/cluster.json"
+        func write(_ port: Int, host: String = "127.0.0.1") throws {
+            let text = #"{"accounts":[{"id":"111111111111","host":"\#(host)","port":\#(port),"nodeSecret":"00","admin":{"accessKeyId":"A","secretAccessKey":"s"}},{"id":"222222222222","port":0,"nodeSecret":"00","admin":{"accessKeyId":"B","secretAccessKey":"s"}}]}"#
+            // Replaced whole, as the launcher replaces it.
+            try text.write(toFile: path + ".tmp", atomically: false, encoding: .utf8)
+            _ = rename(path + ".tmp", path)
+        }
+        try write(7001)
+        let e = PeerEndpoints(path: path)
+        #expect(e.endpoint("111111111111") == .init(host: "127.0.0.1", port: 7001))
+        #expect(e.endpoint("222222222222") == nil)  // no port yet
+        #expect(e.endpoint("333333333333") == nil)
+        try write(7002, host: "node-a.example")
+        #expect(e.endpoint("111111111111") == .init(host: "node-a.example", port: 7002))
+        // A file that cannot be read keeps what was known.
+        try "{not json".write(toFile: path, atomically: true, encoding: .utf8)
+        #expect(e.endpoint("111111111111")?.port == 7002)
+    }
+}

@@ -147,9 +147,22 @@ enum CrossAccountBenchmark {
     }
 
     static func setUp(a: RPCClient, b: RPCClient, idA: String, idB: String, region: String) throws -> @Sendable (String) -> JSON {
+        let files = sampleData()
+        let cam = try shareModel(b, account: idB, with: [idA], region: region, files: files)
+        let seed = try holdSeed(a, account: idA, files: files)
+        return { name in start(name: name, cam: cam, seed: seed) }
+    }
+
+    /// The benchmarks' small data set: 800 users, 200 items, 12,000 interactions, a 60-user seed.
+    static func sampleData() -> SyntheticData.Files {
         var o = SyntheticData.Options()
         (o.users, o.items, o.interactions, o.groups, o.seedUsers, o.seed) = (800, 200, 12_000, 4, 60, 11)
-        let files = SyntheticData.generate(o)
+        return SyntheticData.generate(o)
+    }
+
+    /// In account `b`: the data, a trained model and a CAM whose resource policy lets `accounts`
+    /// start jobs on it. Returns the CAM's ARN.
+    static func shareModel(_ b: RPCClient, account idB: String, with accounts: [String], region: String, files: SyntheticData.Files) throws -> String {
         let trust = DemoCommand.trust
         _ = try b.call("s3.CreateBucket", ["Bucket": "data"])
         _ = try b.call("s3.PutObject", ["Bucket": "data", "Key": "interactions/part-0.csv", "Body": .string(Base64.encode(files.interactions))])
@@ -163,7 +176,7 @@ enum CrossAccountBenchmark {
                 "dataSource": ["glueDataSource": ["databaseName": "ads", "tableName": "interactions"]]]]]])
         let model = try b.call("cleanroomsml.CreateAudienceModel", ["name": "m", "trainingDatasetArn": ds["trainingDatasetArn"] ?? .null])["audienceModelArn"] ?? .null
         guard try DemoCommand.poll(b, "cleanroomsml.GetAudienceModel", ["audienceModelArn": model])["status"] == "ACTIVE" else {
-            throw CommandFailure(code: .failed, message: "the benchmark's model did not train")
+            throw CommandFailure(code: .failed, message: "the benchmark's model did not train in account \(idB)")
         }
         _ = try b.call("s3.CreateBucket", ["Bucket": "out"])
         let cam = try b.call("cleanroomsml.CreateConfiguredAudienceModel", [
@@ -171,17 +184,26 @@ enum CrossAccountBenchmark {
             "outputConfig": ["roleArn": .string("arn:aws:iam::\(idB):role/ml"), "destination": ["s3Destination": ["s3Uri": "s3://out/audiences"]]],
             "audienceSizeConfig": ["audienceSizeType": "ABSOLUTE", "audienceSizeBins": [50]],
         ])["configuredAudienceModelArn"]?.stringValue ?? ""
+        let principals = accounts.map { "\"\($0)\"" }.joined(separator: ",")
         let policy = """
-            {"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":["\(idA)"]},"Action":["cleanrooms-ml:StartAudienceGenerationJob"],
+            {"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":[\(principals)]},"Action":["cleanrooms-ml:StartAudienceGenerationJob"],
              "Resource":["\(cam)","arn:aws:cleanrooms-ml:\(region):\(idB):audience-generation-job/*"]}]}
             """
         _ = try b.call("cleanroomsml.PutConfiguredAudienceModelPolicy", ["configuredAudienceModelArn": .string(cam), "configuredAudienceModelPolicy": .string(policy)])
+        return cam
+    }
+
+    /// In account `a`: a seed audience in its S3 and a role to pass. Returns the start's
+    /// `seedAudience`.
+    static func holdSeed(_ a: RPCClient, account idA: String, files: SyntheticData.Files) throws -> JSON {
         _ = try a.call("s3.CreateBucket", ["Bucket": "seeds"])
         _ = try a.call("s3.PutObject", ["Bucket": "seeds", "Key": "seed.csv", "Body": .string(Base64.encode(files.seed))])
-        _ = try a.call("iam.CreateRole", ["RoleName": "seed", "AssumeRolePolicyDocument": .string(trust)])
-        return { name in
-            ["name": .string(name), "configuredAudienceModelArn": .string(cam),
-             "seedAudience": ["dataSource": ["s3Uri": "s3://seeds/seed.csv"], "roleArn": .string("arn:aws:iam::\(idA):role/seed")]]
-        }
+        _ = try a.call("iam.CreateRole", ["RoleName": "seed", "AssumeRolePolicyDocument": .string(DemoCommand.trust)])
+        return ["dataSource": ["s3Uri": "s3://seeds/seed.csv"], "roleArn": .string("arn:aws:iam::\(idA):role/seed")]
+    }
+
+    /// The parameters of a start named `name` on `cam` with `seed`.
+    static func start(name: String, cam: String, seed: JSON) -> JSON {
+        ["name": .string(name), "configuredAudienceModelArn": .string(cam), "seedAudience": seed]
     }
 }

@@ -159,8 +159,10 @@ public struct AuditTrail: Sendable {
     private var events: [AuditEvent] = []
     private var start = 0
     public private(set) var firstSeq: UInt64 = 1
-    /// Sequence numbers by lookup attribute and value, oldest first.
-    private var index: [Attribute: [String: SeqList]] = [:]
+    /// Sequence numbers by lookup attribute (`Attribute.position`) and value, oldest first;
+    /// event ids, each unique, map straight to their event's sequence number.
+    private var index: [[String: SeqList]] = Array(repeating: [:], count: Attribute.allCases.count)
+    private var byEventID: [String: UInt64] = [:]
     /// Events are recorded when a call is answered but stamped when it came in, so a call that
     /// waited for another node is recorded after later ones: the latest time recorded so far,
     /// and the most an event has come behind it. Lookups widen their window by this much and
@@ -172,6 +174,20 @@ public struct AuditTrail: Sendable {
     public enum Attribute: String, Sendable, CaseIterable {
         case eventId = "EventId", eventName = "EventName", readOnly = "ReadOnly", username = "Username", resourceType = "ResourceType",
              resourceName = "ResourceName", eventSource = "EventSource", accessKeyId = "AccessKeyId"
+
+        /// Where the attribute's index is in `index`.
+        var position: Int {
+            switch self {
+            case .eventId: return 0
+            case .eventName: return 1
+            case .readOnly: return 2
+            case .username: return 3
+            case .resourceType: return 4
+            case .resourceName: return 5
+            case .eventSource: return 6
+            case .accessKeyId: return 7
+            }
+        }
     }
 
     /// Ascending sequence numbers; the front is dropped as events leave the ring.
@@ -205,39 +221,40 @@ public struct AuditTrail: Sendable {
             start = (start + 1) % capacity
             firstSeq += 1
         }
-        for (attribute, value) in AuditTrail.attributes(of: e) {
-            index[attribute, default: [:]][value, default: SeqList()].seqs.append(seq)
+        byEventID[e.eventID] = seq
+        AuditTrail.forEachAttribute(of: e) { attribute, value in
+            index[attribute.position][value, default: SeqList()].seqs.append(seq)
         }
     }
 
     private mutating func unindex(_ e: AuditEvent, seq: UInt64) {
-        for (attribute, value) in AuditTrail.attributes(of: e) {
-            guard var list = index[attribute]?[value], !list.isEmpty, list.seqs[list.head] == seq else { continue }
-            list.head += 1
-            if list.isEmpty {
-                index[attribute]![value] = nil
-            } else {
-                if list.head > 64 && list.head * 2 > list.seqs.count {
-                    list.seqs.removeFirst(list.head)
-                    list.head = 0
-                }
-                index[attribute]![value] = list
+        if byEventID[e.eventID] == seq { byEventID[e.eventID] = nil }
+        AuditTrail.forEachAttribute(of: e) { attribute, value in
+            let p = attribute.position
+            // Changed in place (`values[i]`): copying a list out and back would copy its array.
+            guard let i = index[p].index(forKey: value), !index[p].values[i].isEmpty, index[p].values[i].seqs[index[p].values[i].head] == seq else { return }
+            index[p].values[i].head += 1
+            if index[p].values[i].isEmpty {
+                index[p].remove(at: i)
+            } else if index[p].values[i].head > 64 && index[p].values[i].head * 2 > index[p].values[i].seqs.count {
+                index[p].values[i].seqs.removeFirst(index[p].values[i].head)
+                index[p].values[i].head = 0
             }
         }
     }
 
-    /// Each attribute and value an event can be looked up by, once each.
-    static func attributes(of e: AuditEvent) -> [(Attribute, String)] {
-        var out: [(Attribute, String)] = [(.eventId, e.eventID), (.eventName, e.eventName), (.readOnly, e.readOnly ? "true" : "false"),
-                                         (.eventSource, e.eventSource)]
-        if let u = e.username { out.append((.username, u)) }
-        if let k = e.accessKeyID { out.append((.accessKeyId, k)) }
-        var seen = Set<String>()
-        for r in e.resources {
-            if seen.insert("t" + r.type).inserted { out.append((.resourceType, r.type)) }
-            if seen.insert("n" + r.name).inserted { out.append((.resourceName, r.name)) }
+    /// Each attribute and value an event can be looked up by but its id, once each.
+    static func forEachAttribute(of e: AuditEvent, _ body: (Attribute, String) -> Void) {
+        body(.eventName, e.eventName)
+        body(.readOnly, e.readOnly ? "true" : "false")
+        body(.eventSource, e.eventSource)
+        if let u = e.username { body(.username, u) }
+        if let k = e.accessKeyID { body(.accessKeyId, k) }
+        for (i, r) in e.resources.enumerated() {
+            let earlier = e.resources[..<i]
+            if !earlier.contains(where: { $0.type == r.type }) { body(.resourceType, r.type) }
+            if !earlier.contains(where: { $0.name == r.name }) { body(.resourceName, r.name) }
         }
-        return out
     }
 
     /// Up to `limit` events newest first, older than sequence number `before` (from the newest
@@ -246,8 +263,12 @@ public struct AuditTrail: Sendable {
     public func lookup(_ attribute: (Attribute, String)?, from: Double, to: Double, before: UInt64?, limit: Int) -> (events: [AuditEvent], next: UInt64?) {
         let bound = min(before ?? nextSeq, nextSeq)
         var out: [AuditEvent] = []
+        if let (a, v) = attribute, a == .eventId {
+            guard let seq = byEventID[v], seq < bound, let e = event(seq), e.eventTime >= from, e.eventTime <= to, limit > 0 else { return ([], nil) }
+            return ([e], nil)
+        }
         if let (a, v) = attribute {
-            guard let list = index[a]?[v] else { return ([], nil) }
+            guard let list = index[a.position][v] else { return ([], nil) }
             // The last position before `bound` whose event may not be after `to`.
             var hi = AuditTrail.upperBound(list.head, list.seqs.count) { list.seqs[$0] < bound }
             hi = AuditTrail.upperBound(list.head, hi) { event(list.seqs[$0])!.eventTime <= to + maxLateness }

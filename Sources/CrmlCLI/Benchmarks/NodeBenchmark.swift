@@ -28,6 +28,7 @@ enum NodeBenchmark {
             three restarts after kill -9, each timed to ready).
             """,
         options: [("seconds", "how long to measure each case (default 3)"),
+                  ("calls", "stop each read and write case after this many calls instead (for counting instructions per call: scripts/instructions-per-call.sh)"),
                   ("connections", "concurrent connections for the parallel cases (default 16)"),
                   ("cases", "which cases, comma-separated: raw, read, write, fairness, idle, users, restart (default raw,read,write)"),
                   ("idle", "idle connections for the idle case (default 2000)"),
@@ -85,7 +86,8 @@ enum NodeBenchmark {
 
     static func run(_ args: [String]) throws -> ExitCode {
         guard let parsed = try spec.parse(args) else { return .ok }
-        let seconds = try parsed.double("seconds", default: 3)
+        let calls = try parsed.value("calls").map { _ in try parsed.int("calls", default: 0) }
+        let seconds = calls == nil ? try parsed.double("seconds", default: 3) : .infinity
         let connections = try parsed.int("connections", default: 16)
         if let spin = parsed.value("spin-us") {
             guard let us = Double(spin), us >= 0, us <= 10_000 else { throw CommandFailure.usage("--spin-us takes microseconds from 0 to 10000; got \(spin)") }
@@ -123,6 +125,9 @@ enum NodeBenchmark {
         var results: [Figures] = []
         let counts = Array(Set([1, connections])).sorted()
         let threads = parsed.has("threads")
+        if calls != nil, threads || !cases.isSubset(of: ["read", "write"]) {
+            throw CommandFailure.usage("--calls counts the read and write cases only, driven from one thread: give --cases read, write or read,write")
+        }
         if cases.contains("raw") {
             for n in counts {
                 results.append(threads ? rawTCPWithThreads(connections: n, seconds: seconds) : rawTCPFromOneThread(connections: n, seconds: seconds))
@@ -130,7 +135,7 @@ enum NodeBenchmark {
         }
         func measure(_ name: String, _ n: Int, _ request: @escaping Request) throws -> Figures {
             threads ? try measureWithThreads(name, connections: n, seconds: seconds, nodePID: account.pid, connect: connect, request)
-                : try measureFromOneThread(name, connections: n, seconds: seconds, nodePID: account.pid, connect: connect, request)
+                : try measureFromOneThread(name, connections: n, seconds: seconds, maxCalls: calls ?? .max, nodePID: account.pid, connect: connect, request)
         }
         if cases.contains("read") {
             let read: JSON = ["trainingDatasetArn": .string(arn)]
@@ -208,7 +213,7 @@ enum NodeBenchmark {
 
     /// Keeps one request in flight on each of `connections` clients for `seconds`, all from this
     /// thread (`driveFromOneThread`).
-    static func measureFromOneThread(_ name: String, connections: Int, seconds: Double,
+    static func measureFromOneThread(_ name: String, connections: Int, seconds: Double, maxCalls: Int = .max,
                                      nodePID: pid_t? = nil, connect: () throws -> RPCClient, _ request: @escaping Request) throws -> Figures {
         let clients = try (0..<connections).map { _ in try connect() }
         for (k, c) in clients.enumerated() {  // warm up, with requests of their own (negative numbers)
@@ -216,7 +221,7 @@ enum NodeBenchmark {
             _ = try c.call(method, params)
         }
         let cpu = CPUWindow.start(node: nodePID)
-        let (latencies, elapsed) = try drive(clients, seconds: seconds, name: name, request)
+        let (latencies, elapsed) = try drive(clients, seconds: seconds, maxCalls: maxCalls, name: name, request)
         var figures = Figures(name: name, connections: connections, calls: latencies.count, seconds: elapsed, latencies: latencies.sorted())
         cpu.stop(&figures)
         return figures

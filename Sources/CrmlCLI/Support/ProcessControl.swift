@@ -14,7 +14,20 @@ enum ProcessControl {
     /// How to start a node: this very executable as `crml node …`. It is the same code as
     /// `crml-node`, and always the same build as the launcher (a `crml-node` found beside it
     /// could be older).
-    static func nodeCommand() -> (path: String, leadingArguments: [String]) { (executable, ["node"]) }
+    /// `CRML_NODE_PREFIX` (words separated by spaces) goes in front, so nodes can run under a
+    /// tool that execs them in the same process (`valgrind --tool=callgrind`, `perf record`).
+    static func nodeCommand() -> (path: String, leadingArguments: [String]) {
+        let prefix = (ProcessInfo.processInfo.environment["CRML_NODE_PREFIX"] ?? "").split(separator: " ").map(String.init)
+        guard let tool = prefix.first else { return (executable, ["node"]) }
+        return (onPath(tool), Array(prefix.dropFirst()) + [executable, "node"])
+    }
+
+    /// `name` as found on PATH (as a shell finds it); a name with a slash as given.
+    static func onPath(_ name: String) -> String {
+        guard !name.contains("/") else { return name }
+        let dirs = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin").split(separator: ":")
+        return dirs.map { "\($0)/\(name)" }.first { FileManager.default.isExecutableFile(atPath: $0) } ?? name
+    }
 
     /// Starts a node process that outlives this command (see `Spawn.detached`).
     static func spawnDetached(_ path: String, _ args: [String], logFile: String) throws -> pid_t {

@@ -64,6 +64,9 @@ public final class AccountNodeCore {
     /// Whether the periodic sync's timer chain is running (one chain per core: a recovery from
     /// a storage outage must not start a second one).
     var syncChainStarted = false
+    /// When tombstones were last checked for expiry (a tenth of the retention apart, at least
+    /// one sync interval).
+    var lastTombstoneSweep = -Double.infinity
 
     public init(config: NodeConfig, state: NodeState = NodeState(), seed: UInt64) {
         self.config = config

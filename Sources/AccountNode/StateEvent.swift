@@ -46,6 +46,8 @@ public enum StateEvent: Codable, Sendable {
     case startIntentLogged(StartIntent)
     case startIntentResolved(jobID: String)
     case jobTombstoned(Tombstone)
+    /// Tombstones past their retention, dropped (`DeletePropagation.expireTombstones`).
+    case tombstonesExpired(jobIDs: [String])
     case outboxAdded(OutboxEntry)
     case outboxDelivered(id: String)
     // Collaborations (docs/collaborations.md).
@@ -72,7 +74,7 @@ extension StateEvent {
              .audienceModelCreated, .audienceModelStatus, .audienceModelDeleted,
              .configuredAudienceModelPut, .configuredAudienceModelDeleted, .configuredAudienceModelPolicy,
              .audienceGenerationJobCreated, .audienceGenerationJobStatus, .audienceGenerationJobDeleted,
-             .audienceExportJobCreated, .audienceExportJobStatus, .startIntentLogged, .startIntentResolved, .jobTombstoned,
+             .audienceExportJobCreated, .audienceExportJobStatus, .startIntentLogged, .startIntentResolved, .jobTombstoned, .tombstonesExpired,
              .outboxAdded, .outboxDelivered, .collaborationPut, .membershipPut, .membershipDeleted, .associationPut, .associationDeleted:
             return false
         }
@@ -195,6 +197,8 @@ extension NodeState {
             startIntents[id] = nil
         case .jobTombstoned(let t):
             tombstones[t.jobID] = t
+        case .tombstonesExpired(let ids):
+            for id in ids { tombstones[id] = nil }
         case .outboxAdded(let e):
             outbox[e.id] = e
         case .outboxDelivered(let id):

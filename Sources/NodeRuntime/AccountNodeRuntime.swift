@@ -140,7 +140,9 @@ public final class AccountNodeRuntime: NodeServerDelegate, HTTPListenerDelegate,
     /// What the checker reads with `admin.Dump` besides the state: peer messages sent and
     /// received (the newest 100,000), messages sent per method, runs started per job.
     private var trace: PeerTrace
+    /// How many times each job's run started (the checker's one-run invariant reads it).
     private var runsStarted: [String: Int] = [:]
+    private var runsStartedLimit = 100_000
     private var work: WorkRunner!
     private var bytesSinceSnapshot = 0
     /// The size of the last snapshot (loaded or written), and when the log last restarted.
@@ -360,7 +362,15 @@ public final class AccountNodeRuntime: NodeServerDelegate, HTTPListenerDelegate,
         let now = Date().timeIntervalSince1970
         switch report {
         case .started(let id):
-            if core.state.audienceGenerationJobs[id] != nil { runsStarted[id, default: 0] += 1 }
+            if core.state.audienceGenerationJobs[id] != nil {
+                runsStarted[id, default: 0] += 1
+                // A record for the checker (admin.Dump); past 100,000 ids those of jobs gone
+                // are dropped, so it grows with the jobs that exist, not with every job ever run.
+                if runsStarted.count > runsStartedLimit {
+                    runsStarted = runsStarted.filter { core.state.audienceGenerationJobs[$0.key] != nil }
+                    runsStartedLimit = max(100_000, runsStarted.count * 2)  // filtered again only after as many more
+                }
+            }
             perform(core.workStarted(id, now: now))
         case .finished(let result): perform(core.workFinished(result, now: now))
         case .storageFailed(let reason):

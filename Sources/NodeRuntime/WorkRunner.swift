@@ -25,7 +25,13 @@ final class WorkRunner: @unchecked Sendable {
     private let report: @Sendable (Report) -> Void
     /// Seconds a run or export takes at least (a fault for tests; normally 0).
     private let minimumDuration: @Sendable () -> Double
-    private let queue = Mutex<[(work: Work, generation: Int)]>([])
+    /// Work waiting, and the id of the piece being worked on (one lock, so a cancel sees a
+    /// piece either waiting or running, never between the two).
+    private struct Queue {
+        var waiting: [(work: Work, generation: Int)] = []
+        var running: String?
+    }
+    private let queue = Mutex(Queue())
     /// Bumped by `cancelAll`: work from an earlier generation is not reported.
     private let generation = Atomic<Int>(0)
     private let cancelled = Mutex<Set<String>>([])
@@ -57,13 +63,17 @@ final class WorkRunner: @unchecked Sendable {
     func submit(_ work: Work) {
         cancelled.withLock { _ = $0.remove(work.id) }
         let g = generation.load(ordering: .sequentiallyConsistent)
-        queue.withLock { $0.append((work, g)) }
+        queue.withLock { $0.waiting.append((work, g)) }
         wake.signal()
     }
 
     func cancel(_ id: String) {
-        cancelled.withLock { _ = $0.insert(id) }
-        queue.withLock { $0.removeAll { $0.work.id == id } }
+        // Only the piece running needs to be told; queued work is simply dropped. So the set
+        // holds at most the one id being worked on, not every id ever cancelled.
+        queue.withLock { q in
+            q.waiting.removeAll { $0.work.id == id }
+            if q.running == id { cancelled.withLock { _ = $0.insert(id) } }
+        }
         releaseHeld()
     }
 
@@ -77,7 +87,7 @@ final class WorkRunner: @unchecked Sendable {
     /// Drops all queued work; the piece running, if any, finishes unreported.
     func cancelAll() {
         generation.add(1, ordering: .sequentiallyConsistent)
-        queue.withLock { $0.removeAll() }
+        queue.withLock { $0.waiting.removeAll() }
     }
 
     private func isCurrent(_ g: Int) -> Bool { generation.load(ordering: .sequentiallyConsistent) == g }
@@ -119,7 +129,16 @@ final class WorkRunner: @unchecked Sendable {
     private func run() {
         while true {
             wake.wait()
-            while let (work, g) = queue.withLock({ $0.isEmpty ? nil : $0.removeFirst() }) {
+            while let (work, g) = queue.withLock({ q -> (Work, Int)? in
+                guard !q.waiting.isEmpty else { return nil }
+                let next = q.waiting.removeFirst()
+                q.running = next.work.id
+                return (next.work, next.generation)
+            }) {
+                defer {
+                    queue.withLock { $0.running = nil }
+                    cancelled.withLock { _ = $0.remove(work.id) }
+                }
                 guard !isCancelled(work.id), isCurrent(g) else { continue }
                 report(.started(work.id))
                 if case .trainModel = work {} else { stretch(work.id) }

@@ -23,16 +23,20 @@ public struct SimOptions: Sendable {
     public var swarm = true
     /// Seconds a node waits for another before counting it unreachable.
     public var peerTimeout = 1.0
+    /// How long nodes keep an acknowledged delete's tombstone (nil: the nodes' default, a day).
+    public var tombstoneRetention: Double? = nil
 
     public init(seed: UInt64) { self.seed = seed }
 
     /// The parameters as `run.json` records them.
     public var json: JSON {
         // JSON numbers are doubles: a seed past 2^53 is written as a string, so it comes back exact.
-        ["seed": seed <= 1 << 53 ? .int(Int(seed)) : .string(String(seed)), "accounts": .int(accounts), "timeLimit": .number(duration), "rate": .number(rate),
+        var j: JSON = ["seed": seed <= 1 << 53 ? .int(Int(seed)) : .string(String(seed)), "accounts": .int(accounts), "timeLimit": .number(duration), "rate": .number(rate),
          "concurrency": .int(concurrency), "nemesis": .array(nemesis.map { .string($0) }), "nemesisInterval": .number(nemesisInterval),
          "breaks": .array(breaks.map { .string($0) }), "peerTimeout": .number(peerTimeout), "converge": .number(converge),
          "swarm": .bool(swarm), "simulated": true]
+        if let r = tombstoneRetention { j["tombstoneRetention"] = .number(r) }
+        return j
     }
 
     public init?(json: JSON) {
@@ -47,6 +51,7 @@ public struct SimOptions: Sendable {
         breaks = json["breaks"]?.arrayValue?.compactMap(\.stringValue) ?? []
         peerTimeout = json["peerTimeout"]?.numberValue ?? peerTimeout
         converge = json["converge"]?.numberValue ?? converge
+        tombstoneRetention = json["tombstoneRetention"]?.numberValue
         swarm = json["swarm"]?.boolValue ?? swarm
     }
 }

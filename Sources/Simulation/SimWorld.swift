@@ -82,6 +82,7 @@ public final class SimWorld {
                                     admin: .init(accessKeyID: "AKIASIM" + a + "0", secretAccessKey: "simulated-secret-of-account-" + a))
             config.breaks = Set(options.breaks)
             config.crossAccount.callTimeout = options.peerTimeout
+            if let r = options.tombstoneRetention { config.crossAccount.tombstoneRetention = r }
             config.peers = Set(accounts.filter { $0 != a })
             let skew = swarm.clockSkew > 0 ? rng.uniform(-swarm.clockSkew, swarm.clockSkew) : 0
             nodes[a] = SimNode(account: a, config: config, skew: skew, random: ScheduleRandom(seed: options.seed, stream: 9_000 + UInt64(nodes.count)))

@@ -54,6 +54,25 @@ func world(seed: UInt64, duration: Double = 30, breaks: [String] = [], swarm: Bo
         #expect(Set(runs.map(\.swarm.kinds)).count > 1)
     }
 
+    @Test("XA-8 SIM-5 tombstones past their retention are dropped, and no deleted job comes back")
+    func tombstonesExpire() async throws {
+        let runs = try await onThread { () -> [(kept: SimRun, expiring: SimRun)] in
+            (UInt64(40)..<46).map { seed in
+                var o = world(seed: seed, duration: 90)
+                let kept = SimWorld(options: o).run()
+                o.tombstoneRetention = 20
+                return (kept, SimWorld(options: o).run())
+            }
+        }
+        func tombstones(_ r: SimRun) -> Int { r.dumps.values.map { $0["tombstones"]?.arrayValue?.count ?? 0 }.reduce(0, +) }
+        for (kept, expiring) in runs {
+            #expect(expiring.verdict == .valid, "seed \(expiring.options.seed): \(expiring.firstProblem ?? "")")
+            #expect(kept.verdict == .valid, "seed \(kept.options.seed): \(kept.firstProblem ?? "")")
+        }
+        let before = runs.map { tombstones($0.kept) }.reduce(0, +), after = runs.map { tombstones($0.expiring) }.reduce(0, +)
+        #expect(before > 20 && after * 2 < before, "tombstones at the end: \(before) kept for a day, \(after) with a 20 s retention")
+    }
+
     @Test("SIM-5 each deliberately broken mode is caught within 100 seeds", arguments: ["no-tombstones", "drop-outbox"])
     func brokenModesAreCaught(mode: String) async throws {
         let caught = try await onThread { () -> SimRun? in

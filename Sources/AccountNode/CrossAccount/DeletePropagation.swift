@@ -29,6 +29,25 @@ enum DeletePropagation {
         Outbox.add(core, entry)
     }
 
+    /// Drops the tombstones older than `tombstoneRetention` whose job is gone here and whose
+    /// delete the other account has acknowledged (no delete for it waits in the outbox), at most
+    /// `batch` at a time, in one log record. By then the other side holds its own tombstone or
+    /// never had the job, and no message about the job is still on its way (peer calls time out
+    /// in seconds; only deletes are redelivered, and this one was acknowledged), so nothing is
+    /// left that a tombstone would have to refuse. Bounds the tombstones to one retention
+    /// period of deletes.
+    static func expireTombstones(_ core: AccountNodeCore, now: Double, batch: Int = 10_000) {
+        guard !core.config.breaks.contains("no-tombstones") else { return }
+        let horizon = now - core.config.crossAccount.tombstoneRetention
+        var expired: [String] = []
+        for t in core.state.tombstones.values where t.deletedAt < horizon {
+            guard core.state.outbox["delete:\(t.jobID)"] == nil, core.state.job(id: t.jobID) == nil else { continue }
+            expired.append(t.jobID)
+            if expired.count == batch { break }
+        }
+        if !expired.isEmpty { core.emit(.tombstonesExpired(jobIDs: expired.sorted())) }
+    }
+
     /// The other side deleted the job: remove this copy and all its data, whatever this
     /// account's policies say, and acknowledge once that is durable.
     static func deleteFromPeer(_ core: AccountNodeCore, _ request: PeerRequest) throws(AWSError) -> Reply {

@@ -91,6 +91,10 @@ extension AccountNodeCore {
         case .sync:
             for account in JobSync.counterparts(self).sorted() { JobSync.send(self, to: account, now: now) }
             setTimer(.sync, at: now + config.crossAccount.syncInterval)
+            if now - lastTombstoneSweep >= max(config.crossAccount.syncInterval, config.crossAccount.tombstoneRetention / 10) {
+                lastTombstoneSweep = now
+                DeletePropagation.expireTombstones(self, now: now)
+            }
         case .outboxRetry(let entryID):
             if let entry = state.outbox[entryID] { Outbox.deliver(self, entry) }
         case .messageTimeout(let token):

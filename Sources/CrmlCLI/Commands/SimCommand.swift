@@ -51,6 +51,7 @@ enum SimCommand {
         ("rate", "operations per simulated second, in all (default 20)"),
         ("nemesis", "fault kinds a seed may use, comma-separated (\(FaultSchedule.kinds.joined(separator: ", "))), all, or none (default all)"),
         ("break", "a deliberately broken node mode: no-tombstones, drop-outbox"),
+        ("tombstone-retention", "simulated seconds nodes keep an acknowledged delete's tombstone (default a day: longer than any run)"),
     ]
     static let worldFlags: [(name: String, help: String)] = [
         ("no-swarm", "every seed uses every fault kind and the default timings (no per-seed subsets)"),
@@ -70,6 +71,11 @@ enum SimCommand {
         o.breaks = (p.value("break") ?? "").split(separator: ",").map(String.init)
         for b in o.breaks where !["no-tombstones", "drop-outbox"].contains(b) { throw CommandFailure.usage("unknown --break \(b); known: no-tombstones, drop-outbox") }
         o.swarm = !p.has("no-swarm")
+        if p.value("tombstone-retention") != nil {
+            let r = try p.double("tombstone-retention", default: 86_400)
+            guard r >= 1 else { throw CommandFailure.usage("--tombstone-retention takes at least 1 simulated second") }
+            o.tombstoneRetention = r
+        }
         return o
     }
 

@@ -30,7 +30,7 @@ enum NodeBenchmark {
         options: [("seconds", "how long to measure each case (default 3)"),
                   ("calls", "stop each read and write case after this many calls instead (for counting instructions per call: scripts/instructions-per-call.sh)"),
                   ("connections", "concurrent connections for the parallel cases (default 16)"),
-                  ("cases", "which cases, comma-separated: raw, read, write, fairness, idle, users, restart (default raw,read,write)"),
+                  ("cases", "which cases, comma-separated: raw, fsync, read, write, fairness, idle, users, restart (default raw,read,write)"),
                   ("idle", "idle connections for the idle case (default 2000)"),
                   ("users", "users in the account for the users case (default 100000)"),
                   ("writes", "durable writes before the restart case's kills (default 1000000)"),
@@ -120,7 +120,7 @@ enum NodeBenchmark {
         Console.out("node benchmark: account \(account.id) at \(account.host):\(account.port), \(seconds) s per case\n")
 
         let cases = Set((parsed.value("cases") ?? "raw,read,write").split(separator: ",").map(String.init))
-        let known: Set<String> = ["raw", "read", "write", "fairness", "idle", "users", "restart"]
+        let known: Set<String> = ["raw", "fsync", "read", "write", "fairness", "idle", "users", "restart"]
         if let unknown = cases.subtracting(known).first { throw CommandFailure.usage("--cases: unknown case \(unknown); known: \(known.sorted().joined(separator: ", "))") }
         var results: [Figures] = []
         let counts = Array(Set([1, connections])).sorted()
@@ -133,6 +133,7 @@ enum NodeBenchmark {
                 results.append(threads ? rawTCPWithThreads(connections: n, seconds: seconds) : rawTCPFromOneThread(connections: n, seconds: seconds))
             }
         }
+        if cases.contains("fsync") { results.append(try fsyncFloor(directory: account.dataDir ?? dir.path, seconds: seconds)) }
         func measure(_ name: String, _ n: Int, _ request: @escaping Request) throws -> Figures {
             threads ? try measureWithThreads(name, connections: n, seconds: seconds, nodePID: account.pid, connect: connect, request)
                 : try measureFromOneThread(name, connections: n, seconds: seconds, maxCalls: calls ?? .max, nodePID: account.pid, connect: connect, request)

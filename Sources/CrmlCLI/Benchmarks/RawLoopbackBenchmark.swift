@@ -129,3 +129,24 @@ extension NodeBenchmark {
                        latencies: samples.withLock { $0 }.sorted())
     }
 }
+
+/// The floor beside the node's durable writes: appending a 100-byte record to a file in the
+/// node's data directory's file system and `fdatasync`ing it, one at a time, as a write that
+/// waits for its own sync would.
+extension NodeBenchmark {
+    static func fsyncFloor(directory: String, seconds: Double) throws -> Figures {
+        let path = directory + "/fsync-floor-\(getpid())"
+        let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw CommandFailure(code: .failed, message: "cannot create \(path): \(String(cString: strerror(errno)))") }
+        defer { close(fd); unlink(path) }
+        var latencies: [Double] = []
+        let start = EventLoop.now()
+        while EventLoop.now() - start < seconds {
+            let t0 = EventLoop.now()
+            let written = rawLine.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+            guard written == rawLine.count, fdatasync(fd) == 0 else { throw CommandFailure(code: .failed, message: "write or fdatasync failed: \(String(cString: strerror(errno)))") }
+            latencies.append(EventLoop.now() - t0)
+        }
+        return Figures(name: "fdatasync of a 100-byte append", connections: 1, calls: latencies.count, seconds: EventLoop.now() - start, latencies: latencies.sorted())
+    }
+}

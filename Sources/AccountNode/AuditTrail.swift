@@ -9,6 +9,7 @@ public struct AuditEvent: Sendable {
     public struct Resource: Sendable, Hashable {
         public var type: String
         public var name: String
+        public init(type: String, name: String) { (self.type, self.name) = (type, name) }
     }
 
     /// Who made the call.
@@ -49,8 +50,11 @@ public struct AuditEvent: Sendable {
     public var identity: Identity
     public var region: String
     public var sourceIP: String
-    /// The request's parameters, bulk data and secrets left out.
-    public var requestParameters: JSON
+    /// The request's parameters, bulk data and secrets left out, as JSON text: kept encoded,
+    /// since the audit file needs that text for every event and lookups read few (one small
+    /// array instead of a tree of dictionaries per event held in memory).
+    public private(set) var requestParametersJSON: [UInt8]
+    public var requestParameters: JSON { (try? JSONParser.parse(requestParametersJSON)) ?? [:] }
     public var errorCode: String?
     public var errorMessage: String?
 
@@ -87,7 +91,7 @@ public struct AuditEvent: Sendable {
         w.member("principalID", identity.principalID)
         w.member("readOnly", readOnly)
         w.member("region", region)
-        w.member("requestParameters", requestParameters)
+        w.member("requestParameters", rawJSON: requestParametersJSON)
         w.member("resources", stringObjects: resources.map { [("name", $0.name), ("type", $0.type)] })
         w.member("sourceIP", sourceIP)
         w.member("userName", identity.userName)
@@ -110,7 +114,7 @@ public struct AuditEvent: Sendable {
         self.identity = identity
         self.region = region
         self.sourceIP = sourceIP
-        self.requestParameters = requestParameters
+        self.requestParametersJSON = JSONWriter.bytes(requestParameters)
         self.errorCode = errorCode
         self.errorMessage = errorMessage
     }
@@ -163,6 +167,8 @@ public struct AuditTrail: Sendable {
     /// event ids, each unique, map straight to their event's sequence number.
     private var index: [[String: SeqList]] = Array(repeating: [:], count: Attribute.allCases.count)
     private var byEventID: [String: UInt64] = [:]
+    /// One copy of each name events repeat (principals, services, operations, resources).
+    private var strings = StringInterner()
     /// Events are recorded when a call is answered but stamped when it came in, so a call that
     /// waited for another node is recorded after later ones: the latest time recorded so far,
     /// and the most an event has come behind it. Lookups widen their window by this much and
@@ -209,7 +215,9 @@ public struct AuditTrail: Sendable {
         return events[(start + Int(seq - firstSeq)) % events.count]
     }
 
-    public mutating func append(_ e: AuditEvent) {
+    public mutating func append(_ event: AuditEvent) {
+        var e = event
+        strings.intern(&e)
         let seq = nextSeq
         if e.eventTime < latestTime { maxLateness = max(maxLateness, latestTime - e.eventTime) }
         latestTime = max(latestTime, e.eventTime)
@@ -312,4 +320,44 @@ public struct AuditTrail: Sendable {
 
     /// Events oldest first.
     public var oldestFirst: [AuditEvent] { Array(events[start...]) + Array(events[..<start]) }
+}
+
+/// Gives repeated strings one shared copy: an audit trail of 50,000 events holds a few hundred
+/// distinct principals, operations and resources, not 50,000 copies of each. Strings of up to
+/// 15 bytes are stored inside the `String` itself and need no sharing. Bounded: past `limit`
+/// distinct strings the table starts again (interning saves memory, it is never needed).
+struct StringInterner: Sendable {
+    private var table: [String: String] = [:]
+    let limit = 20_000
+
+    mutating func intern(_ s: inout String) {
+        guard s.utf8.count > 15 else { return }
+        if let shared = table[s] { s = shared; return }
+        if table.count >= limit { table.removeAll(keepingCapacity: true) }
+        table[s] = s
+    }
+
+    mutating func intern(_ s: inout String?) {
+        guard var v = s else { return }
+        intern(&v)
+        s = v
+    }
+
+    mutating func intern(_ e: inout AuditEvent) {
+        intern(&e.eventName)
+        intern(&e.eventSource)
+        intern(&e.region)
+        intern(&e.sourceIP)
+        intern(&e.accessKeyID)
+        intern(&e.username)
+        intern(&e.identity.principalID)
+        intern(&e.identity.arn)
+        intern(&e.identity.accountID)
+        intern(&e.identity.userName)
+        intern(&e.identity.type)
+        for k in e.resources.indices {
+            intern(&e.resources[k].type)
+            intern(&e.resources[k].name)
+        }
+    }
 }

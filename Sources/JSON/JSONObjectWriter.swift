@@ -50,6 +50,12 @@ public struct JSONObjectWriter {
         JSONWriter.write(value, into: &out)
     }
 
+    /// A member whose value is already JSON text (as `JSONWriter.bytes` writes it).
+    public mutating func member(_ name: String, rawJSON: [UInt8]) {
+        key(name)
+        out.append(contentsOf: rawJSON)
+    }
+
     /// A member whose value is an array of objects whose members are all strings, each object's
     /// members given in key order (as `member` wants them).
     public mutating func member(_ name: String, stringObjects: [[(key: String, value: String)]]) {

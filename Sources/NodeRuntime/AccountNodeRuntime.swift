@@ -186,6 +186,9 @@ public final class AccountNodeRuntime: NodeServerDelegate, HTTPListenerDelegate,
         let (auditEvents, auditLines, auditSeconds) = try auditLoad.value()
         auditLinesWritten = auditLines  // so a file left large by the last run is compacted too
         core.restoreAudit(auditEvents)
+        // Reading back left freed buffers (the file's tail, parse trees) in the heap: give
+        // those pages back, so a restarted node holds what it keeps, not what it read.
+        FileIO.returnFreedMemory()
         blobs = try BlobStore(dataDir: options.dataDir)
         let orphans = blobs.orphans(referenced: core.state.referencedBlobs)
         for o in orphans { blobs.delete(o) }

@@ -49,6 +49,35 @@ import Wire
         #expect(try String(contentsOfFile: dir + "/audit.log", encoding: .utf8).split(separator: "\n").count <= 9)
     }
 
+    @Test("XA-10 a restart reads only the file's tail: the newest events come back whole, and the lines before are counted from their size")
+    func loadReadsTheTail() throws {
+        let dir = FileManagerTemp.directory("audit-tail")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let sample = AuditEvent(eventID: "", eventName: "TagUser", eventSource: "iam.amazonaws.com", eventTime: 0, readOnly: false, accessKeyID: "AKIAADMIN00000000001",
+                                username: "admin", resources: [.init(type: "AWS::IAM::User", name: "arn:aws:iam::111111111111:user/admin")],
+                                identity: .init(principalID: "AIDAADMIN", arn: "arn:aws:iam::111111111111:user/admin", accountID: "111111111111", userName: "admin"),
+                                region: "us-west-1", sourceIP: "127.0.0.1", requestParameters: ["UserName": "admin", "Tags": [["Key": "k", "Value": "v"]]],
+                                errorCode: nil, errorMessage: nil)
+        var text: [UInt8] = []
+        let total = 30_000
+        for n in 0..<total {
+            var e = sample
+            e.eventID = String(format: "event-%06d", n)
+            e.eventTime = Double(n)
+            text += e.line + [0x0A]
+        }
+        text += Array(#"{"eventID":"torn"#.utf8)  // a torn last line
+        try Data(text).write(to: URL(fileURLWithPath: dir + "/audit.log"))
+        #expect(text.count > 3 << 20, "the file must be larger than the first chunk read")
+        let (events, lines) = try AuditLog(dataDir: dir, capacity: 100).load()
+        #expect(events.map(\.eventID) == (total - 100..<total).map { String(format: "event-%06d", $0) })
+        #expect(events.last?.requestParameters["Tags"]?[0]?["Value"] == "v")
+        #expect(abs(lines - total) < total / 50, "estimated \(lines) lines, the file holds \(total)")
+        // A capacity larger than the file: every line, counted exactly.
+        let all = try AuditLog(dataDir: dir, capacity: 50_000).load()
+        #expect(all.events.count == total && all.lines == total)
+    }
+
     static func node(_ dir: String, auditCapacity: Int, _ body: (AccountNodeRuntime, RPCClient) throws -> Void) throws -> AccountNodeRuntime.Recovery {
         try InProcessNode.run(dir, auditCapacity: auditCapacity, body)
     }

@@ -25,12 +25,40 @@ public final class AuditLog {
     deinit { close(fd) }
 
     /// The newest `capacity` events on disk, oldest first (a torn last line is skipped), and how
-    /// many lines the file holds. Only those lines are parsed: the file may hold four times as
-    /// many before it is compacted, and restart time is what this costs.
+    /// many lines the file holds. Restart time is what this costs, so only the file's tail is
+    /// read (the file may hold four times as many lines before it is compacted), and its lines
+    /// are parsed on two threads. When the tail does not reach the start of the file, the count
+    /// of lines before it is estimated from their size (it decides only when to compact).
     public func load() throws -> (events: [AuditEvent], lines: Int) {
-        let bytes = try FileIO.read(path)
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw FileError("open", path) }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw FileError("stat", path) }
+        let size = Int(st.st_size)
+        // Read back from the end, a chunk at a time, until the tail holds `capacity` whole lines.
+        var tail: [UInt8] = []
+        var offset = size
+        var newlines = 0
+        var chunk = 1 << 20
+        while offset > 0 && newlines <= capacity {
+            let n = min(chunk, offset)
+            offset -= n
+            var buf = [UInt8](repeating: 0, count: n)
+            var got = 0
+            while got < n {
+                let r = buf.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + got, n - got, off_t(offset + got)) }
+                if r < 0 && errno == EINTR { continue }
+                guard r > 0 else { throw FileError("read", path) }
+                got += r
+            }
+            newlines += buf.reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) }
+            tail = buf + tail
+            chunk = min(chunk * 2, 16 << 20)
+        }
+        // Line ends in the tail; a line cut at the tail's start (offset > 0) is not whole.
         var ends: [Int] = []
-        bytes.withUnsafeBytes { raw in
+        tail.withUnsafeBytes { raw in
             guard let base = raw.baseAddress else { return }
             var at = 0
             while at < raw.count, let hit = memchr(base + at, 0x0A, raw.count - at) {
@@ -39,15 +67,25 @@ public final class AuditLog {
                 at = end + 1
             }
         }
-        let first = max(0, ends.count - capacity)
-        var events: [AuditEvent] = []
-        events.reserveCapacity(ends.count - first)
-        var start = first == 0 ? 0 : ends[first - 1] + 1
-        for end in ends[first...] {
-            if let j = try? JSONParser.parse(Array(bytes[start..<end])), let e = AuditEvent(json: j) { events.append(e) }
-            start = end + 1
+        let usable = offset > 0 ? Array(ends.dropFirst()) : ends
+        let first = max(0, usable.count - capacity)
+        let starts = usable.indices.map { k in k == 0 ? (offset > 0 ? ends[0] + 1 : 0) : usable[k - 1] + 1 }
+        let wanted = Array(first..<usable.count)
+        // Two halves on two threads: parsing is most of a restart's work.
+        let half = wanted.count / 2
+        let parse = { (range: ArraySlice<Int>) -> [AuditEvent] in
+            range.compactMap { k in (try? JSONParser.parse(Array(tail[starts[k]..<usable[k]]))).flatMap(AuditEvent.init(json:)) }
         }
-        return (events, ends.count)
+        let shared = UnsafeTransfer(parse)
+        let older = BackgroundResult { shared.value(wanted[..<half]) }
+        let newer = parse(wanted[half...])
+        let events = try older.value() + newer
+        var lines = usable.count
+        if offset > 0, !usable.isEmpty {
+            let perLine = Double(tail.count - starts[0]) / Double(usable.count)
+            lines += Int((Double(offset + starts[0]) / perLine).rounded())
+        }
+        return (events, lines)
     }
 
     /// Appends lines; on failure (a full disk) the file is cut back to its size before, so a

@@ -137,4 +137,12 @@ public enum FileIO {
         }
         return fd
     }
+
+    /// Gives the heap's free pages back to the system (glibc's `malloc_trim`, which Swift's Glibc
+    /// module does not declare: looked up once by name; a no-op where it is missing).
+    public static func returnFreedMemory() {
+        typealias Trim = @convention(c) (Int) -> Int32
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "malloc_trim") else { return }
+        _ = unsafeBitCast(symbol, to: Trim.self)(0)
+    }
 }

@@ -108,7 +108,7 @@ public final class AccountNodeCore {
 
     /// Restores the audit events read back from the audit file, oldest first.
     public func restoreAudit(_ events: [AuditEvent]) {
-        for e in events { auditTrail.append(e) }
+        for e in events { auditTrail.append(e, restored: true) }
     }
 
     // MARK: Authentication

@@ -215,9 +215,12 @@ public struct AuditTrail: Sendable {
         return events[(start + Int(seq - firstSeq)) % events.count]
     }
 
-    public mutating func append(_ event: AuditEvent) {
+    /// Records `event`. Events read back from the audit file (`restored`) have every string of
+    /// their own, so all are shared; a live event's caller, region and service already share
+    /// their storage with the node's own copies, so only what each call makes anew is.
+    public mutating func append(_ event: AuditEvent, restored: Bool = false) {
         var e = event
-        strings.intern(&e)
+        if restored { strings.intern(&e) } else { strings.internPerCall(&e) }
         let seq = nextSeq
         if e.eventTime < latestTime { maxLateness = max(maxLateness, latestTime - e.eventTime) }
         latestTime = max(latestTime, e.eventTime)
@@ -341,6 +344,15 @@ struct StringInterner: Sendable {
         guard var v = s else { return }
         intern(&v)
         s = v
+    }
+
+    /// What a live call makes anew: its operation's name and its resources.
+    mutating func internPerCall(_ e: inout AuditEvent) {
+        intern(&e.eventName)
+        for k in e.resources.indices {
+            intern(&e.resources[k].type)
+            intern(&e.resources[k].name)
+        }
     }
 
     mutating func intern(_ e: inout AuditEvent) {

@@ -196,14 +196,25 @@ private final class Node {
         if case .array = kind {} else { kind = .array([]) }
         return self
     }
+    // The container is taken out of `kind` before it changes: while `kind` still held it, the
+    // copy in hand was shared, so each insertion copied the whole container (quadratic: a
+    // snapshot of 7,000 jobs spent most of a node's CPU copying dictionaries).
     func child(_ key: String) -> Node {
         let n = Node()
-        if case .object(var o) = kind { o[key] = n; kind = .object(o) }
+        if case .object(var o) = kind {
+            kind = .leaf(.null)
+            o[key] = n
+            kind = .object(o)
+        }
         return n
     }
     func appendChild() -> Node {
         let n = Node()
-        if case .array(var a) = kind { a.append(n); kind = .array(a) }
+        if case .array(var a) = kind {
+            kind = .leaf(.null)
+            a.append(n)
+            kind = .array(a)
+        }
         return n
     }
     var count: Int { if case .array(let a) = kind { return a.count } else { return 0 } }

@@ -190,6 +190,20 @@ struct Sample: Codable, Equatable {
     #expect(try j.decode(Sample.self) == s)
 }
 
+@Test func largeCollectionsEncodeWhole() throws {
+    // Containers of thousands of members (a node's state: its jobs, users, tombstones), nested.
+    let tags = Dictionary(uniqueKeysWithValues: (0..<5000).map { ("key-\($0)", "value-\($0)") })
+    let items = (0..<5000).map { Sample.Item(id: "item-\($0)", on: $0 % 3 == 0) }
+    let s = Sample(name: "big", count: 5000, ratio: 0.5, tags: tags, items: items, raw: .array((0..<100).map { .int($0) }))
+    let j = try JSON(encoding: s)
+    #expect(j["tags"]?.objectValue?.count == 5000)
+    #expect(j["items"]?.arrayValue?.count == 5000)
+    #expect(j["items"]?[4999]?["id"] == "item-4999")
+    #expect(try j.decode(Sample.self) == s)
+    let nested = try JSON(encoding: ["outer": tags.mapValues { [$0, $0] }])
+    #expect(nested["outer"]?["key-17"] == ["value-17", "value-17"])
+}
+
 @Test func decodingErrorsNameTheMember() {
     let j: JSON = ["name": "x", "count": "three", "tags": [:], "items": [], "raw": nil]
     do {

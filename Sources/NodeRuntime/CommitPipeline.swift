@@ -176,6 +176,8 @@ final class CommitPipeline: @unchecked Sendable {
                 do throws(FileError) { try audit.compact(events.map(\.line)) } catch {
                     Log.write("storage: the audit file was not compacted (\(error)); it keeps growing until it can be")
                 }
+                // The rewrite's buffers (the whole trail, encoded) are freed: give their pages back.
+                FileIO.returnFreedMemory()
             case .enterFailure(let error, let done):
                 flush()
                 if failure == nil { fail(error) }

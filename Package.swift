@@ -65,7 +65,7 @@ let package = Package(
         .target(name: "ClusterConfig", dependencies: ["JSON", "CleanRoomsModel"]),
 
         // The shell: drives AccountNode with sockets, disk and threads.
-        .target(name: "NodeRuntime", dependencies: ["AccountNode", "AWSProtocols", "HTTP", "SigV4", "StorageFormat", "Lookalike", "Wire", "JSON", "CleanRoomsModel", "Digest", "SeedSQL"]),
+        .target(name: "NodeRuntime", dependencies: ["AccountNode", "AWSProtocols", "HTTP", "SigV4", "StorageFormat", "Lookalike", "Wire", "JSON", "CleanRoomsModel", "Digest", "SeedSQL", "Randomness"]),
 
         // One account node as a process: what `crml-node` and `crml node` both run.
         .target(name: "NodeCommand", dependencies: ["NodeRuntime", "AccountNode", "ClusterConfig", "Wire", "JSON", "CleanRoomsModel", "Digest"]),

@@ -13,6 +13,8 @@ logs=${BENCH_LOGS:-$(mktemp -d)}
 mkdir -p "$logs"
 swift build -c release --product crml >&2
 crml=$PWD/.build/release/crml
+# Nodes the benchmarks start end with this script, however it ends.
+export CRML_EXIT_WITH_PID=$$
 run() { local name=$1; shift; echo "running $name …" >&2; "$crml" bench "$@" > "$logs/$name.log" 2>&1 || { cat "$logs/$name.log" >&2; exit 1; }; }
 
 run node node --seconds "$secs" --cases raw,fsync,read,write,idle
@@ -39,15 +41,17 @@ field() {
     }
   }' "$logs/$1.log"
 }
+# A figure that did not parse (a benchmark's output changed) stops the script rather than leave a blank.
+require() { for v in "$@"; do [ -n "${!v}" ] || { echo "no value for $v: see $logs" >&2; exit 1; }; done; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b == 0) print "—"; else printf "%.2f×", a / b }'; }
 
 raw1_p50=$(field node "raw loopback.* 1 conn" p50)
 raw16_rate=$(field node "raw loopback.* 16 conn" rate)
 fsync_p50=$(field node "fdatasync" p50)
 fsync_rate=$(field node "fdatasync" rate)
-read1_p50=$(field node "GetTrainingDataset \(read\) +1 conn" p50)
-read16_rate=$(field node "GetTrainingDataset \(read\) +16 conn" rate)
-read16_cpu=$(field node "GetTrainingDataset \(read\) +16 conn" cpu)
+read1_p50=$(field node "GetTrainingDataset [(]read[)] +1 conn" p50)
+read16_rate=$(field node "GetTrainingDataset [(]read[)] +16 conn" rate)
+read16_cpu=$(field node "GetTrainingDataset [(]read[)] +16 conn" cpu)
 idle16_rate=$(field node "idle +16 conn" rate)
 write1_p50=$(field node "TagResource.* 1 conn" p50)
 write16_rate=$(field node "TagResource.* 16 conn" rate)
@@ -65,6 +69,7 @@ acc_idle=$(sed -n 's/.*idle private memory per node: median \([0-9.]*\) MiB.*/\1
 acc_rate=$(awk '/starts between random pairs, round 2/ { for (i = 1; i <= NF; i++) if ($(i+1) == "/s" || $i ~ /\/s,$/) { sub("/s,", "", $i); print $i; exit } }' "$logs/accounts.log")
 acc_del=$(sed -n 's/.*gone in the owner: p50 \([0-9.]*\) ms, p99 \([0-9.]*\) ms.*/\1 ms p50, \2 ms p99/p' "$logs/accounts.log")
 acc_mem=$(sed -n 's/^at the end: .*all \([0-9]*\) nodes \([0-9]*\) MiB.*/\2 MiB for \1 nodes/p' "$logs/accounts.log")
+require raw1_p50 raw16_rate fsync_p50 fsync_rate read1_p50 read16_rate read16_cpu write1_p50 write16_rate xa16_rate xa16_held xa_delete http1_p50 rpc1_p50 restart acc_rate
 del_floor=$(awk -v a="$fsync_p50" -v b="$raw1_p50" 'BEGIN { printf "%.1f", a + b }')
 policy=$(grep -m1 -o '[0-9,]* decisions/s' "$logs/policy.log" || true)
 instr=$(sed -n 's/^instructions per read: //p' "$logs/instructions.log" 2>/dev/null || true)

@@ -7,6 +7,7 @@
 # Needs valgrind (Debian's valgrind package). Prints the per-read count and the functions that
 # cost most in the larger run.
 set -euo pipefail
+shopt -s inherit_errexit  # a failing step inside $(…) stops the script too
 cd "$(dirname "$0")/.."
 few=${1:-2000}; many=${2:-12000}
 command -v valgrind >/dev/null || { echo "needs valgrind (apt-get install valgrind)" >&2; exit 2; }
@@ -27,6 +28,7 @@ total() {  # $1: reads; prints the node's instruction total
   sed -n 's/^summary: //p' "$dir.out"
 }
 a=$(total "$few"); b=$(total "$many")
+[[ $a =~ ^[0-9]+$ && $b =~ ^[0-9]+$ ]] || { echo "callgrind gave no instruction totals ($a, $b)" >&2; exit 1; }
 echo "node instructions: $a for $few reads, $b for $many reads"
 echo "instructions per read: $(( (b - a) / (many - few) ))"
 callgrind_annotate --inclusive=no "$work/c$many.out" 2>/dev/null | sed -n '/^Ir/,$p' | head -40

@@ -20,25 +20,39 @@ public enum HTTPFront {
         case reject(HTTPResponse)
     }
 
-    /// Reads one request. `secret` gives an access key's secret (nil: no such active key).
+    /// An access key's secret and the session token its requests must carry (a role session's;
+    /// nil for a long-term key); nil: no such active key.
+    public typealias Credentials = (secret: String, sessionToken: String?)
+
+    /// Reads one request. `credentials` looks an access key up (once per request).
     /// `region`: the node's; a scope naming another is refused (IAM and STS, global services,
     /// take any).
     /// `keys`: signing keys already derived (the caller's cache).
-    /// `sessionToken`: the token a key's requests must carry (a role session's), nil for a long-term key.
     public static func accept(_ request: HTTPRequest, now: Double, requestID: String, region: String? = nil, keys: SigV4.SigningKeyCache? = nil,
-                              secret: (String) -> String?, sessionToken: (String) -> String? = { _ in nil }) -> Decision {
+                              credentials lookUp: (String) -> Credentials?) -> Decision {
+        // The signature, the session token and S3's chunk signatures all ask about the same key.
+        var found: (key: String, credentials: Credentials?)?
+        func credentials(_ key: String) -> Credentials? {
+            if let f = found, f.key == key { return f.credentials }
+            let c = lookUp(key)
+            found = (key, c)
+            return c
+        }
+        func secret(_ key: String) -> String? { credentials(key)?.secret }
+        func sessionToken(_ key: String) -> String? { credentials(key)?.sessionToken }
+        let isHead = request.method == "HEAD"
         if request.header("Authorization") == nil, request.query.contains("AWSAccessKeyId="), let s3 = ProtocolService.bySigningName["s3"] {
             return legacyPresignedS3(request, service: s3, now: now, requestID: requestID, secret: secret, sessionToken: sessionToken)
         }
         let scopeService = credentialService(request)
         guard let scopeService else {
             let wire = guessWire(request)
-            return .reject(rejection(.missingAuthentication, wire: wire, s3: wire == .restXML, requestID: requestID, isHead: request.method == "HEAD"))
+            return .reject(rejection(.missingAuthentication, wire: wire, s3: wire == .restXML, requestID: requestID, isHead: isHead))
         }
         guard let service = ProtocolService.bySigningName[scopeService] else {
             let names = ProtocolService.bySigningName.keys.sorted().joined(separator: ", ")
             return .reject(ProtocolService.errorResponse(AWSWireError("UnknownServiceException", "This node serves \(names); the request is signed for '\(scopeService.prefix(60))'", status: 400),
-                                                         wire: guessWire(request), requestID: requestID, isHead: request.method == "HEAD"))
+                                                         wire: guessWire(request), requestID: requestID, isHead: isHead))
         }
         let isS3 = service.model.name == "s3"
         let contentHash = request.header("x-amz-content-sha256")
@@ -46,12 +60,12 @@ public enum HTTPFront {
         var payloadHash = bodyHash
         if isS3, request.header("Authorization") != nil {
             guard let contentHash else {
-                return .reject(service.errorResponse(AWSWireError("InvalidRequest", "Missing required header for this request: x-amz-content-sha256", status: 400), requestID: requestID, isHead: request.method == "HEAD"))
+                return .reject(service.errorResponse(AWSWireError("InvalidRequest", "Missing required header for this request: x-amz-content-sha256", status: 400), requestID: requestID, isHead: isHead))
             }
             if contentHash.utf8.count == 64, Hex.decode(contentHash) != nil {
                 guard contentHash.lowercased() == bodyHash else {
                     return .reject(service.errorResponse(AWSWireError("XAmzContentSHA256Mismatch", "The provided 'x-amz-content-sha256' header does not match what was computed.", status: 400),
-                                                         requestID: requestID, isHead: request.method == "HEAD"))
+                                                         requestID: requestID, isHead: isHead))
                 }
             }
             payloadHash = contentHash
@@ -60,9 +74,8 @@ public enum HTTPFront {
         let verified: SigV4.Verified
         switch SigV4.verify(sigRequest, now: now, keys: keys, secret: secret) {
         case .success(let v): verified = v
-        case .failure(let f): return .reject(rejection(f, wire: service.wire, s3: isS3, xmlns: service.xmlNamespace, requestID: requestID, isHead: request.method == "HEAD"))
+        case .failure(let f): return .reject(rejection(f, wire: service.wire, s3: isS3, xmlns: service.xmlNamespace, requestID: requestID, isHead: isHead))
         }
-        let isHead = request.method == "HEAD"
         // The service routed to is the one the signature covers.
         guard verified.credential.service == scopeService else {
             return .reject(rejection(.incompleteSignature("The request names more than one credential scope"), wire: service.wire, s3: isS3,
@@ -88,7 +101,7 @@ public enum HTTPFront {
         }
         switch service.decode(request, body: body) {
         case .success(let call): return .call(call, accessKeyID: verified.credential.accessKeyID)
-        case .failure(let e): return .reject(service.errorResponse(e, requestID: requestID, isHead: request.method == "HEAD"))
+        case .failure(let e): return .reject(service.errorResponse(e, requestID: requestID, isHead: isHead))
         }
     }
 

@@ -42,9 +42,9 @@ public struct NodeConfig: Sendable {
         public var orphanGrace = 60.0
         /// Seconds between syncs with the accounts this node shares jobs with.
         public var syncInterval = 5.0
-        /// How long a tombstone is kept once the other account has acknowledged the delete
-        /// (`DeletePropagation.expireTombstones`): longer than any message about the job can
-        /// still be on its way.
+        /// How long after its delete a tombstone is kept at least, and never while the other
+        /// account has not acknowledged the delete (`DeletePropagation.expireTombstones`):
+        /// longer than any message about the job can still be on its way.
         public var tombstoneRetention = 86_400.0
         public init() {}
     }

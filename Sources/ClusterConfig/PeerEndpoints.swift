@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Foundation
 import JSON
 import Synchronization
 
@@ -35,27 +36,12 @@ public final class PeerEndpoints: Sendable {
         var st = stat()
         guard stat(path, &st) == 0 else { return }
         let now = [Int(st.st_ino), Int(st.st_size), Int(st.st_mtim.tv_sec), Int(st.st_mtim.tv_nsec)]
-        guard now != c.identity, let json = try? JSONParser.parse(Self.read(path)) else { return }
+        guard now != c.identity, let bytes = FileManager.default.contents(atPath: path), let json = try? JSONParser.parse([UInt8](bytes)) else { return }
         var found: [String: Endpoint] = [:]
         for a in json["accounts"]?.arrayValue ?? [] {
             guard let id = a["id"]?.stringValue, let port = a["port"]?.intValue, port > 0, port <= 65535 else { continue }
             found[id] = Endpoint(host: a["host"]?.stringValue ?? "127.0.0.1", port: UInt16(port))
         }
         (c.identity, c.endpoints) = (now, found)
-    }
-
-    static func read(_ path: String) -> [UInt8] {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return [] }
-        defer { close(fd) }
-        var out: [UInt8] = []
-        var buf = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let n = buf.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-            if n < 0 && errno == EINTR { continue }
-            if n <= 0 { break }
-            out += buf[0..<n]
-        }
-        return out
     }
 }

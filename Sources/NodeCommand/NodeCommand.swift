@@ -129,15 +129,15 @@ public enum NodeCommand {
         // Test harnesses set CRML_EXIT_WITH_PID so a node never outlives the process that started
         // it, even when that process crashes.
         runtimeOptions.exitWithPID = ProcessInfo.processInfo.environment["CRML_EXIT_WITH_PID"].flatMap { Int32($0) }
-        // How long a link to a peer may stay idle before it is closed.
-        if let text = ProcessInfo.processInfo.environment["CRML_PEER_IDLE_TIMEOUT"] {
-            guard let seconds = Double(text), seconds >= 0.1, seconds <= 86400 else { fail("CRML_PEER_IDLE_TIMEOUT=\(text): give seconds from 0.1 to 86400") }
-            runtimeOptions.peerIdleTimeout = seconds
-        }
-        // How long the HTTP front waits for a request that has begun, and on an idle connection.
-        for (name, path) in [("CRML_HTTP_REQUEST_TIMEOUT", \AccountNodeRuntime.Options.httpRequestTimeout), ("CRML_HTTP_IDLE_TIMEOUT", \AccountNodeRuntime.Options.httpIdleTimeout)] {
+        // How long the HTTP front waits for a request that has begun, and on an idle connection;
+        // how long a link to a peer may stay idle before it is closed.
+        let timeouts: [(String, WritableKeyPath<AccountNodeRuntime.Options, Double>, Double)] = [
+            ("CRML_HTTP_REQUEST_TIMEOUT", \.httpRequestTimeout, 3600), ("CRML_HTTP_IDLE_TIMEOUT", \.httpIdleTimeout, 3600),
+            ("CRML_PEER_IDLE_TIMEOUT", \.peerIdleTimeout, 86400),
+        ]
+        for (name, path, most) in timeouts {
             guard let text = ProcessInfo.processInfo.environment[name] else { continue }
-            guard let seconds = Double(text), seconds >= 0.1, seconds <= 3600 else { fail("\(name)=\(text): give seconds from 0.1 to 3600") }
+            guard let seconds = Double(text), seconds >= 0.1, seconds <= most else { fail("\(name)=\(text): give seconds from 0.1 to \(Int(most))") }
             runtimeOptions[keyPath: path] = seconds
         }
 

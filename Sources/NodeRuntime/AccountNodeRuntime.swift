@@ -194,13 +194,12 @@ public final class AccountNodeRuntime: NodeServerDelegate, HTTPListenerDelegate,
         for o in orphans { blobs.delete(o) }
         recovery = Recovery(snapshotLSN: found.snapshot?.lsn ?? 0, replayedRecords: found.log.records.count,
                             tornTail: found.log.tornTail, leftoversRemoved: found.leftovers.count, orphanBlobs: orphans.count,
-                            missingBlobs: blobs.missing(referenced: core.state.referencedBlobs), auditEvents: auditEvents.count)
-        recovery.stateSeconds = t1 - t0
+                            missingBlobs: blobs.missing(referenced: core.state.referencedBlobs), auditEvents: auditEvents.count,
+                            stateSeconds: t1 - t0, auditSeconds: auditSeconds)
         var st = stat()
         if stat(SnapshotStore.path(options.dataDir), &st) == 0 { lastSnapshotBytes = Int(st.st_size) }
         // The log replayed counts toward the next snapshot.
         bytesSinceSnapshot = found.log.records.reduce(0) { $0 + $1.payload.count }
-        recovery.auditSeconds = auditSeconds
 
         pipeline = CommitPipeline(wal: wal, blobs: blobs, audit: audit, dataDir: options.dataDir)
         pipeline.start()

@@ -6,6 +6,7 @@ import Foundation
 import HTTP
 import SigV4
 import JSON
+import Randomness
 import Wire
 
 /// What the HTTP front asks of the node behind it.
@@ -117,8 +118,7 @@ final class HTTPListener: EventHandler {
         let requestID = ids.next()
         guard let delegate else { return }
         switch HTTPFront.accept(request, now: Date().timeIntervalSince1970, requestID: requestID, region: delegate.region, keys: signingKeys,
-                                 secret: { delegate.signingCredentials(forAccessKey: $0)?.secret },
-                                 sessionToken: { delegate.signingCredentials(forAccessKey: $0)?.sessionToken }) {
+                                 credentials: { delegate.signingCredentials(forAccessKey: $0) }) {
         case .reject(let response): conn.respond(response, loop: loop)
         case .call(let call, let key): delegate.handleHTTPCall(conn, call: call, accessKeyID: key, requestID: requestID)
         }
@@ -133,18 +133,14 @@ final class HTTPListener: EventHandler {
 
 /// Request ids in the form AWS uses (UUID-shaped), from a SplitMix64 stream seeded once.
 struct RequestIDs {
-    private var state: UInt64 = { var g = SystemRandomNumberGenerator(); return g.next() }()
+    private var random: SplitMix64 = { var g = SystemRandomNumberGenerator(); return SplitMix64(seed: g.next()) }()
     private static let hex = Array("0123456789abcdef".utf8)
 
     mutating func next() -> String {
         var out = [UInt8](repeating: UInt8(ascii: "-"), count: 36)
         var i = 0
         for _ in 0..<2 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            z ^= z >> 31
+            var z = random.next()
             for _ in 0..<16 {
                 if i == 8 || i == 13 || i == 18 || i == 23 { i += 1 }
                 out[i] = RequestIDs.hex[Int(z & 15)]
@@ -175,7 +171,8 @@ final class HTTPConnection: EventHandler {
     private(set) var busy = false
     private var busySince = 0.0
     private var keepAlive = true
-    private(set) var closing = false
+    /// Closing: a refusal is being sent and nothing more is read.
+    var closing: Bool { closingSince != nil }
     private(set) var closed = false
     private var peerClosed = false
     /// When the request being read began (its first byte); nil between requests.
@@ -249,7 +246,6 @@ final class HTTPConnection: EventHandler {
         var response = ProtocolService.errorResponse(error, wire: .restJSON, requestID: HTTPListener.requestID())
         response.headers.append(("Connection", "close"))
         output.append(response.bytes)
-        closing = true
         closingSince = EventLoop.now()
     }
 
@@ -273,7 +269,6 @@ final class HTTPConnection: EventHandler {
         busy = false
         lastProgress = EventLoop.now()
         if !keepAlive {
-            closing = true
             closingSince = lastProgress
         } else if !waiting.isEmpty {
             loop.markReady(self)
@@ -286,7 +281,7 @@ final class HTTPConnection: EventHandler {
         guard !closed else { return }
         if closing {
             // A refusal the client does not read: close anyway.
-            if now - (closingSince ?? now) > request { close(loop) }
+            if let since = closingSince, now - since > request { close(loop) }
             return
         }
         if busy {
@@ -310,7 +305,6 @@ final class HTTPConnection: EventHandler {
         if output.isEmpty {
             close(loop)
         } else if !closing {
-            closing = true
             closingSince = EventLoop.now()
         }
     }

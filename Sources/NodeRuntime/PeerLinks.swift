@@ -133,7 +133,6 @@ final class PeerLink: EventHandler {
     /// new one.
     func closeIdle() {
         guard isQuiet else { return }
-        generation += 1
         fail("idle for \(owner.idleTimeout) s")
     }
 
@@ -333,4 +332,3 @@ final class PeerLink: EventHandler {
         owner.report(failed)
     }
 }
-

@@ -125,6 +125,7 @@ import Wire
         var env = ProcessInfo.processInfo.environment
         env["CRML_EXIT_WITH_PID"] = String(getpid())
         let pid = try Spawn.detached(Products.path("crml-node"), args + ["--port-taken", "move", "--ready-file", ready], logFile: out + "/node.log", environment: env)
+        defer { Self.killIfRunning(pid) }
         let started = try await eventually(timeout: 20, interval: 0.05) { FileManager.default.fileExists(atPath: ready) || Self.exited(pid) }
         let readyPort = FileManager.default.contents(atPath: ready).flatMap { try? JSONParser.parse([UInt8]($0)) }?["port"]?.intValue
         let log = try Self.read(out + "/node.log")
@@ -140,12 +141,22 @@ import Wire
         env["CRML_EXIT_WITH_PID"] = String(getpid())
         let pid = try Spawn.detached(try #require(unshare), ["--uts", "--net", "/bin/sh", "-c", script, Products.path("crml-node")] + arguments, logFile: log, environment: env)
         var answered: ProcessResult?
-        _ = try await eventually(timeout: 30, interval: 0.2) {
-            let r = try await runProcess(try #require(nsenter), ["-t", String(pid), "-n", "-u", Products.path("crml-node")] + probe, timeout: 10)
-            if r.exitCode == 0 { answered = r }
-            return r.exitCode == 0 || exited(pid)
+        do {
+            _ = try await eventually(timeout: 30, interval: 0.2) {
+                let r = try await runProcess(try #require(nsenter), ["-t", String(pid), "-n", "-u", Products.path("crml-node")] + probe, timeout: 10)
+                if r.exitCode == 0 { answered = r }
+                return r.exitCode == 0 || exited(pid)
+            }
+        } catch {
+            kill(pid, SIGKILL)
+            throw error
         }
         return (pid, answered)
+    }
+
+    /// Kills our child `pid` if it still runs: the tests' `defer`, so a failing check leaves no node.
+    static func killIfRunning(_ pid: pid_t) {
+        if !exited(pid) { kill(pid, SIGKILL); _ = waitpid(pid, nil, 0) }
     }
 
     /// Whether our child `pid` has ended (reaping it).
@@ -178,8 +189,14 @@ import Wire
         let probe = Self.rewrite(Array(Self.blockList(yaml, after: "command", from: "readinessProbe").dropFirst()), paths)
         try #require(args.count > 4 && probe.contains("--probe"))
         let (pid, answered) = try await Self.runInNamespaces(args, hostName: "crml-1", probe: probe, log: work + "/node.log")
+        defer { Self.killIfRunning(pid) }
         let log = try Self.read(work + "/node.log")
         #expect(answered?.stdoutText.contains("crml-node 222222222222: ready") == true, "\(log)")
+        // The same probe asked as another account's administrator fails: it tells accounts apart.
+        var wrongProbe = probe
+        if let k = wrongProbe.firstIndex(of: "--account-index") { wrongProbe[k...k + 1] = ["--account", "111111111111"] }
+        let wrong = try await runProcess(try #require(Self.nsenter), ["-t", String(pid), "-n", "-u", Products.path("crml-node")] + wrongProbe, timeout: 10)
+        #expect(wrong.exitCode != 0 && wrongProbe.contains("111111111111"), "\(wrong.stdoutText)")
         #expect(log.contains("READY account=222222222222 host=0.0.0.0 port=7100 http-port=8080"), "\(log)")
         #expect(try await Self.stop(pid), "\(log)")
         #expect(FileManager.default.fileExists(atPath: work + "/volume/LOCK"))
@@ -221,6 +238,7 @@ import Wire
         let (pid, answered) = try await Self.runInNamespaces(Array(words.dropFirst()), hostName: "host-b",
                                                              probe: ["--cluster", work + "/etc/cluster.json", "--secrets", work + "/etc/secrets.json", "--account", "222222222222", "--probe"],
                                                              log: work + "/node.log")
+        defer { Self.killIfRunning(pid) }
         let log = try Self.read(work + "/node.log")
         #expect(answered != nil, "\(log)")
         #expect(log.contains("READY account=222222222222 host=0.0.0.0 port=7100"), "\(log)")

@@ -10,7 +10,7 @@ import TestSupport
     static func connected(_ c: TestCluster, _ k: Int) async throws -> [String] {
         let client = try await c.client(k)
         defer { client.close() }
-        return try await client.call("admin.Status")["peersConnected"]?.arrayValue?.compactMap(\.stringValue) ?? []
+        return try #require(try await client.call("admin.Status")["peersConnected"]?.arrayValue).compactMap(\.stringValue)
     }
 
     @Test("XA-1 XA-8: idle links between nodes close after the idle time-out, and the next cross-account message reopens them")
@@ -19,6 +19,8 @@ import TestSupport
             let s = try await CrossAccountScene.prepare(c)
             let arnA = try await s.start("idle")
             #expect(try await s.waitFor(s.b, s.otherARN(arnA))["status"] == "ACTIVE")
+            // Open first (the start used it; the 5-second sync reopens it if it closed already).
+            #expect(try await eventually(timeout: 10, interval: 0.05) { !(try await Self.connected(c, 0)).isEmpty })
             var open: [[String]] = []
             let closed = try await eventually(timeout: 15, interval: 0.2) {
                 open = [try await Self.connected(c, 0), try await Self.connected(c, 1)]

@@ -15,7 +15,7 @@ import Wire
     func auditFileIsCompacted() throws {
         let dir = FileManagerTemp.directory("audit-compact")
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let withNode = { (body: (AccountNodeRuntime, RPCClient) throws -> Void) in try Self.node(dir, auditCapacity: 8, body) }
+        let withNode = { (body: (AccountNodeRuntime, RPCClient) throws -> Void) in try InProcessNode.run(dir, auditCapacity: 8, body) }
         _ = try withNode { _, client in
             for k in 0..<100 { _ = try client.call("iam.TagUser", ["UserName": "admin", "Tags": [["Key": "k", "Value": .string("\(k)")]]]) }
         }
@@ -39,11 +39,11 @@ import Wire
     func compactionCountsWhatTheFileAlreadyHolds() throws {
         let dir = FileManagerTemp.directory("audit-restart")
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        try Self.node(dir, auditCapacity: 1000) { _, client in
+        try InProcessNode.run(dir, auditCapacity: 1000) { _, client in
             for k in 0..<60 { _ = try client.call("iam.TagUser", ["UserName": "admin", "Tags": [["Key": "k", "Value": .string("\(k)")]]]) }
         }
         #expect(try String(contentsOfFile: dir + "/audit.log", encoding: .utf8).split(separator: "\n").count == 60)
-        try Self.node(dir, auditCapacity: 8) { _, client in
+        try InProcessNode.run(dir, auditCapacity: 8) { _, client in
             _ = try client.call("sts.GetCallerIdentity")
         }
         #expect(try String(contentsOfFile: dir + "/audit.log", encoding: .utf8).split(separator: "\n").count <= 9)
@@ -76,9 +76,5 @@ import Wire
         // A capacity larger than the file: every line, counted exactly.
         let all = try AuditLog(dataDir: dir, capacity: 50_000).load()
         #expect(all.events.count == total && all.lines == total)
-    }
-
-    static func node(_ dir: String, auditCapacity: Int, _ body: (AccountNodeRuntime, RPCClient) throws -> Void) throws -> AccountNodeRuntime.Recovery {
-        try InProcessNode.run(dir, auditCapacity: auditCapacity, body)
     }
 }

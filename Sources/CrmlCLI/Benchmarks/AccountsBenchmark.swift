@@ -88,7 +88,7 @@ enum AccountsBenchmark {
         var inFlight = [Int](repeating: 0, count: n)
         var started: [(a: Int, b: Int, arn: String?)] = []
         var pending = [Int: Int](minimumCapacity: n)  // connection → index into started
-        func pct(_ xs: [Double], _ p: Double) -> Double { xs.isEmpty ? 0 : xs[min(xs.count - 1, Int(Double(xs.count) * p))] }
+        let pct = NodeBenchmark.percentile
         // Two rounds: in the first most pairs meet for the first time (a link opens, with its
         // handshake and first sync); the second finds more links open.
         for round in 1...2 {
@@ -127,15 +127,7 @@ enum AccountsBenchmark {
             let (a, b, arn) = job
             let arnB = arn.replacingOccurrences(of: ":\(ids[a]):", with: ":\(ids[b]):")
             _ = try clients[a].call("cleanroomsml.DeleteAudienceGenerationJob", ["audienceGenerationJobArn": .string(arn)])
-            let since = EventLoop.now()
-            while true {
-                do { _ = try clients[b].call("cleanroomsml.GetAudienceGenerationJob", ["audienceGenerationJobArn": .string(arnB)]) } catch {
-                    guard case .service(let e) = error, e.type == "ResourceNotFoundException" else { throw error }
-                    times.append(EventLoop.now() - since)
-                    break
-                }
-                if EventLoop.now() - since > 30 { throw CommandFailure(code: .failed, message: "\(ids[b])'s copy of \(arn) was still there 30 s later") }
-            }
+            times.append(try CrossAccountBenchmark.secondsUntilGone(clients[b], arnB, since: EventLoop.now()))
         }
         times.sort()
         Console.out(String(format: "delete acknowledged in the submitter → gone in the owner: p50 %.2f ms, p99 %.2f ms, max %.2f ms (%d deletes)\n",

@@ -63,22 +63,13 @@ enum CrossAccountBenchmark {
             ((try? adminB.call("cleanroomsml.GetAudienceGenerationJob", ["audienceGenerationJobArn": .string(lastB)]))?["status"]?.stringValue ?? "") == "ACTIVE"
         }
         guard drained else { throw CommandFailure(code: .failed, message: "B's runs did not finish within 10 minutes") }
-        /// Seconds from `since` until a reader of B no longer finds B's copy of `arn`.
         func goneInB(_ arn: String, since: Double, limit: Double = 30) throws -> Double {
-            let arnB = arn.replacingOccurrences(of: ":\(idA):", with: ":\(idB):")
-            while true {
-                do { _ = try adminB.call("cleanroomsml.GetAudienceGenerationJob", ["audienceGenerationJobArn": .string(arnB)]) } catch {
-                    guard case .service(let e) = error, e.type == "ResourceNotFoundException" else { throw error }
-                    return EventLoop.now() - since
-                }
-                if EventLoop.now() - since > limit { throw CommandFailure(code: .failed, message: "B's copy of \(arn) was still there \(Int(limit)) s later") }
-            }
+            try secondsUntilGone(adminB, arn.replacingOccurrences(of: ":\(idA):", with: ":\(idB):"), since: since, limit: limit)
         }
         func report(_ name: String, _ times: [Double], _ what: String) {
-            let sorted = times.sorted()
-            let f = NodeBenchmark.Figures(name: name, connections: 1, calls: sorted.count, seconds: 1, latencies: sorted)
-            Console.out(f.name.padding(toLength: 41, withPad: " ", startingAt: 0)
-                + String(format: "p50 %7.1f µs   p99 %7.1f µs   max %7.1f µs   (%d %@)\n", f.percentile(0.5) * 1e6, f.percentile(0.99) * 1e6, (sorted.last ?? 0) * 1e6, sorted.count, what))
+            let sorted = times.sorted(), pct = NodeBenchmark.percentile
+            Console.out(name.padding(toLength: 41, withPad: " ", startingAt: 0)
+                + String(format: "p50 %7.1f µs   p99 %7.1f µs   max %7.1f µs   (%d %@)\n", pct(sorted, 0.5) * 1e6, pct(sorted, 0.99) * 1e6, (sorted.last ?? 0) * 1e6, sorted.count, what))
         }
         var visible: [Double] = []
         for arn in arns {
@@ -105,8 +96,18 @@ enum CrossAccountBenchmark {
         return .ok
     }
 
-    /// B: sample data, a trained model, a CAM with the seed's policy for A. A: a seed and a role.
-    /// Returns the params of a start named as given.
+    /// Seconds from `since` until a reader of `client`'s account no longer finds its copy of the
+    /// job `arn` (asking again at once, until `limit`).
+    static func secondsUntilGone(_ client: RPCClient, _ arn: String, since: Double, limit: Double = 30) throws -> Double {
+        while true {
+            do { _ = try client.call("cleanroomsml.GetAudienceGenerationJob", ["audienceGenerationJobArn": .string(arn)]) } catch {
+                guard case .service(let e) = error, e.type == "ResourceNotFoundException" else { throw error }
+                return EventLoop.now() - since
+            }
+            if EventLoop.now() - since > limit { throw CommandFailure(code: .failed, message: "\(arn) was still there \(Int(limit)) s later") }
+        }
+    }
+
     /// A temporary two-account cluster in which B has trained a model and shared it with A:
     /// admin clients of both, and the parameters of A's start on B's CAM. `remove` stops it.
     struct SharedModel {
@@ -118,10 +119,11 @@ enum CrossAccountBenchmark {
 
         init(label: String, hosts: String = "local") throws {
             dir = ClusterDirectory(path: NSTemporaryDirectory() + "crml-bench-\(label)-\(getpid())")
-            let launched = try ClusterCommand.launch(dir, ids: ClusterCommand.defaultIDs(2), hosts: hosts)
-            cluster = launched
-            (a, b) = (launched.accounts[0], launched.accounts[1])
             do {
+                // Inside the `do`: a launch that fails half-way stops the nodes it started.
+                let launched = try ClusterCommand.launch(dir, ids: ClusterCommand.defaultIDs(2), hosts: hosts)
+                cluster = launched
+                (a, b) = (launched.accounts[0], launched.accounts[1])
                 let d = dir
                 func connect(_ acct: ClusterFile.Account) throws -> RPCClient { try SharedModel.connect(d, launched, acct) }
                 (adminA, adminB) = (try connect(a), try connect(b))
@@ -146,6 +148,8 @@ enum CrossAccountBenchmark {
         }
     }
 
+    /// B: sample data, a trained model, a CAM with the seed's policy for A. A: a seed and a role.
+    /// Returns the params of a start named as given.
     static func setUp(a: RPCClient, b: RPCClient, idA: String, idB: String, region: String) throws -> @Sendable (String) -> JSON {
         let files = sampleData()
         let cam = try shareModel(b, account: idB, with: [idA], region: region, files: files)

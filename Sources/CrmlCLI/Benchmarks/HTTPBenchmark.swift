@@ -81,7 +81,7 @@ enum HTTPBenchmark {
             guard case .request(let r)? = parser.feed(bytes).first else { return "the request did not parse" }
             let t1 = EventLoop.now()
             guard case .call(let call, _) = HTTPFront.accept(r, now: Date().timeIntervalSince1970, requestID: "r", region: region, keys: keys,
-                                                             secret: { $0 == keyID ? secret : nil }) else { return "the request was refused" }
+                                                             credentials: { $0 == keyID ? (secret, nil) : nil }) else { return "the request was refused" }
             let t2 = EventLoop.now()
             let answer = call.service.response(to: call, result: result, requestID: "r").bytes
             let t3 = EventLoop.now()

@@ -40,6 +40,11 @@ enum NodeBenchmark {
                   ClusterCommand.dirOption],
         flags: [("threads", "drive each connection from a thread of its own, blocking in its call")])
 
+    /// The `p` quantile (0 to 1) of `sorted`, ascending; 0 when empty.
+    static func percentile(_ sorted: [Double], _ p: Double) -> Double {
+        sorted.isEmpty ? 0 : sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))]
+    }
+
     struct Figures {
         var name: String
         var connections: Int
@@ -52,7 +57,7 @@ enum NodeBenchmark {
         var clientCPU: Double? = nil
 
         var rate: Double { Double(calls) / seconds }
-        func percentile(_ p: Double) -> Double { latencies.isEmpty ? 0 : latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))] }
+        func percentile(_ p: Double) -> Double { NodeBenchmark.percentile(latencies, p) }
 
         var line: String {
             var text = name.padding(toLength: 34, withPad: " ", startingAt: 0)

@@ -76,11 +76,14 @@ final class Nemesis: @unchecked Sendable {
         c.close()
     }
 
+    /// A link fault that drops packets and does nothing else: what the kernel can apply.
+    static func onlyDrops(_ f: Fault.LinkFault) -> Bool { f == Fault.LinkFault(drop: f.drop) && f.drop > 0 }
+
     /// Whether `fault` is applied by the kernel: a drop and nothing else, on namespaces.
     func inKernel(_ fault: Fault) -> Bool {
         guard cluster.netns != nil else { return false }
         switch fault.action {
-        case .link(_, _, let f, _): return f == Fault.LinkFault(drop: f.drop) && f.drop > 0
+        case .link(_, _, let f, _): return Nemesis.onlyDrops(f)
         case .isolateCrash: return true
         default: return false
         }
@@ -97,7 +100,7 @@ final class Nemesis: @unchecked Sendable {
     }
 
     private func link(_ from: String, _ to: String, _ fault: Fault.LinkFault, bothWays: Bool) -> () -> Void {
-        if let n = cluster.netns, fault == Fault.LinkFault(drop: fault.drop), fault.drop > 0 {
+        if let n = cluster.netns, Nemesis.onlyDrops(fault) {
             kernelDrop(n, from, to, fault.drop)
             if bothWays { kernelDrop(n, to, from, fault.drop) }
             return { [self] in

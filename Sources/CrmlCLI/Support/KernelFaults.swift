@@ -12,7 +12,15 @@ import Processes
 /// What the kernel drops are packets, not messages: a cut A → B also stops the acknowledgements
 /// of B → A's connections, and a loss makes TCP resend, so it shows as delay.
 enum KernelFaults {
-    static var nftCommand: String? { ["/usr/sbin/nft", "/sbin/nft", "/usr/bin/nft"].first { FileManager.default.isExecutableFile(atPath: $0) } }
+    static let nftCommand: String? = ["/usr/sbin/nft", "/sbin/nft", "/usr/bin/nft"].first { FileManager.default.isExecutableFile(atPath: $0) }
+
+    /// nftables' `nft`, or a failure saying it is missing.
+    static func requireNFT() throws -> String {
+        guard let nft = nftCommand else {
+            throw CommandFailure(code: .failed, message: "kernel faults need nftables' nft (Debian's nftables package); it is not installed")
+        }
+        return nft
+    }
 
     /// A fault on one direction of one link, as the kernel holds it.
     struct Drop: Equatable {
@@ -26,10 +34,7 @@ enum KernelFaults {
     /// Runs `nft ARGS` on the host.
     @discardableResult
     static func nft(_ args: [String], tolerate: Bool = false) throws -> String {
-        guard let nft = nftCommand else {
-            throw CommandFailure(code: .failed, message: "kernel faults need nftables' nft (Debian's nftables package); it is not installed")
-        }
-        let r = try Spawn.run(nft, args, timeout: 20)
+        let r = try Spawn.run(try requireNFT(), args, timeout: 20)
         if r.exitCode != 0 && !tolerate {
             throw CommandFailure(code: .failed, message: "nft \(args.joined(separator: " ")) failed: \(String(decoding: r.stderr, as: UTF8.self))")
         }
@@ -55,10 +60,7 @@ enum KernelFaults {
 
     /// Feeds `script` to `nft -f -`: all of it happens, or none.
     static func apply(_ script: String) throws {
-        guard let nft = nftCommand else {
-            throw CommandFailure(code: .failed, message: "kernel faults need nftables' nft (Debian's nftables package); it is not installed")
-        }
-        let r = try Spawn.run(nft, ["-f", "-"], stdin: Array(script.utf8), timeout: 20)
+        let r = try Spawn.run(try requireNFT(), ["-f", "-"], stdin: Array(script.utf8), timeout: 20)
         guard r.exitCode == 0 else { throw CommandFailure(code: .failed, message: "nft could not apply the fault: \(String(decoding: r.stderr, as: UTF8.self))") }
     }
 

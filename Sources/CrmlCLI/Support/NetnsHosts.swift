@@ -15,7 +15,9 @@ import Processes
 /// crashed command left; `create` removes such leftovers first. Addresses exist only inside the
 /// namespaces and on the bridge.
 enum NetnsHosts {
-    static var ipCommand: String { ["/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip"].first { FileManager.default.isExecutableFile(atPath: $0) } ?? "ip" }
+    /// iproute2's `ip`, where Debian and others put it (nil: not installed).
+    static let installedIP: String? = ["/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip"].first { FileManager.default.isExecutableFile(atPath: $0) }
+    static var ipCommand: String { installedIP ?? "ip" }
 
     /// The layout of a new cluster in `dir`: names from the directory's hash (32 bits, so two
     /// clusters do not share them), and the first /24 from the hash on that no address or route
@@ -39,7 +41,7 @@ enum NetnsHosts {
     /// Refuses unless this process can make namespaces (root, with iproute2's ip).
     static func checkCanCreate() throws {
         guard getuid() == 0 else { throw CommandFailure.usage("--hosts netns makes network namespaces and a bridge: run as root") }
-        guard ["/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip"].contains(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
+        guard installedIP != nil else {
             throw CommandFailure.usage("--hosts netns needs iproute2's ip (Debian's iproute2 package)")
         }
     }

@@ -52,21 +52,12 @@ public final class AuditLog {
                 guard r > 0 else { throw FileError("read", path) }
                 got += r
             }
-            newlines += buf.reduce(0) { $0 + ($1 == 0x0A ? 1 : 0) }
+            newlines += AuditLog.lineEnds(buf).count
             tail = buf + tail
             chunk = min(chunk * 2, 16 << 20)
         }
-        // Line ends in the tail; a line cut at the tail's start (offset > 0) is not whole.
-        var ends: [Int] = []
-        tail.withUnsafeBytes { raw in
-            guard let base = raw.baseAddress else { return }
-            var at = 0
-            while at < raw.count, let hit = memchr(base + at, 0x0A, raw.count - at) {
-                let end = base.distance(to: UnsafeRawPointer(hit))
-                ends.append(end)
-                at = end + 1
-            }
-        }
+        // A line cut at the tail's start (offset > 0) is not whole.
+        let ends = AuditLog.lineEnds(tail)
         let usable = offset > 0 ? Array(ends.dropFirst()) : ends
         let first = max(0, usable.count - capacity)
         let starts = usable.indices.map { k in k == 0 ? (offset > 0 ? ends[0] + 1 : 0) : usable[k - 1] + 1 }
@@ -86,6 +77,21 @@ public final class AuditLog {
             lines += Int((Double(offset + starts[0]) / perLine).rounded())
         }
         return (events, lines)
+    }
+
+    /// The offsets of the newlines in `bytes`.
+    static func lineEnds(_ bytes: [UInt8]) -> [Int] {
+        var ends: [Int] = []
+        bytes.withUnsafeBytes { raw in
+            guard let base = raw.baseAddress else { return }
+            var at = 0
+            while at < raw.count, let hit = memchr(base + at, 0x0A, raw.count - at) {
+                let end = base.distance(to: UnsafeRawPointer(hit))
+                ends.append(end)
+                at = end + 1
+            }
+        }
+        return ends
     }
 
     /// Appends lines; on failure (a full disk) the file is cut back to its size before, so a
